@@ -1,0 +1,27 @@
+# One command sets up .venv (MXNet CPU wheel) and runs a job: `make demo`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXTRAS ?= cpu,test
+
+.PHONY: setup demo test fidelity clean
+
+$(VENV)/.installed: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/python -m ini_gluon
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q tests
+
+fidelity: $(VENV)/.installed
+	$(BIN)/python -m ini_gluon.tables > docs/fidelity.md
+
+clean:
+	rm -rf $(VENV) *.egg-info

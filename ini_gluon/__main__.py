@@ -1,0 +1,41 @@
+"""``python -m ini_gluon [MODEL] [--list PATTERN]``: the registry and a model summary.
+
+With no argument: how many models the registry lists per attention kind, and the summary of
+``ini_wrn28_10_mix5d`` (InI-WRN-28-10 with the mix-5-d G-filter set, the paper's best CIFAR
+model).
+"""
+import argparse
+from collections import Counter
+
+from . import get_model, list_models, summary
+
+
+def _kind(name):
+    for prefix in ('cmpe_se_', 'se_', 'ini_'):
+        if name.startswith(prefix):
+            return prefix.rstrip('_')
+    return 'plain'
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m ini_gluon', description=__doc__.splitlines()[0])
+    parser.add_argument('model', nargs='?', default='ini_wrn28_10_mix5d',
+                        help='model to summarise (default: %(default)s)')
+    parser.add_argument('--list', metavar='PATTERN', help="print the registered names matching "
+                        "a shell pattern, e.g. 'ini_wrn28_10_*'")
+    parser.add_argument('--classes', type=int, default=10)
+    args = parser.parse_args(argv)
+    if args.list:
+        print('\n'.join(list_models(args.list)))
+        return
+    names = list_models()
+    counts = Counter(_kind(n) for n in names)
+    print('registry: %d models (%s); any depth of a family is accepted, e.g. ini_wrn40_4_square3'
+          % (len(names), ', '.join('%d %s' % (counts[k], k) for k in
+                                   ('plain', 'se', 'cmpe_se', 'ini'))))
+    print()
+    print(summary(get_model(args.model, classes=args.classes)))
+
+
+if __name__ == '__main__':
+    main()

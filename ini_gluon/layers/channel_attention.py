@@ -1,0 +1,126 @@
+"""Channel attention for residual blocks: the shared squeeze / encoder pieces, SE, and the
+double-FC competitive SE.
+
+Every attention layer here is a :class:`ChannelAttention`: called as ``attn(u, x)`` with the
+residual output ``U`` and the identity ``X`` of a block, it returns ``s o U`` (InI paper eq. 15
+and eq. 27; CMPE-SE paper eq. 4 and eq. 9).  The block adds the identity itself.
+"""
+from mxnet.gluon import nn
+from mxnet.gluon.block import HybridBlock
+
+__all__ = ['squeeze', 'ChannelEncoder', 'ChannelAttention', 'SqueezeExcite',
+           'DoubleFCSqueezeExcite', 'reduced']
+
+
+def squeeze(F, x):
+    """``F_sq``: global average pooling of each channel, ``(N, C, H, W) -> (N, C, 1, 1)``
+    (InI eq. 2 and eq. 17)."""
+    return F.Pooling(x, kernel=(1, 1), global_pool=True, pool_type='avg')
+
+
+def reduced(channels, reduction):
+    """``C / t``, the width of the encoder's bottleneck (at least one unit)."""
+    return max(1, channels // reduction)
+
+
+class ChannelEncoder(HybridBlock):
+    r"""The excitation encoder ``s = sigmoid(w^2 . ReLU(w^1 . v))`` of InI eq. 14 (SE eq. 3).
+
+    ``Flatten -> Dense(C/t, relu) -> Dense(C, sigmoid)``, no biases, as in the original code.
+
+    Parameters
+    ----------
+    channels : int
+        ``C``, the number of attention values produced.
+    in_units : int
+        Length of the input signal (``C`` for SE, ``C^g`` for InI).
+    reduction : int, default 16
+        ``t``, the dimensionality-reduction ratio.
+    """
+
+    def __init__(self, channels, in_units, reduction=16, **kwargs):
+        super(ChannelEncoder, self).__init__(**kwargs)
+        with self.name_scope():
+            self.fc1 = nn.Dense(reduced(channels, reduction), activation='relu', use_bias=False,
+                                in_units=in_units)
+            self.fc2 = nn.Dense(channels, activation='sigmoid', use_bias=False,
+                                in_units=reduced(channels, reduction))
+
+    def hybrid_forward(self, F, v):
+        return self.fc2(self.fc1(v))
+
+
+class ChannelAttention(HybridBlock):
+    """Base of every channel-attention layer: ``attn(u, x) = s o u`` with ``s = self.scale(F, u, x)``
+    of shape ``(N, C)``.
+
+    Subclasses set ``uses_identity`` and implement :meth:`scale` and :meth:`describe`.
+    """
+    uses_identity = False
+
+    def scale(self, F, u, x):
+        raise NotImplementedError
+
+    def describe(self):
+        """A dict for the model summary (``kind`` at least)."""
+        raise NotImplementedError
+
+    def hybrid_forward(self, F, u, x):
+        s = self.scale(F, u, x)
+        return F.broadcast_mul(u, F.reshape(s, shape=(0, 0, 1, 1)))
+
+
+class SqueezeExcite(ChannelAttention):
+    """Squeeze-and-Excitation on the residual signal alone (the SE baseline; CMPE-SE eq. 2-5).
+
+    Parameters
+    ----------
+    channels : int
+        ``C``, width of the residual output.
+    reduction : int, default 16
+    """
+
+    def __init__(self, channels, reduction=16, **kwargs):
+        super(SqueezeExcite, self).__init__(**kwargs)
+        self._channels = channels
+        with self.name_scope():
+            self.encoder = ChannelEncoder(channels, channels, reduction)
+
+    def scale(self, F, u, x):
+        return self.encoder(squeeze(F, u))
+
+    def describe(self):
+        return {'kind': 'se', 'group_signals': self._channels}
+
+
+class DoubleFCSqueezeExcite(ChannelAttention):
+    """Competitive SE, double-FC mode (CMPE-SE paper eq. 7-9, Fig. 2b).
+
+    ``s = sigmoid(w2 . [ReLU(w1_r . u_hat), ReLU(w1_id . x_hat)])``: one first-layer encoder for
+    the squeezed residual signal, one for the identity, a joint excitation over both.
+
+    Parameters
+    ----------
+    channels : int
+    reduction : int, default 16
+    """
+    uses_identity = True
+
+    def __init__(self, channels, reduction=16, **kwargs):
+        super(DoubleFCSqueezeExcite, self).__init__(**kwargs)
+        self._channels = channels
+        hidden = reduced(channels, reduction)
+        with self.name_scope():
+            self.fc_residual = nn.Dense(hidden, activation='relu', use_bias=False,
+                                        in_units=channels)
+            self.fc_identity = nn.Dense(hidden, activation='relu', use_bias=False,
+                                        in_units=channels)
+            self.fc_excite = nn.Dense(channels, activation='sigmoid', use_bias=False,
+                                      in_units=2 * hidden)
+
+    def scale(self, F, u, x):
+        joint = F.concat(self.fc_residual(squeeze(F, u)), self.fc_identity(squeeze(F, x)), dim=1)
+        return self.fc_excite(joint)
+
+    def describe(self):
+        return {'kind': 'cmpe_se_doublefc', 'group_signals': 2 * self._channels}

@@ -1,0 +1,96 @@
+"""Parameter counts and a per-block summary of a model, without initialising it.
+
+Shapes come from the symbolic graph (``infer_shape``), so a model straight from
+:func:`ini_gluon.get_model` can be counted and summarised before ``initialize()``.  Counts are
+over every parameter Gluon holds, BatchNorm running statistics included.
+"""
+import re
+
+import mxnet as mx
+import numpy as np
+
+from .models.registry import DEFAULT_INPUT_SHAPE
+from .models.residual import AttentionResidual
+
+__all__ = ['param_shapes', 'count_params', 'attention_blocks', 'summary']
+
+
+def param_shapes(net, input_shape=None):
+    """``{parameter name: shape}`` of every parameter of ``net`` (auxiliary states included).
+
+    Parameters
+    ----------
+    net : HybridBlock
+    input_shape : tuple, optional
+        Defaults to ``net.input_shape`` or ``(1, 3, 32, 32)``.
+    """
+    input_shape = input_shape or getattr(net, 'input_shape', DEFAULT_INPUT_SHAPE)
+    out = net(mx.sym.var('data'))
+    arg_shapes, _, aux_shapes = out.infer_shape(data=tuple(input_shape))
+    shapes = dict(zip(out.list_arguments(), arg_shapes))
+    shapes.update(zip(out.list_auxiliary_states(), aux_shapes))
+    shapes.pop('data')
+    return shapes
+
+
+def count_params(block, shapes=None, input_shape=None):
+    """Number of parameters of ``block`` (BatchNorm running statistics included).
+
+    ``shapes`` (from :func:`param_shapes` of the whole network) lets a sub-block be counted.
+    """
+    shapes = param_shapes(block, input_shape) if shapes is None else shapes
+    return int(sum(np.prod(shapes[name]) for name in block.collect_params().keys()))
+
+
+def attention_blocks(net):
+    """``[(label, block)]`` of every residual block of ``net`` in order; labels are
+    ``stage<i>.<j>`` where the block's prefix names its stage."""
+    found, counters = [], {}
+
+    def walk(block):
+        for child in block._children.values():
+            if isinstance(child, AttentionResidual):
+                stage = re.search(r'(stage\d+)_', child.prefix)
+                key = stage.group(1) if stage else 'block'
+                counters[key] = counters.get(key, -1) + 1
+                found.append(('%s.%d' % (key, counters[key]), child))
+            else:
+                walk(child)
+    walk(net)
+    return found
+
+
+def _row(label, block, shapes):
+    attn = block.attn
+    info = attn.describe() if attn is not None else {'kind': '-'}
+    kept = ' '.join('%s>%dx%d' % (g, s[0], s[1]) for g, s in info.get('kept', ()))
+    return [label, str(block.out_channels), info['kind'], info.get('layout', '-'),
+            '%dx%d' % info['map_shape'] if 'map_shape' in info else '-',
+            str(info.get('num_filters', '-')), kept or '-',
+            ' '.join(info.get('discarded', ())) or '-', str(info.get('group_signals', '-')),
+            '{:,}'.format(count_params(block, shapes)),
+            '{:,}'.format(count_params(attn, shapes)) if attn is not None else '0']
+
+
+def summary(net, input_shape=None):
+    """A table, one row per residual block: attention, map layout and shape, ε, G-filter shapes
+    kept (with their output shapes) and discarded, ``C^g``, parameters of the block and of its
+    attention; then the total.
+
+    Returns
+    -------
+    str
+    """
+    shapes = param_shapes(net, input_shape)
+    header = ['block', 'C', 'attention', 'layout', 'map', 'eps', 'G-filters kept (-> output)',
+              'discarded', 'C^g', 'params', 'attn params']
+    rows = [header] + [_row(label, block, shapes) for label, block in attention_blocks(net)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, '-' * len(lines[0]))
+    total = int(sum(np.prod(s) for s in shapes.values()))
+    name = getattr(net, 'model_name', net.name)
+    shape = input_shape or getattr(net, 'input_shape', DEFAULT_INPUT_SHAPE)
+    lines.insert(0, '%s (input %s)' % (name, 'x'.join(map(str, shape))))
+    lines.append('total parameters: {:,}'.format(total))
+    return '\n'.join(lines)

@@ -1,0 +1,28 @@
+"""ini-gluon: Inner-Imaging networks, competitive SE and SE on GluonCV's model zoo."""
+import re
+from setuptools import setup, find_packages
+
+with open('ini_gluon/__init__.py') as f:
+    VERSION = re.search(r"__version__ = '([^']+)'", f.read()).group(1)
+
+setup(
+    name='ini-gluon',
+    version=VERSION,
+    description="Inner-Imaging networks (InI) and competitive SE (CMPE-SE) for MXNet Gluon",
+    packages=find_packages(exclude=['tests', 'tests.*']),
+    python_requires='>=3.8',
+    install_requires=[
+        # MXNet 1.9.1 uses np.bool, removed in numpy 1.24
+        'numpy>=1.21,<1.24',
+        'gluoncv==0.10.5.post0',
+        'matplotlib',
+        'tqdm',
+        'mxop',
+    ],
+    extras_require={
+        # the CPU and GPU wheels of MXNet conflict: install exactly one
+        'cpu': ['mxnet==1.9.1'],
+        'gpu': ['mxnet-cu112==1.9.1'],
+        'test': ['pytest'],
+    },
+)

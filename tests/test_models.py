@@ -1,0 +1,116 @@
+"""Every model family at a small depth, with every kind of attention: hybridized output equals
+imperative output, export -> SymbolBlock.imports round trip agrees, attention sits after the
+last convolution of every block."""
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd
+
+import ini_gluon as ig
+from ini_gluon.models import CIFARPreActBlock, CIFARPreActBottleneck, CIFARWideBlock
+from ini_gluon.summary import attention_blocks
+
+# (family at a small depth, attention variants that fit its maps)
+FAMILIES = {
+    'wrn10_2': ['', 'se_', 'cmpe_se_doublefc_', 'cmpe_se_1x1_', 'cmpe_se_2x1_', 'cmpe_se_3x3_',
+                'ini:mix5d', 'ini:mix5d_concat', 'ini:square3d_nojoint', 'ini:simple3'],
+    'resnet20': ['', 'se_', 'cmpe_se_doublefc_', 'cmpe_se_1x1_', 'cmpe_se_2x1_', 'ini:mix5d',
+                 'ini:horizon3_concat', 'ini:square2_nojoint', 'ini:simple1'],
+    'resnet29': ['', 'se_', 'cmpe_se_3x3_', 'ini:mix5d', 'ini:square3d', 'ini:simple3_concat',
+                 'ini:vertical3_nojoint'],
+}
+
+
+def _name(backbone, variant):
+    if variant.startswith('ini:'):
+        return 'ini_%s_%s' % (backbone, variant[4:])
+    return variant + backbone
+
+
+CASES = [_name(b, v) for b, variants in FAMILIES.items() for v in variants]
+
+
+def _built(name):
+    net = ig.get_model(name, classes=10)
+    net.initialize(mx.init.Xavier(magnitude=2))
+    return net
+
+
+@pytest.mark.parametrize('name', CASES)
+def test_hybridize_and_export_round_trip(name, tmp_path):
+    net = _built(name)
+    x = mx.nd.random.uniform(-1, 1, shape=(4, 3, 32, 32))
+    eager = net(x).asnumpy()
+    with autograd.train_mode():
+        eager_train = net(x).asnumpy()
+    net.hybridize()
+    np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-5, atol=1e-6)
+    with autograd.train_mode():
+        np.testing.assert_allclose(net(x).asnumpy(), eager_train, rtol=1e-5, atol=1e-6)
+    assert np.abs(eager[0] - eager[1]).max() > 0     # outputs depend on the input
+
+    prefix = str(tmp_path / name)
+    net.export(prefix)
+    loaded = mx.gluon.SymbolBlock.imports(prefix + '-symbol.json', ['data'],
+                                          prefix + '-0000.params')
+    np.testing.assert_allclose(loaded(x).asnumpy(), eager, rtol=1e-5, atol=1e-6)
+
+
+def _manual_residual(block, x):
+    """U and X of a block, computed from its GluonCV layers by hand."""
+    F = mx.nd
+    act = F.relu(block.bn1(x))
+    if isinstance(block, CIFARPreActBottleneck):
+        u = block.conv3(F.relu(block.bn3(block.conv2(F.relu(block.bn2(block.conv1(act)))))))
+        identity = block.downsample(act) if block.downsample else x
+    elif isinstance(block, CIFARWideBlock):
+        u = block.conv2(F.relu(block.bn2(block.conv1(act))))
+        identity = block.downsample(act) if block.downsample else x
+    else:
+        u = block.conv2(F.relu(block.bn2(block.conv1(act))))
+        identity = block.downsample(x) if block.downsample else x
+    return u, identity
+
+
+@pytest.mark.parametrize('name, n_blocks', [('ini_wrn10_2_mix5d', 3), ('se_resnet20', 9),
+                                            ('ini_resnet29_square3d', 9),
+                                            ('cmpe_se_doublefc_resnet29', 9)])
+def test_attention_after_last_convolution(name, n_blocks):
+    net = _built(name)
+    blocks = attention_blocks(net)
+    assert len(blocks) == n_blocks
+    label, block = blocks[0]
+    assert label == 'stage1.0'
+    net(mx.nd.zeros((1, 3, 32, 32)))                  # resolve deferred shapes
+    x = mx.nd.random.uniform(shape=(2, block.conv1.weight.shape[1], 8, 8))
+    u, identity = _manual_residual(block, x)
+    expected = block.attn(u, identity) + identity      # eq. 27
+    np.testing.assert_allclose(block(x).asnumpy(), expected.asnumpy(), rtol=1e-5, atol=1e-6)
+    assert np.abs((u + identity - expected).asnumpy()).max() > 1e-4   # attention does something
+
+
+def test_resnet164_first_block_has_projection_shortcut():
+    net = ig.get_model('cmpe_se_3x3_resnet164')
+    blocks = dict(attention_blocks(net))
+    first = blocks['stage1.0']
+    assert isinstance(first, CIFARPreActBottleneck)
+    assert first.downsample is not None          # 16 -> 64 channels: the original code crashed
+    assert blocks['stage1.1'].downsample is None
+    assert [blocks['stage%d.0' % i].attn.describe()['num_filters'] for i in (1, 2, 3)] == [1, 2, 4]
+    assert [blocks['stage%d.0' % i].attn.describe()['map_shape'] for i in (1, 2, 3)] == \
+        [(8, 16), (16, 16), (32, 16)]
+    net.initialize()
+    assert net(mx.nd.zeros((1, 3, 32, 32))).shape == (1, 10)
+
+
+def test_plain_blocks_have_no_attention():
+    net = ig.get_model('resnet20')
+    assert all(block.attn is None for _, block in attention_blocks(net))
+    assert all(isinstance(b, CIFARPreActBlock) for _, b in attention_blocks(net))
+
+
+def test_classes_and_dropout_pass_through():
+    net = ig.get_model('ini_wrn16_4_square3', classes=100, drop_rate=0.3)
+    net.initialize()
+    assert net(mx.nd.zeros((2, 3, 32, 32))).shape == (2, 100)
+    assert all(b.droprate == 0.3 for _, b in attention_blocks(net))

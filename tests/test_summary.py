@@ -1,0 +1,85 @@
+"""The model summary and the command-line entry points."""
+import io
+import os
+from contextlib import redirect_stdout
+
+import mxnet as mx
+
+import ini_gluon as ig
+from ini_gluon import tables
+from ini_gluon.__main__ import main
+
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'docs')
+
+
+def _rows(text):
+    return {line.split()[0]: line.split() for line in text.splitlines()
+            if line.startswith('stage')}
+
+
+def test_summary_reports_maps_filters_and_group_signals():
+    net = ig.get_model('ini_resnet164_mix5d')
+    rows = _rows(ig.summary(net))
+    assert len(rows) == 54
+    # stage 1: C = 64, map 8 x 16, ε = 1; the dilated 5x5 (9x9 field) is discarded
+    assert rows['stage1.0'][1:6] == ['64', 'ini_mix5d', 'alt', '8x16', '1']
+    assert rows['stage1.0'][6:11] == ['1x1>8x16', '1x5>8x12', '3x3>6x14', '5x1>4x16', '5x5>4x12']
+    assert rows['stage1.0'][11:13] == ['5x5/d2', '128']
+    # stage 3: C = 256, map 32 x 16, ε = 4, every shape kept, C^g = 512
+    assert rows['stage3.17'][1:6] == ['256', 'ini_mix5d', 'alt', '32x16', '4']
+    assert rows['stage3.17'][12:14] == ['-', '512']
+
+
+def test_summary_total_and_attention_params():
+    net = ig.get_model('se_wrn16_4')
+    text = ig.summary(net)
+    assert text.splitlines()[0] == 'se_wrn16_4 (input 1x3x32x32)'
+    assert text.splitlines()[-1] == 'total parameters: {:,}'.format(ig.count_params(net))
+    rows = _rows(text)
+    # SE on C = 64: two 64x4 dense layers without bias
+    assert rows['stage1.0'][-1] == '{:,}'.format(2 * 64 * 4)
+
+
+def test_summary_shows_nearest_divisor_map_for_wrn16_8():
+    rows = _rows(ig.summary(ig.get_model('ini_wrn16_8_square3')))
+    assert [rows['stage%d.0' % i][4] for i in (1, 2, 3)] == ['16x16', '16x32', '16x64']
+
+
+def test_summary_does_not_initialise():
+    net = ig.get_model('ini_wrn10_2_mix5d')
+    ig.summary(net)
+    param = next(iter(net.collect_params().values()))
+    try:
+        param.data()
+        initialised = True
+    except RuntimeError:
+        initialised = False
+    assert not initialised
+    net.initialize()
+    assert net(mx.nd.zeros((1, 3, 32, 32))).shape == (1, 10)
+
+
+def test_main_prints_registry_and_default_summary():
+    out = io.StringIO()
+    with redirect_stdout(out):
+        main([])
+    text = out.getvalue()
+    assert text.startswith('registry: %d models' % len(ig.list_models()))
+    assert 'ini_wrn28_10_mix5d (input 1x3x32x32)' in text
+    assert 'total parameters: 36,926,742' in text
+
+
+def test_main_lists_a_pattern():
+    out = io.StringIO()
+    with redirect_stdout(out):
+        main(['--list', 'cmpe_se_*_wrn28_10'])
+    assert out.getvalue().split() == ['cmpe_se_1x1_wrn28_10', 'cmpe_se_2x1_wrn28_10',
+                                      'cmpe_se_3x3_wrn28_10', 'cmpe_se_doublefc_wrn28_10']
+
+
+def test_fidelity_doc_is_the_current_output():
+    """docs/fidelity.md must be what `python -m ini_gluon.tables` prints now."""
+    expected = tables.render(tables.param_rows(), tables.flops_rows())
+    with open(os.path.join(DOCS, 'fidelity.md')) as f:
+        assert f.read() == expected
+    assert '(DIFFERS)' not in expected
