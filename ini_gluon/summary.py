@@ -12,7 +12,7 @@ import numpy as np
 from .models.registry import DEFAULT_INPUT_SHAPE
 from .models.residual import AttentionResidual
 
-__all__ = ['param_shapes', 'count_params', 'attention_blocks', 'summary']
+__all__ = ['param_shapes', 'count_params', 'residual_blocks', 'summary']
 
 
 def param_shapes(net, input_shape=None):
@@ -42,7 +42,7 @@ def count_params(block, shapes=None, input_shape=None):
     return int(sum(np.prod(shapes[name]) for name in block.collect_params().keys()))
 
 
-def attention_blocks(net):
+def residual_blocks(net):
     """``[(label, block)]`` of every residual block of ``net`` in order; labels are
     ``stage<i>.<j>`` where the block's prefix names its stage."""
     found, counters = [], {}
@@ -84,7 +84,7 @@ def summary(net, input_shape=None):
     shapes = param_shapes(net, input_shape)
     header = ['block', 'C', 'attention', 'layout', 'map', 'eps', 'G-filters kept (-> output)',
               'discarded', 'C^g', 'params', 'attn params']
-    rows = [header] + [_row(label, block, shapes) for label, block in attention_blocks(net)]
+    rows = [header] + [_row(label, block, shapes) for label, block in residual_blocks(net)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ['  '.join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, '-' * len(lines[0]))

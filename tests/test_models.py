@@ -8,7 +8,7 @@ from mxnet import autograd
 
 import ini_gluon as ig
 from ini_gluon.models import CIFARPreActBlock, CIFARPreActBottleneck, CIFARWideBlock
-from ini_gluon.summary import attention_blocks
+from ini_gluon.summary import residual_blocks
 
 # (family at a small depth, attention variants that fit its maps)
 FAMILIES = {
@@ -77,7 +77,7 @@ def _manual_residual(block, x):
                                             ('cmpe_se_doublefc_resnet29', 9)])
 def test_attention_after_last_convolution(name, n_blocks):
     net = _built(name)
-    blocks = attention_blocks(net)
+    blocks = residual_blocks(net)
     assert len(blocks) == n_blocks
     label, block = blocks[0]
     assert label == 'stage1.0'
@@ -91,7 +91,7 @@ def test_attention_after_last_convolution(name, n_blocks):
 
 def test_resnet164_first_block_has_projection_shortcut():
     net = ig.get_model('cmpe_se_3x3_resnet164')
-    blocks = dict(attention_blocks(net))
+    blocks = dict(residual_blocks(net))
     first = blocks['stage1.0']
     assert isinstance(first, CIFARPreActBottleneck)
     assert first.downsample is not None          # 16 -> 64 channels: the original code crashed
@@ -105,12 +105,12 @@ def test_resnet164_first_block_has_projection_shortcut():
 
 def test_plain_blocks_have_no_attention():
     net = ig.get_model('resnet20')
-    assert all(block.attn is None for _, block in attention_blocks(net))
-    assert all(isinstance(b, CIFARPreActBlock) for _, b in attention_blocks(net))
+    assert all(block.attn is None for _, block in residual_blocks(net))
+    assert all(isinstance(b, CIFARPreActBlock) for _, b in residual_blocks(net))
 
 
 def test_classes_and_dropout_pass_through():
     net = ig.get_model('ini_wrn16_4_square3', classes=100, drop_rate=0.3)
     net.initialize()
     assert net(mx.nd.zeros((2, 3, 32, 32))).shape == (2, 100)
-    assert all(b.droprate == 0.3 for _, b in attention_blocks(net))
+    assert all(b.droprate == 0.3 for _, b in residual_blocks(net))

@@ -4,7 +4,7 @@ import pytest
 from gluoncv.model_zoo import get_model as gluoncv_model
 
 import ini_gluon as ig
-from ini_gluon.summary import attention_blocks
+from ini_gluon.summary import residual_blocks
 
 # SPEC.md: the original code, 10 classes, exactly
 ORIGINAL = {
@@ -39,7 +39,7 @@ def test_original_code_counts_exactly(name):
 def test_original_names_are_aliases():
     assert count('cmpe_se_resnet164') == count('se_resnet164')
     net = ig.get_model('cmpe_se_resnet164')
-    assert {b.attn.describe()['kind'] for _, b in attention_blocks(net)} \
+    assert {b.attn.describe()['kind'] for _, b in residual_blocks(net)} \
         == {'se'}
 
 

@@ -3,7 +3,7 @@ configurations raise one clear ValueError."""
 import pytest
 
 import ini_gluon as ig
-from ini_gluon.summary import attention_blocks
+from ini_gluon.summary import residual_blocks
 from ini_gluon.models import parse_model_name
 
 ALL = ig.list_models()
@@ -75,6 +75,8 @@ def test_bad_names(name, fragment, suggestion):
     ('ini_resnet164_mix5d', {'aggregation': 'max'}, ["aggregation 'max'"]),
     ('wrn28_10', {'map_cols': 8}, ['plain backbone takes no attention options']),
     ('ini_resnet164_horizon2', {'map_cols': 256}, ['stage1 (C=64)', 'map_cols=256']),
+    ('cmpe_se_3x3_wrn28_10', {'g_filters': 'mix5d'}, ['cmpe_se_3x3 takes no g_filters']),
+    ('se_resnet164', {'map_cols': 8}, ['se takes no map_cols']),
 ])
 def test_impossible_configurations(name, kwargs, fragments):
     with pytest.raises(ValueError) as err:
@@ -87,7 +89,7 @@ def test_impossible_configurations(name, kwargs, fragments):
 
 def test_map_cols_override_makes_room():
     net = ig.get_model('ini_resnet20_square1', map_cols=8)
-    shapes = [b.attn.describe()['map_shape'] for _, b in attention_blocks(net)]
+    shapes = [b.attn.describe()['map_shape'] for _, b in residual_blocks(net)]
     assert shapes[0] == (4, 8) and shapes[-1] == (16, 8)
 
 

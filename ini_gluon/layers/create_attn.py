@@ -96,6 +96,15 @@ def _check(spec):
     if spec.map_cols is not None and not (isinstance(spec.map_cols, int)
                                           and spec.map_cols >= 1):
         raise ValueError('map_cols must be a positive integer, not %r' % (spec.map_cols,))
+    if spec.kind != 'ini':
+        ini_only = [f for f, v in (('g_filters', spec.g_filters), ('layout', spec.layout),
+                                   ('joint', not spec.joint),
+                                   ('aggregation', spec.aggregation != 'sum')) if v]
+        if spec.kind in ('se', 'cmpe_se_doublefc') and spec.map_cols is not None:
+            ini_only.append('map_cols')
+        if ini_only:
+            raise ValueError('%s takes no %s: these options shape an inner-imaged map of '
+                             'ini models' % (spec.kind, ', '.join(ini_only)))
     if spec.kind == 'ini':
         g_filters = parse_g_filters(spec.g_filters)
         layout = _ini_layout(spec, g_filters)

@@ -76,10 +76,7 @@ class CIFARPreActBottleneck(AttentionResidual, BottleneckV2):
                              norm_kwargs)
 
     def hybrid_forward(self, F, x):
-        residual = x
-        x = F.Activation(self.bn1(x), act_type='relu')
-        if self.downsample:
-            residual = self.downsample(x)
+        x, residual = self.preact(F, x)
         x = self.conv1(x)
         x = F.Activation(self.bn2(x), act_type='relu')
         x = self.conv2(x)

@@ -42,10 +42,7 @@ class CIFARWideBlock(AttentionResidual, CIFARBasicBlockV2):
                              norm_kwargs)
 
     def hybrid_forward(self, F, x):
-        residual = x
-        x = F.Activation(self.bn1(x), act_type='relu')
-        if self.downsample:
-            residual = self.downsample(x)
+        x, residual = self.preact(F, x)
         x = self.conv1(x)
         x = F.Activation(self.bn2(x), act_type='relu')
         if self.droprate > 0:

@@ -14,6 +14,12 @@ class AttentionResidual(object):
             self.attn = create_attn(attn, channels, width=width, map_cols=map_cols,
                                     norm_layer=norm_layer, norm_kwargs=norm_kwargs)
 
+    def preact(self, F, x):
+        """The BN-ReLU that the residual branch and the projection shortcut share (pre-act
+        blocks, He et al. 2016): ``(activated x, identity)``."""
+        act = F.Activation(self.bn1(x), act_type='relu')
+        return act, (self.downsample(act) if self.downsample else x)
+
     def merge(self, u, identity):
         """``y = X + s o U`` (eq. 27), or ``X + U`` without attention (eq. 25)."""
         if self.attn is not None:
