@@ -18,8 +18,9 @@ import re
 from collections import namedtuple
 from functools import lru_cache
 
-from ..layers.create_attn import parse_attn, plan_attn, AttnSpec, CMPE_SE_MODES
+from ..layers.create_attn import parse_attn, AttnSpec, CMPE_SE_MODES
 from ..layers.g_filters import parse_g_filters, set_names
+from .residual import check_attention
 
 __all__ = ['register_backbone', 'get_model', 'list_models', 'parse_model_name',
            'DEFAULT_INPUT_SHAPE']
@@ -52,6 +53,7 @@ def register_backbone(pattern, stages, listed, aliases=()):
         for alias, repl in aliases:
             _ALIASES.append((re.compile(r'^((?:%s)_)?%s$' % ('|'.join(_ATTN_PREFIXES), alias)),
                              _shift(repl)))
+        _all_models.cache_clear()
         return constructor
     return wrap
 
@@ -188,8 +190,7 @@ def _model_name(backbone, attn):
 
 def _buildable(backbone, args, attn):
     try:
-        for _, channels, map_cols in backbone.stages(**args):
-            plan_attn(attn, channels, map_cols)
+        check_attention(attn, backbone.stages(**args))
     except ValueError:
         return False
     return True
