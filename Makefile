@@ -1,4 +1,5 @@
 # One command sets up .venv (MXNet CPU wheel) and runs a job: `make demo`, `make test`.
+# `make demo` trains InI-ResNet-8 (mix-5-d) on scikit-learn's bundled digits, offline, on the CPU.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,7 @@ $(VENV)/.installed: setup.py
 setup: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/python -m ini_gluon
+	$(BIN)/python train_cifar.py --dataset digits --model ini_resnet8_mix5d --save-dir runs/digits
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q tests

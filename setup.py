@@ -10,6 +10,7 @@ setup(
     version=VERSION,
     description="Inner-Imaging networks (InI) and competitive SE (CMPE-SE) for MXNet Gluon",
     packages=find_packages(exclude=['tests', 'tests.*']),
+    scripts=['train_cifar.py'],
     python_requires='>=3.8',
     install_requires=[
         # MXNet 1.9.1 uses np.bool, removed in numpy 1.24
@@ -18,6 +19,7 @@ setup(
         'matplotlib',
         'tqdm',
         'mxop',
+        'scikit-learn',   # its bundled digits: the offline demo data set
     ],
     extras_require={
         # the CPU and GPU wheels of MXNet conflict: install exactly one

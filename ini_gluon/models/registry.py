@@ -23,6 +23,7 @@ from ..layers.g_filters import parse_g_filters, set_names
 from .residual import check_attention
 
 __all__ = ['register_backbone', 'get_model', 'list_models', 'parse_model_name',
+           'resolve_model_name',
            'DEFAULT_INPUT_SHAPE']
 
 DEFAULT_INPUT_SHAPE = (1, 3, 32, 32)
@@ -118,6 +119,18 @@ def _near(name, n=3):
     return near[:n] or ['wrn28_10', 'se_wrn28_10', 'ini_wrn28_10_mix5d']
 
 
+def resolve_model_name(name):
+    """:func:`parse_model_name`, with the error a user sees: the name and the closest valid
+    names."""
+    if not isinstance(name, str):
+        raise ValueError('model name must be a string, not %r' % (name,))
+    try:
+        return parse_model_name(name)
+    except ValueError as err:
+        raise ValueError('unknown model name %r (%s); closest valid names: %s'
+                         % (name, err, ', '.join(_near(name))))
+
+
 def get_model(name, **kwargs):
     """Build a model by name.
 
@@ -141,13 +154,7 @@ def get_model(name, **kwargs):
         For an unknown or malformed name (naming the closest valid names), or a configuration
         that cannot be built (naming the block and the shapes).
     """
-    if not isinstance(name, str):
-        raise ValueError('model name must be a string, not %r' % (name,))
-    try:
-        backbone, args, attn = parse_model_name(name)
-    except ValueError as err:
-        raise ValueError('unknown model name %r (%s); closest valid names: %s'
-                         % (name, err, ', '.join(_near(name))))
+    backbone, args, attn = resolve_model_name(name)
     options = {k: kwargs.pop(k) for k in list(kwargs) if k in _ATTN_OPTIONS}
     try:
         if options and attn is None:

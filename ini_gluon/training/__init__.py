@@ -1,0 +1,9 @@
+"""Training: the papers' settings, data readers, checkpoints, the loop of ``train_cifar.py``."""
+from .settings import build_parser, resolve, paper_preset, SettingsError
+from .data import load_dataset, DataError
+from .checkpoint import (save_checkpoint, load_checkpoint, latest_checkpoint, atomic_write,
+                         CheckpointError)
+from .pipeline import BatchStream, channel_stats, mixup_lambda
+from .loop import fit, TrainingError
+from .cli import main
+from .launch import launch_local

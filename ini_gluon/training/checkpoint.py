@@ -1,0 +1,124 @@
+"""Checkpoints that survive a kill.
+
+A checkpoint is a folder ``checkpoint-epoch<NNNN>/`` holding ``model.params``, ``trainer.states``
+(optimizer state: momentum, update count, hence the learning-rate position) and ``meta.json``
+(epoch, resolved settings, metrics so far, best validation error).  It is written in a
+temporary folder and renamed into place, so a folder with that name is always complete; a kill
+while writing leaves only a temporary folder, which is never loaded and is removed next time.
+Single files (best parameters, metrics) are written to a temporary file and renamed.
+"""
+import json
+import os
+import re
+import shutil
+import tempfile
+
+__all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
+           'atomic_write', 'checkpoint_name']
+
+_NAME = re.compile(r'^checkpoint-epoch(\d{4,})$')
+FILES = ('model.params', 'trainer.states', 'meta.json')
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, incomplete or corrupt."""
+
+
+def checkpoint_name(epoch):
+    """Folder name of the checkpoint taken after ``epoch`` (0-based) finished."""
+    return 'checkpoint-epoch%04d' % epoch
+
+
+def atomic_write(path, write):
+    """Call ``write(tmp_path)`` then rename ``tmp_path`` to ``path`` (same folder, atomic)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_checkpoint(save_dir, epoch, net, trainer, meta):
+    """Write the checkpoint of ``epoch`` atomically; returns its folder.
+
+    ``trainer`` may be ``None`` (e.g. ``dist_async``, whose optimizer lives on the servers).
+    """
+    final = os.path.join(save_dir, checkpoint_name(epoch))
+    tmp = tempfile.mkdtemp(prefix='.tmp-' + checkpoint_name(epoch) + '-', dir=save_dir)
+    try:
+        net.save_parameters(os.path.join(tmp, 'model.params'))
+        if trainer is not None:
+            trainer.save_states(os.path.join(tmp, 'trainer.states'))
+        with open(os.path.join(tmp, 'meta.json'), 'w') as f:
+            json.dump(dict(meta, epoch=epoch, has_trainer_states=trainer is not None), f,
+                      indent=1)
+        if os.path.exists(final):          # an earlier run reached this epoch: replace it
+            old = final + '.old'
+            os.rename(final, old)
+            os.rename(tmp, final)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)
+    return final
+
+
+def _clean_temporaries(save_dir):
+    for name in os.listdir(save_dir):
+        if name.startswith('.tmp-') or name.endswith('.old'):
+            path = os.path.join(save_dir, name)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+
+def latest_checkpoint(save_dir):
+    """The complete checkpoint of the highest epoch in ``save_dir``, or ``None``; removes the
+    temporaries a killed run left."""
+    if not os.path.isdir(save_dir):
+        return None
+    _clean_temporaries(save_dir)
+    found = [(int(m.group(1)), name) for name in os.listdir(save_dir)
+             for m in [_NAME.match(name)] if m]
+    return os.path.join(save_dir, max(found)[1]) if found else None
+
+
+def load_checkpoint(path, net, trainer, ctx):
+    """Restore ``net`` and ``trainer`` from the checkpoint folder ``path``; returns its meta.
+
+    Raises
+    ------
+    CheckpointError
+        Naming the folder and what is missing or unreadable.
+    """
+    if not os.path.isdir(path):
+        raise CheckpointError('checkpoint %r not found: expected a folder %s/ with %s'
+                              % (path, 'checkpoint-epochNNNN', ', '.join(FILES)))
+    try:
+        with open(os.path.join(path, 'meta.json')) as f:
+            meta = json.load(f)
+        epoch = int(meta['epoch'])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError('checkpoint %r is corrupt: meta.json unreadable or without an '
+                              'epoch (%s)' % (path, err)) from err
+    needed = ['model.params'] + (['trainer.states'] if meta.get('has_trainer_states') else [])
+    missing = [n for n in needed if not os.path.isfile(os.path.join(path, n))]
+    if missing:
+        raise CheckpointError('checkpoint %r is incomplete: %s missing' % (path, ', '.join(missing)))
+    try:
+        net.load_parameters(os.path.join(path, 'model.params'), ctx=ctx)
+    except Exception as err:  # MXNet raises MXNetError / AssertionError / ValueError here
+        raise CheckpointError('checkpoint %r: model.params is corrupt or belongs to another '
+                              'model (%s)' % (path, str(err).splitlines()[0])) from err
+    if trainer is not None and meta.get('has_trainer_states'):
+        try:
+            trainer.load_states(os.path.join(path, 'trainer.states'))
+        except Exception as err:
+            raise CheckpointError('checkpoint %r: trainer.states is corrupt (%s)'
+                                  % (path, str(err).splitlines()[0])) from err
+    meta['epoch'] = epoch
+    return meta

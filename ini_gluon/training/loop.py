@@ -1,0 +1,304 @@
+"""The training loop of ``train_cifar.py``: SGD with Nesterov momentum, checkpoints, resume,
+best model, metrics, curves, export; on one device, several GPUs, or several machines through
+MXNet's parameter-server KVStore."""
+import json
+import logging
+import math
+import os
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon
+from gluoncv.utils import LRScheduler, TrainingHistory, export_block
+
+from ..models import get_model
+from .checkpoint import (atomic_write, latest_checkpoint, load_checkpoint, save_checkpoint)
+from .data import load_dataset
+from .pipeline import BatchStream, channel_stats, mixup_lambda
+from .settings import SettingsError
+
+__all__ = ['fit', 'TrainingError', 'EPOCH_LINE']
+
+EPOCH_LINE = '[Epoch %d] train=%f val=%f loss=%f time: %f'   # GluonCV's log line
+LOG = logging.getLogger('ini_gluon.train')
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a non-finite loss)."""
+
+
+def _contexts(num_gpus):
+    if num_gpus == 0:
+        LOG.info('no GPU requested (--num-gpus 0): training on the CPU')
+        return [mx.cpu()]
+    available = mx.context.num_gpus()
+    if num_gpus > available:
+        raise SettingsError('--num-gpus %d asked for, %d GPU(s) available to MXNet'
+                            % (num_gpus, available))
+    return [mx.gpu(i) for i in range(num_gpus)]
+
+
+def _setup_logging(path):
+    LOG.setLevel(logging.INFO)
+    LOG.propagate = False
+    for handler in list(LOG.handlers):
+        LOG.removeHandler(handler)
+        handler.close()
+    fmt = logging.Formatter('%(asctime)s %(message)s')
+    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(path)):
+        handler.setFormatter(fmt)
+        LOG.addHandler(handler)
+
+
+class ParameterServer(object):
+    """Data parallelism across machines through MXNet's parameter-server KVStore (``dist_*``).
+
+    Worker 0's parameters are pushed to the servers and pulled by every worker before any
+    gradient is pushed (Gluon's Trainer initialises the keys lazily inside its first ``step``,
+    where a fast worker's first gradient can reach the server before a slow worker pulled the
+    initial weights, and is then pulled as its weights).
+
+    ``dist_sync`` / ``dist_device_sync``: the servers sum the gradients of all workers (and of
+    all devices of a worker); every worker applies the same update locally, so each holds the
+    optimizer state its checkpoints need.  ``dist_async``: the servers hold the optimizer and
+    apply each worker's gradients as they come; workers pull the weights.
+    """
+
+    def __init__(self, kv, net, optimizer):
+        self.kv = kv
+        self.params = [p for p in net.collect_params().values() if p.grad_req != 'null']
+        self.asynchronous = 'async' in kv.type
+        if self.asynchronous:
+            kv.set_optimizer(optimizer)
+        keys = list(range(len(self.params)))
+        # plain-layout copies: MKL-DNN may hold weights in a blocked layout the KVStore rejects
+        values = self._plain([p.data(p.list_ctx()[0]) for p in self.params])
+        kv.init(keys, values)
+        kv.pull(keys, out=values)
+        self._assign(values)
+
+    @staticmethod
+    def _plain(arrays):
+        return [mx.nd.array(a.asnumpy(), dtype=a.dtype) for a in arrays]
+
+    def _assign(self, values):
+        mx.nd.waitall()
+        for p, v in zip(self.params, values):
+            p.set_data(v)
+
+    def step(self, trainer, batch_size):
+        """Aggregate this step's gradients over workers and devices, then update."""
+        for i, p in enumerate(self.params):
+            self.kv.push(i, p.list_grad(), priority=-i)
+        if self.asynchronous:        # the servers updated the weights
+            weights = [mx.nd.zeros(p.shape, dtype=p.dtype) for p in self.params]
+            for i, w in enumerate(weights):
+                self.kv.pull(i, w, priority=-i)
+            self._assign(weights)
+        else:                        # every worker applies the summed gradients
+            for i, p in enumerate(self.params):
+                self.kv.pull(i, p.list_grad(), priority=-i)
+            trainer.update(batch_size)
+
+
+def _evaluate(net, stream, contexts):
+    correct, total = 0, 0
+    for data, label in stream.epoch(0):
+        parts = gluon.utils.split_and_load(mx.nd.array(data), contexts, even_split=False)
+        pred = np.concatenate([net(x).argmax(axis=1).asnumpy() for x in parts])
+        correct += int((pred == label).sum())
+        total += len(label)
+    return correct / float(total)
+
+
+def _write_metrics(path, rows):
+    def write(tmp):
+        with open(tmp, 'w') as f:
+            for row in rows:
+                f.write(json.dumps(row) + '\n')
+    atomic_write(path, write)
+
+
+def _history(rows):
+    history = TrainingHistory(['training-error', 'validation-error'])
+    for row in rows:
+        history.update([row['train_error'], row['val_error']])
+    return history
+
+
+def fit(s):
+    """Train as the resolved settings ``s`` say (see :mod:`ini_gluon.training.settings`).
+
+    Returns
+    -------
+    dict
+        ``{'epochs': [...metrics rows...], 'best_val_error': float, 'export': prefix or None}``
+    """
+    os.makedirs(s['save_dir'], exist_ok=True)
+    distributed = s['kvstore'].startswith('dist')
+    kv = mx.kv.create(s['kvstore']) if distributed else None
+    rank, num_workers = (kv.rank, kv.num_workers) if distributed else (0, 1)
+    chief = rank == 0
+    log_path = s['logging_file'] or os.path.join(
+        s['save_dir'], 'train.log' if chief else 'train-rank%d.log' % rank)
+    _setup_logging(log_path)
+    for key in sorted(s):
+        LOG.info('setting %s = %s%s', key, s[key],
+                 ' (paper preset)' if key in s.get('from_preset', ()) else '')
+    contexts = _contexts(s['num_gpus'])
+    if num_workers > 1:
+        LOG.info('distributed %s: worker %d of %d', s['kvstore'], rank, num_workers)
+
+    train_x, train_y, test_x, test_y, classes = load_dataset(s['dataset'], s['data_dir'])
+    if s['dataset'] == 'svhn':   # the papers: images / 255, no mean subtraction
+        mean, std = [0.0] * 3, [1.0] * 3
+    else:
+        mean, std = channel_stats(train_x)
+    s = dict(s, mean=mean, std=std, num_classes=classes)
+    batch = s['batch_size'] * len(contexts)
+    train = BatchStream(train_x, train_y, batch, mean, std, s['augment'], True, s['seed'],
+                        rank, num_workers, s['num_workers'])
+    test = BatchStream(test_x, test_y, s['test_batch_size'], mean, std, train=False)
+    if len(train) == 0:
+        raise SettingsError('the training set shard has %d samples, fewer than one batch of %d'
+                            % (len(train.indices), batch))
+    LOG.info('data: %s, %d training samples (this worker: %d), %d test samples, %d classes',
+             s['dataset'], len(train_x), len(train.indices), len(test_x), classes)
+
+    kwargs = {'classes': classes}
+    if s['drop_rate']:
+        kwargs['drop_rate'] = s['drop_rate']
+    net = get_model(s['model'], **kwargs)
+    mx.random.seed(s['seed'])
+    net.initialize(mx.init.Xavier(), ctx=contexts)
+    if s['mode'] == 'hybrid':
+        net.hybridize()
+
+    if s['kvstore'] == 'dist_async':
+        # the servers unpickle the optimizer while MXNet is still importing: MXNet's own
+        # scheduler, same steps
+        steps = [e * len(train) for e in s['lr_decay_epoch'] if 0 < e < s['num_epochs']]
+        schedule = mx.lr_scheduler.MultiFactorScheduler(steps, s['lr_decay'], base_lr=s['lr']) \
+            if steps else None
+    else:
+        schedule = LRScheduler('step', base_lr=s['lr'], nepochs=s['num_epochs'],
+                               iters_per_epoch=len(train), step_epoch=s['lr_decay_epoch'],
+                               step_factor=s['lr_decay'], offset=1)
+    global_batch = batch * num_workers
+    optimizer = {'learning_rate': s['lr'], 'wd': s['wd'], 'momentum': s['momentum'],
+                 'lr_scheduler': schedule}
+    if s['kvstore'] == 'dist_async':     # the servers apply each worker's batch on its own
+        optimizer['rescale_grad'] = 1.0 / batch
+    # across machines the ParameterServer aggregates; Gluon's kvstore only within one machine
+    trainer = gluon.Trainer(net.collect_params(), 'nag', optimizer,
+                            kvstore=None if distributed else s['kvstore'],
+                            update_on_kvstore=False if distributed else None)
+    keeps_states = s['kvstore'] != 'dist_async'     # async: the optimizer lives on the servers
+
+    rows, best, start = [], float('inf'), 0
+    resume = s['resume_from']
+    if resume == 'auto':
+        resume = latest_checkpoint(s['save_dir'])
+        if resume is None:
+            LOG.info('--resume auto: no complete checkpoint in %s, starting from scratch',
+                     s['save_dir'])
+    if resume:
+        meta = load_checkpoint(resume, net, trainer if keeps_states else None, contexts)
+        rows, best, start = meta['metrics'], meta['best_val_error'], meta['epoch'] + 1
+        LOG.info('resumed from %s: continuing at epoch %d', resume, start)
+
+    server = None
+    if distributed:
+        net(mx.nd.zeros((1, 3, 32, 32), ctx=contexts[0]))     # finish deferred initialisation
+        server = ParameterServer(kv, net, trainer.optimizer)
+
+    metrics_path = os.path.join(s['save_dir'], 'metrics.jsonl')
+    plot_path = os.path.join(s['save_dir'], '%s_history.png' % s['model'])
+    if chief:
+        _write_metrics(metrics_path, rows)
+    history = _history(rows)
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)
+    last_checkpoint = resume
+    show_bar = sys.stderr.isatty()
+
+    for epoch in range(start, s['num_epochs']):
+        tic = time.time()
+        mixing = s['mixup'] and epoch < s['num_epochs'] - s['mixup_off_epoch']
+        mx.random.seed(s['seed'] * 1000 + epoch)      # dropout masks
+        loss_sum, correct, seen = 0.0, 0, 0
+        bar = None
+        if show_bar:
+            from tqdm import tqdm
+            bar = tqdm(total=len(train), desc='epoch %d' % epoch, leave=False)
+        for b, (data, label) in enumerate(train.epoch(epoch)):
+            lam = mixup_lambda(s['seed'], epoch, b, s['mixup_alpha']) if mixing else 1.0
+            xs = gluon.utils.split_and_load(mx.nd.array(data), contexts)
+            ys = gluon.utils.split_and_load(mx.nd.array(label), contexts)
+            # mixup (lam = 1 without it): each sample mixed with the batch's reverse
+            xs = [lam * x + (1 - lam) * x[::-1] for x in xs] if mixing else xs
+            targets = [lam * mx.nd.one_hot(y, classes) + (1 - lam) * mx.nd.one_hot(y[::-1], classes)
+                       for y in ys]
+            with autograd.record():
+                outputs = [net(x) for x in xs]
+                losses = [loss_fn(o, t) for o, t in zip(outputs, targets)]
+            autograd.backward(losses)
+            if server is None:
+                trainer.step(global_batch)
+            else:
+                server.step(trainer, global_batch)
+            batch_loss = sum(l.sum().asscalar() for l in losses)
+            if not math.isfinite(batch_loss):
+                raise TrainingError(
+                    'non-finite loss (%s) at epoch %d, batch %d: training stopped; the last good '
+                    'checkpoint is %s' % (batch_loss, epoch, b, last_checkpoint or 'none (no '
+                                          'checkpoint was written yet)'))
+            loss_sum += batch_loss
+            dominant = label if lam >= 0.5 else label[::-1]
+            correct += int((np.concatenate([o.argmax(axis=1).asnumpy() for o in outputs])
+                            == dominant).sum())
+            seen += len(label)
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        train_acc = correct / float(seen)
+        val_acc = _evaluate(net, test, contexts)
+        elapsed = time.time() - tic
+        row = {'epoch': epoch, 'train_acc': train_acc, 'train_error': 1 - train_acc,
+               'val_acc': val_acc, 'val_error': 1 - val_acc, 'loss': loss_sum / seen,
+               'lr': trainer.learning_rate, 'mixup': bool(mixing), 'time': elapsed}
+        rows.append(row)
+        LOG.info(EPOCH_LINE, epoch, train_acc, val_acc, row['loss'], elapsed)
+        if not chief:
+            continue
+        history.update([row['train_error'], row['val_error']])
+        history.plot(save_path=plot_path)
+        _write_metrics(metrics_path, rows)
+        if row['val_error'] < best:
+            best = row['val_error']
+            atomic_write(os.path.join(s['save_dir'], '%s-best.params' % s['model']),
+                         net.save_parameters)
+            LOG.info('best validation error %.4f at epoch %d', best, epoch)
+        if (epoch + 1) % s['save_period'] == 0 or epoch + 1 == s['num_epochs']:
+            meta = {'settings': s, 'metrics': rows, 'best_val_error': best}
+            last_checkpoint = save_checkpoint(s['save_dir'], epoch, net,
+                                              trainer if keeps_states else None, meta)
+            LOG.info('checkpoint %s', last_checkpoint)
+
+    export = None
+    if num_workers > 1:
+        net.save_parameters(os.path.join(s['save_dir'], 'final-rank%d.params' % rank))
+        with open(os.path.join(s['save_dir'], 'shard-rank%d.json' % rank), 'w') as f:
+            json.dump(train.indices.tolist(), f)
+    if chief:
+        export = os.path.join(s['save_dir'], s['model'])
+        export_block(export, net, data_shape=(3, 32, 32), epoch=s['num_epochs'],
+                     preprocess=None, layout='CHW', ctx=mx.cpu())
+        with open(os.path.join(s['save_dir'], 'settings.json'), 'w') as f:
+            json.dump(s, f, indent=1)
+        LOG.info('exported %s-symbol.json and %s-%04d.params (input: NCHW images normalised '
+                 'with mean %s, std %s, in [0, 1] units)', export, export, s['num_epochs'],
+                 ['%.4f' % m for m in mean], ['%.4f' % v for v in std])
+    return {'epochs': rows, 'best_val_error': best, 'export': export}

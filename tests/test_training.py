@@ -1,0 +1,272 @@
+"""train_cifar.py: settings, checkpoints, a real 2-epoch run, kill-and-resume, bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+import ini_gluon as ig
+from ini_gluon.training import (CheckpointError, build_parser, latest_checkpoint,
+                                load_checkpoint, main, resolve, save_checkpoint)
+from ini_gluon.training.launch import launch_local
+from ini_gluon.training.loop import EPOCH_LINE
+import datasets
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, 'train_cifar.py')
+TINY = 'ini_resnet8_mix5d'
+
+
+def settings(*argv):
+    return resolve(build_parser().parse_args(list(argv)))
+
+
+# ---------------------------------------------------------------- settings
+def test_paper_preset_wrn_ini():
+    s = settings('--model', 'ini_wrn28_10_mix5d')
+    assert (s['num_epochs'], s['batch_size'], s['lr'], s['lr_decay'], s['lr_decay_epoch'],
+            s['wd'], s['augment']) == (200, 64, 0.1, 0.2, [60, 120, 160], 5e-4, 'crop-flip')
+
+
+def test_paper_preset_resnet_cmpe_se():
+    s = settings('--model', 'cmpe_se_3x3_resnet164', '--dataset', 'cifar100')
+    assert (s['num_epochs'], s['batch_size'], s['lr_decay'], s['lr_decay_epoch'], s['wd']) == \
+        (300, 128, 0.1, [150, 225], 1e-4)
+
+
+def test_paper_preset_svhn():
+    ini = settings('--model', 'ini_wrn16_8_mix5d', '--dataset', 'svhn')
+    assert (ini['num_epochs'], ini['lr'], ini['lr_decay_epoch'], ini['augment']) == \
+        (80, 0.01, [40, 60], 'none')
+    cmpe = settings('--model', 'cmpe_se_1x1_wrn28_10', '--dataset', 'svhn')
+    assert (cmpe['num_epochs'], cmpe['lr_decay_epoch']) == (160, [80, 120])
+
+
+def test_explicit_flags_override_the_preset_and_mixup_adds_epochs():
+    s = settings('--model', 'ini_wrn28_10_mix5d', '--batch-size', '32', '--wd', '1e-3')
+    assert (s['batch_size'], s['wd']) == (32, 1e-3)
+    assert 'batch_size' not in s['from_preset'] and 'num_epochs' in s['from_preset']
+    assert settings('--model', 'se_wrn28_10', '--mixup')['num_epochs'] == 220
+    none = settings('--model', 'se_wrn28_10', '--preset', 'none')
+    assert (none['num_epochs'], none['from_preset']) == (200, [])
+
+
+def test_bad_settings():
+    with pytest.raises(ValueError, match='unknown --kvstore'):
+        settings('--kvstore', 'nccl2')
+    with pytest.raises(ValueError, match='unknown dataset'):
+        settings('--dataset', 'mnist')
+    with pytest.raises(ValueError, match='lr-decay-epoch'):
+        settings('--lr-decay-epoch', '60;120')
+    with pytest.raises(ValueError, match='--lr must be a positive finite number'):
+        settings('--lr', 'nan')
+
+
+# ---------------------------------------------------------------- checkpoints
+def _tiny_net_and_trainer():
+    net = ig.get_model('se_resnet8')
+    net.initialize(mx.init.Xavier())
+    trainer = mx.gluon.Trainer(net.collect_params(), 'nag', {'learning_rate': 0.1,
+                                                             'momentum': 0.9})
+    with mx.autograd.record():
+        loss = net(mx.nd.random.uniform(shape=(4, 3, 32, 32))).sum()
+    loss.backward()
+    trainer.step(4)
+    return net, trainer
+
+
+def test_checkpoint_round_trip_and_atomicity(tmp_path):
+    net, trainer = _tiny_net_and_trainer()
+    saved = save_checkpoint(str(tmp_path), 3, net, trainer, {'metrics': [1, 2], 'x': 'y'})
+    os.makedirs(tmp_path / '.tmp-checkpoint-epoch0009-abc')        # a killed write
+    (tmp_path / '.tmp-checkpoint-epoch0009-abc' / 'model.params').write_bytes(b'half')
+    assert latest_checkpoint(str(tmp_path)) == saved
+    assert not os.path.exists(tmp_path / '.tmp-checkpoint-epoch0009-abc')
+    other, other_trainer = _tiny_net_and_trainer()
+    meta = load_checkpoint(saved, other, other_trainer, mx.cpu())
+    assert (meta['epoch'], meta['metrics'], meta['x']) == (3, [1, 2], 'y')
+    for (_, a), (_, b) in zip(net.collect_params().items(), other.collect_params().items()):
+        np.testing.assert_array_equal(a.data().asnumpy(), b.data().asnumpy())
+    assert other_trainer.optimizer.num_update == trainer.optimizer.num_update == 1
+
+
+def test_corrupt_checkpoints(tmp_path):
+    net, trainer = _tiny_net_and_trainer()
+    saved = save_checkpoint(str(tmp_path), 0, net, trainer, {})
+    with pytest.raises(CheckpointError, match='not found'):
+        load_checkpoint(str(tmp_path / 'nope'), net, trainer, mx.cpu())
+    with open(os.path.join(saved, 'model.params'), 'wb') as f:
+        f.write(b'garbage')
+    with pytest.raises(CheckpointError, match='model.params is corrupt'):
+        load_checkpoint(saved, net, trainer, mx.cpu())
+    os.remove(os.path.join(saved, 'model.params'))
+    with pytest.raises(CheckpointError, match='model.params missing'):
+        load_checkpoint(saved, net, trainer, mx.cpu())
+    with open(os.path.join(saved, 'meta.json'), 'w') as f:
+        f.write('{"epo')
+    with pytest.raises(CheckpointError, match='meta.json'):
+        load_checkpoint(saved, net, trainer, mx.cpu())
+
+
+# ---------------------------------------------------------------- real runs
+@pytest.fixture(scope='module')
+def cifar_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp('cifar')
+    datasets.write_cifar_binary(str(root), classes=10, n_train=160, n_test=40)
+    return str(root)
+
+
+def _run(tmp_path, cifar_dir, *extra):
+    save = str(tmp_path / 'run')
+    argv = ['--model', TINY, '--dataset', 'cifar10', '--data-dir', cifar_dir, '--save-dir', save,
+            '--batch-size', '16', '--num-epochs', '2', '--lr', '0.05', '--save-period', '1',
+            '-j', '1'] + list(extra)
+    return save, main(argv)
+
+
+def _metrics(save):
+    with open(os.path.join(save, 'metrics.jsonl')) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_two_epoch_run_writes_everything(tmp_path, cifar_dir):
+    save, status = _run(tmp_path, cifar_dir)
+    assert status == 0
+    rows = _metrics(save)
+    assert [r['epoch'] for r in rows] == [0, 1]
+    assert rows[1]['loss'] < rows[0]['loss']
+    for name in ['checkpoint-epoch0000', 'checkpoint-epoch0001', TINY + '-best.params',
+                 TINY + '_history.png', 'train.log', 'settings.json', TINY + '-symbol.json',
+                 TINY + '-0002.params']:
+        assert os.path.exists(os.path.join(save, name)), name
+    with open(os.path.join(save, 'train.log')) as f:
+        log = f.read()
+    assert 'setting model = %s' % TINY in log and 'setting num_epochs = 2' in log
+    assert '[Epoch 1] train=' in log and ' loss=' in log and ' time: ' in log
+
+    # the exported symbol reloads and agrees with the final checkpoint's parameters
+    net = ig.get_model(TINY)
+    load_checkpoint(os.path.join(save, 'checkpoint-epoch0001'), net, None, mx.cpu())
+    exported = mx.gluon.SymbolBlock.imports(os.path.join(save, TINY + '-symbol.json'), ['data'],
+                                            os.path.join(save, TINY + '-0002.params'))
+    x = mx.nd.random.normal(shape=(3, 3, 32, 32))
+    np.testing.assert_allclose(exported(x).asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_mixup_is_switched_off_for_the_last_epochs(tmp_path, cifar_dir):
+    save, status = _run(tmp_path, cifar_dir, '--mixup', '--mixup-off-epoch', '1')
+    assert status == 0
+    assert [r['mixup'] for r in _metrics(save)] == [True, False]
+
+
+def _script(*argv):
+    return [sys.executable, SCRIPT] + list(argv)
+
+
+def test_kill_and_resume_continues_without_gap_or_repeat(tmp_path, cifar_dir):
+    common = ['--model', TINY, '--dataset', 'cifar10', '--data-dir', cifar_dir, '--batch-size',
+              '16', '--num-epochs', '4', '--lr', '0.05', '--save-period', '1', '-j', '0']
+    reference = str(tmp_path / 'whole')
+    assert subprocess.run(_script(*common + ['--save-dir', reference]),
+                          capture_output=True).returncode == 0
+
+    save = str(tmp_path / 'killed')
+    proc = subprocess.Popen(_script(*common + ['--save-dir', save]), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    first = os.path.join(save, 'checkpoint-epoch0000')
+    deadline = time.time() + 120
+    while not os.path.exists(first) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert os.path.exists(first)
+    assert not os.path.exists(os.path.join(save, TINY + '-symbol.json'))   # it did not finish
+
+    resumed = subprocess.run(_script(*common + ['--save-dir', save, '--resume', 'auto']),
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    rows, whole = _metrics(save), _metrics(reference)
+    assert [r['epoch'] for r in rows] == [0, 1, 2, 3]
+    with open(os.path.join(save, 'train.log')) as f:
+        log = f.read()
+    assert 'continuing at epoch' in log
+    # same seed, same batches, same optimizer state: the resumed run continues the same curve
+    np.testing.assert_allclose([r['loss'] for r in rows], [r['loss'] for r in whole], rtol=1e-3)
+    assert [r['lr'] for r in rows] == [r['lr'] for r in whole]
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize('argv, fragment', [
+    (['--dataset', 'cifar10', '--data-dir', '/nonexistent/cifar'], '/nonexistent/cifar'),
+    (['--dataset', 'cifar100', '--data-dir', '/'], 'cifar-100'),
+    (['--dataset', 'mnist'], "unknown dataset 'mnist'"),
+    (['--dataset', 'digits', '--model', 'ini_wrn28_10_mix9'], "unknown model name"),
+    (['--dataset', 'digits', '--model', TINY, '--resume-from', '/nonexistent/ckpt'],
+     "checkpoint '/nonexistent/ckpt' not found"),
+])
+def test_bad_input_gives_one_clear_line(argv, fragment, tmp_path, capsys):
+    status = main(argv + ['--save-dir', str(tmp_path / 'out'), '--num-epochs', '1'])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith('train_cifar.py: error: ') and fragment in err
+    assert 'Traceback' not in err
+
+
+def test_non_finite_loss_stops_with_epoch_and_batch(tmp_path, cifar_dir, capsys):
+    save, status = _run(tmp_path, cifar_dir, '--lr', '1e38')
+    err = capsys.readouterr().err
+    assert status == 1
+    assert 'non-finite loss' in err and 'at epoch 0, batch' in err
+
+
+def test_log_line_is_gluoncvs():
+    assert EPOCH_LINE % (3, 0.5, 0.25, 1.5, 2.0) == \
+        '[Epoch 3] train=0.500000 val=0.250000 loss=1.500000 time: 2.000000'
+
+
+# ---------------------------------------------------------------- multi-machine (dist_sync)
+def test_dist_sync_two_workers_agree_and_see_different_shards(tmp_path, cifar_dir):
+    """1 scheduler, 1 server and 2 workers on 127.0.0.1, through MXNet's parameter server."""
+    save = str(tmp_path / 'dist')
+    results = launch_local(_script('--model', TINY, '--dataset', 'cifar10', '--data-dir',
+                                   cifar_dir, '--save-dir', save, '--batch-size', '8',
+                                   '--num-epochs', '2', '--kvstore', 'dist_sync', '-j', '0'),
+                           num_workers=2, num_servers=1, timeout=240, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    assert [code for code, _ in results] == [0, 0], results
+    first, second = (mx.nd.load(os.path.join(save, 'final-rank%d.params' % r)) for r in (0, 1))
+    trainable = [k for k in first if 'running_' not in k]   # BatchNorm statistics stay local
+    assert len(trainable) > 20
+    for key in trainable:
+        # data-parallel replicas: equal up to float rounding of the local updates
+        np.testing.assert_allclose(first[key].asnumpy(), second[key].asnumpy(), atol=1e-5,
+                                   err_msg=key)
+    shards = []
+    for r in (0, 1):
+        with open(os.path.join(save, 'shard-rank%d.json' % r)) as f:
+            shards.append(set(json.load(f)))
+    assert len(shards[0]) == len(shards[1]) == 80            # 160 samples, 2 workers
+    assert not shards[0] & shards[1]
+    assert [r['epoch'] for r in _metrics(save)] == [0, 1]
+
+
+# ---------------------------------------------------------------- the README's main command
+def test_readme_demo_reaches_95_percent_on_digits(tmp_path):
+    """`make demo`: InI-ResNet-8 (mix-5-d) on scikit-learn's digits, the paper preset, CPU."""
+    with open(os.path.join(ROOT, 'Makefile')) as f:
+        demo = [line for line in f if 'train_cifar.py' in line][0].split('train_cifar.py')[1]
+    argv = demo.split()
+    argv[argv.index('--save-dir') + 1] = str(tmp_path / 'digits')
+    assert main(argv) == 0
+    save = str(tmp_path / 'digits')
+    rows = _metrics(save)
+    assert len(rows) == 15
+    assert rows[-1]['val_acc'] >= 0.95
+    for name in ['ini_resnet8_mix5d_history.png', 'ini_resnet8_mix5d-symbol.json',
+                 'ini_resnet8_mix5d-0015.params']:
+        assert os.path.exists(os.path.join(save, name)), name
