@@ -87,3 +87,21 @@ def double_fc(u, x, attn):
     h = np.concatenate([np.maximum(u.mean(axis=(2, 3)) @ w_r.T, 0),
                         np.maximum(x.mean(axis=(2, 3)) @ w_i.T, 0)], axis=1)
     return u * sigmoid(h @ w_e.T)[:, :, None, None]
+
+
+def spatial(u, layer):
+    """eq. 50-51 with CBAM's map: per group mean and max over channels, 7x7 conv, BN, sigmoid."""
+    n, c, h, w = u.shape
+    tau = layer._groups
+    g = u.reshape(n, tau, c // tau, h, w)
+    stats = np.stack([g.mean(axis=2), g.max(axis=2)], axis=2)          # (N, τ, 2, H, W)
+    weight = layer.conv.weight.data().asnumpy()                       # (τ, 2, k, k)
+    k = weight.shape[-1]
+    padded = np.pad(stats, ((0, 0), (0, 0), (0, 0), (k // 2, k // 2), (k // 2, k // 2)))
+    maps = np.zeros((n, tau, h, w))
+    for i in range(h):
+        for j in range(w):
+            maps[:, :, i, j] = np.einsum('ntcab,tcab->nt', padded[:, :, :, i:i + k, j:j + k],
+                                         weight)
+    xi = sigmoid(bn_inference(maps, layer.bn))
+    return (g * xi[:, :, None]).reshape(n, c, h, w)

@@ -4,8 +4,8 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from ini_gluon.layers import (GFilter, GFilterBank, InnerImaging, create_attn, group_signals,
-                              inner_imaged_map, parse_g_filters)
+from ini_gluon.layers import (GFilter, GFilterBank, InnerImaging, SpatialAttention, create_attn,
+                              group_signals, inner_imaged_map, parse_g_filters)
 import reference
 
 U = np.arange(8, dtype='float32')           # residual signals 0..7
@@ -164,3 +164,28 @@ def test_number_of_filters_follows_block_width():
 def test_bad_attention_names(bad, message):
     with pytest.raises(ValueError, match=message):
         create_attn(bad, 64)
+
+
+@pytest.mark.parametrize('groups', [1, 4])
+@pytest.mark.parametrize('hybrid', [False, True])
+def test_spatial_attention_matches_equations(groups, hybrid):
+    layer = SpatialAttention(16, groups)
+    layer.initialize(mx.init.Normal(0.3))
+    _randomise_bn_stats(layer)
+    if hybrid:
+        layer.hybridize()
+    u = np.random.randn(2, 16, 6, 5).astype('float32')
+    out = layer(mx.nd.array(u)).asnumpy()
+    assert out.shape == u.shape
+    np.testing.assert_allclose(out, reference.spatial(u, layer), rtol=1e-4, atol=1e-5)
+    assert layer.conv.weight.shape == (groups, 2, 7, 7)
+
+
+def test_spatial_attention_goes_first():
+    attn = create_attn('ini_square3_spa4', 64, width=64, map_cols=16)
+    u, x, out = _run(attn, 64)
+    spatial = reference.spatial(u, attn.spatial)
+    np.testing.assert_allclose(out, reference.inner_imaging(spatial, x, attn), rtol=1e-4,
+                               atol=1e-5)
+    with pytest.raises(ValueError, match='divisible'):
+        create_attn('se_spa3', 64)

@@ -96,3 +96,19 @@ def test_map_cols_override_makes_room():
 def test_non_string_name():
     with pytest.raises(ValueError, match='model name must be a string'):
         ig.get_model(None)
+
+
+def test_imagenet_names_and_gluoncv_baselines():
+    from gluoncv.model_zoo import get_model as gluoncv_model
+    backbone, args, attn = parse_model_name('ini_resnet50_v2_mix5d_spa4')
+    assert (args, attn) == ({'depth': 50, 'version': 2}, 'ini_mix5d_spa4')
+    assert parse_model_name('se_wrn28_10_spa')[2] == 'se_spa'
+    for name in ('se_resnet50_v2', 'resnet50_v1'):
+        ours = ig.get_model(name)
+        assert type(ours).__module__.startswith('gluoncv.')
+        assert ig.count_params(ours) == ig.count_params(gluoncv_model(name))
+        assert ours.input_shape == (1, 3, 224, 224)
+    with pytest.raises(ValueError, match='spatial attention .* goes with a channel attention'):
+        ig.get_model('resnet50_v2_spa')
+    with pytest.raises(ValueError, match="ImageNet ResNet depth must be one of GluonCV's"):
+        ig.get_model('ini_resnet42_v2_mix5d')

@@ -5,3 +5,4 @@ from .channel_attention import (squeeze, ChannelEncoder, ChannelAttention, Squee
                                 DoubleFCSqueezeExcite)
 from .inner_imaging import inner_imaged_map, group_signals, GFilterBank, InnerImaging
 from .create_attn import AttnSpec, parse_attn, attn_name, create_attn, plan_attn, CMPE_SE_MODES
+from .spatial import SpatialAttention

@@ -65,7 +65,17 @@ class ChannelAttention(HybridBlock):
         """A dict for the model summary (``kind`` at least)."""
         raise NotImplementedError
 
+    spatial = None
+
+    def add_spatial(self, spatial):
+        """Apply ``spatial`` (a :class:`~ini_gluon.layers.spatial.SpatialAttention`) to U first
+        (InI eq. 50: ``s o F_spa(U)``)."""
+        with self.name_scope():
+            self.spatial = spatial
+
     def hybrid_forward(self, F, u, x):
+        if self.spatial is not None:
+            u = self.spatial(u)
         s = self.scale(F, u, x)
         return F.broadcast_mul(u, F.reshape(s, shape=(0, 0, 1, 1)))
 

@@ -13,6 +13,7 @@ from mxnet.gluon.nn import BatchNorm
 from .channel_attention import SqueezeExcite, DoubleFCSqueezeExcite, reduced
 from .g_filters import GFilter, parse_g_filters, plan_inner_imaging, LAYOUTS, AGGREGATIONS
 from .inner_imaging import InnerImaging
+from .spatial import SpatialAttention
 
 __all__ = ['AttnSpec', 'parse_attn', 'attn_name', 'create_attn', 'plan_attn', 'CMPE_SE_MODES']
 
@@ -27,7 +28,7 @@ DEFAULT_G_FILTERS = 'mix5d'
 
 
 class AttnSpec(namedtuple('AttnSpec', ['kind', 'g_filters', 'joint', 'aggregation', 'layout',
-                                       'reduction', 'map_cols'])):
+                                       'reduction', 'map_cols', 'spatial'])):
     """What attention a block takes.
 
     kind : ``'se'``, ``'cmpe_se_<mode>'`` (mode in doublefc, 1x1, 2x1, 3x3) or ``'ini'``.
@@ -37,17 +38,19 @@ class AttnSpec(namedtuple('AttnSpec', ['kind', 'g_filters', 'joint', 'aggregatio
     layout : ``None`` (the paper's choice) or ``'fold'``, ``'stack'``, ``'alt'``.
     reduction : ``t``.
     map_cols : ``None`` (the backbone's rule) or an exact column count for every block.
+    spatial : τ, the number of spatial attention maps applied first (0: none; Table V).
     """
     __slots__ = ()
 
     def __new__(cls, kind, g_filters=None, joint=True, aggregation='sum', layout=None,
-                reduction=16, map_cols=None):
+                reduction=16, map_cols=None, spatial=0):
         return super(AttnSpec, cls).__new__(cls, kind, g_filters, joint, aggregation, layout,
-                                            reduction, map_cols)
+                                            reduction, map_cols, spatial)
 
 
-_ATTN_RE = re.compile(r'^(?:(se)|cmpe_se_(doublefc|1x1|2x1|3x3)|ini(?:_(?!nojoint|concat)([a-z0-9]+))?'
-                      r'(_nojoint)?(_concat)?)$')
+_ATTN_RE = re.compile(r'^(?:(se)|cmpe_se_(doublefc|1x1|2x1|3x3)|'
+                      r'ini(?:_(?!nojoint|concat|spa)([a-z0-9]+))?(_nojoint)?(_concat)?)'
+                      r'(?:_spa(\d*))?$')
 
 
 def parse_attn(attn, **overrides):
@@ -62,14 +65,15 @@ def parse_attn(attn, **overrides):
             raise ValueError("unknown attention %r: expected 'se', 'cmpe_se_doublefc', "
                              "'cmpe_se_1x1', 'cmpe_se_2x1', 'cmpe_se_3x3' or 'ini[_<G-filter set>]"
                              "[_nojoint][_concat]'" % (attn,))
-        se, mode, g_set, nojoint, concat = match.groups()
+        se, mode, g_set, nojoint, concat, spa = match.groups()
+        spatial = 0 if spa is None else int(spa or 1)
         if se:
-            spec = AttnSpec('se')
+            spec = AttnSpec('se', spatial=spatial)
         elif mode:
-            spec = AttnSpec('cmpe_se_' + mode)
+            spec = AttnSpec('cmpe_se_' + mode, spatial=spatial)
         else:
             spec = AttnSpec('ini', g_set or DEFAULT_G_FILTERS, joint=not nojoint,
-                            aggregation='concat' if concat else 'sum')
+                            aggregation='concat' if concat else 'sum', spatial=spatial)
     elif isinstance(attn, AttnSpec):
         spec = attn
     else:
@@ -90,6 +94,9 @@ def _check(spec):
     if spec.layout is not None and spec.layout not in LAYOUTS:
         raise ValueError('unknown inner-imaged map layout %r: expected one of %s'
                          % (spec.layout, ', '.join(LAYOUTS)))
+    if not (isinstance(spec.spatial, int) and spec.spatial >= 0):
+        raise ValueError('spatial (the number of spatial maps) must be an integer >= 0, not %r'
+                         % (spec.spatial,))
     if not (isinstance(spec.reduction, int) and spec.reduction >= 1):
         raise ValueError('reduction ratio t must be a positive integer, not %r'
                          % (spec.reduction,))
@@ -129,11 +136,12 @@ def attn_name(spec):
     """The name part of a spec, as used in model names (``'se'``, ``'ini_mix5d_concat'``)."""
     if spec is None:
         return ''
+    spa = '' if not spec.spatial else '_spa' if spec.spatial == 1 else '_spa%d' % spec.spatial
     if spec.kind != 'ini':
-        return spec.kind
+        return spec.kind + spa
     g = spec.g_filters if isinstance(spec.g_filters, str) else 'custom'
-    return 'ini_%s%s%s' % (g, '' if spec.joint else '_nojoint',
-                           '_concat' if spec.aggregation == 'concat' else '')
+    return 'ini_%s%s%s%s' % (g, '' if spec.joint else '_nojoint',
+                             '_concat' if spec.aggregation == 'concat' else '', spa)
 
 
 def _ini_args(spec, channels, map_cols):
@@ -158,6 +166,8 @@ def plan_attn(attn, channels, map_cols):
     would build (``None`` for no attention, SE and double FC); raises ``ValueError`` where it
     could not be built."""
     spec = parse_attn(attn)
+    if spec is not None and spec.spatial and channels % spec.spatial:
+        raise ValueError('%d spatial maps need C divisible by %d' % (spec.spatial, spec.spatial))
     args = None if spec is None else _ini_args(spec, channels, map_cols)
     if args is None:
         return None
@@ -190,10 +200,16 @@ def create_attn(attn, channels, width=None, map_cols=16, norm_layer=BatchNorm, n
     if spec is None:
         return None
     if spec.kind == 'se':
-        return SqueezeExcite(channels, spec.reduction, **kwargs)
-    if spec.kind == 'cmpe_se_doublefc':
-        return DoubleFCSqueezeExcite(channels, spec.reduction, **kwargs)
-    args = _ini_args(spec, channels, map_cols)
-    num_filters = reduced(channels if width is None else width, spec.reduction)
-    return InnerImaging(channels, num_filters, reduction=spec.reduction, norm_layer=norm_layer,
-                        norm_kwargs=norm_kwargs, kind=attn_name(spec), **dict(args, **kwargs))
+        layer = SqueezeExcite(channels, spec.reduction, **kwargs)
+    elif spec.kind == 'cmpe_se_doublefc':
+        layer = DoubleFCSqueezeExcite(channels, spec.reduction, **kwargs)
+    else:
+        args = _ini_args(spec, channels, map_cols)
+        num_filters = reduced(channels if width is None else width, spec.reduction)
+        layer = InnerImaging(channels, num_filters, reduction=spec.reduction,
+                             norm_layer=norm_layer, norm_kwargs=norm_kwargs,
+                             kind=attn_name(spec), **dict(args, **kwargs))
+    if spec.spatial:
+        layer.add_spatial(SpatialAttention(channels, spec.spatial, norm_layer=norm_layer,
+                                           norm_kwargs=norm_kwargs))
+    return layer

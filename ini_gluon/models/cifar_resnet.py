@@ -19,7 +19,7 @@ from gluoncv.model_zoo.resnet import BottleneckV2
 from .registry import register_backbone
 from .residual import AttentionResidual, check_attention
 
-__all__ = ['CIFARPreActBlock', 'CIFARPreActBottleneck', 'cifar_preact_resnet']
+__all__ = ['CIFARPreActBlock', 'PreActBottleneck', 'cifar_preact_resnet']
 
 RESNET_MAP_COLS = 16
 
@@ -54,7 +54,7 @@ class CIFARPreActBlock(AttentionResidual, CIFARBasicBlockV2):
         return self.merge(x, residual)
 
 
-class CIFARPreActBottleneck(AttentionResidual, BottleneckV2):
+class PreActBottleneck(AttentionResidual, BottleneckV2):
     r"""GluonCV's pre-activation bottleneck with an attention layer after ``conv3``.
 
     ``channels`` is the output width ``C``; the bottleneck width is ``C / 4`` and sets the number
@@ -69,7 +69,7 @@ class CIFARPreActBottleneck(AttentionResidual, BottleneckV2):
 
     def __init__(self, channels, stride, downsample=False, in_channels=0, norm_layer=BatchNorm,
                  norm_kwargs=None, attn=None, **kwargs):
-        super(CIFARPreActBottleneck, self).__init__(channels, stride, downsample, in_channels,
+        super(PreActBottleneck, self).__init__(channels, stride, downsample, in_channels,
                                                     norm_layer=norm_layer,
                                                     norm_kwargs=norm_kwargs, **kwargs)
         self._init_attention(attn, channels, channels // 4, RESNET_MAP_COLS, norm_layer,
@@ -97,7 +97,7 @@ def resnet_spec(depth):
     if basic:
         return CIFARPreActBlock, [(depth - 2) // 6] * 3, [16, 16, 32, 64]
     if bottleneck:
-        return CIFARPreActBottleneck, [(depth - 2) // 9] * 3, [16, 64, 128, 256]
+        return PreActBottleneck, [(depth - 2) // 9] * 3, [16, 64, 128, 256]
     raise ValueError('pre-act ResNet depth must be 6n+2 below 164 (basic blocks: 20, 56, 110) '
                      'or 9n+2 (bottlenecks: 164, 1001), not %d' % depth)
 

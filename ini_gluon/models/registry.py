@@ -27,14 +27,14 @@ __all__ = ['register_backbone', 'get_model', 'list_models', 'parse_model_name',
            'DEFAULT_INPUT_SHAPE']
 
 DEFAULT_INPUT_SHAPE = (1, 3, 32, 32)
-Backbone = namedtuple('Backbone', ['regex', 'constructor', 'stages', 'listed'])
+Backbone = namedtuple('Backbone', ['regex', 'constructor', 'stages', 'listed', 'input_shape'])
 _BACKBONES = []
 _ALIASES = [(re.compile(r'^cmpe_se_((?:resnet|wrn)[0-9_]+)$'), r'se_\1')]
 _ATTN_PREFIXES = ['se'] + ['cmpe_se_' + m for m in CMPE_SE_MODES] + ['ini']
 _ATTN_OPTIONS = set(AttnSpec._fields) - {'kind'}
 
 
-def register_backbone(pattern, stages, listed, aliases=()):
+def register_backbone(pattern, stages, listed, aliases=(), input_shape=DEFAULT_INPUT_SHAPE):
     """Register a backbone family.
 
     Parameters
@@ -48,9 +48,12 @@ def register_backbone(pattern, stages, listed, aliases=()):
         The backbones :func:`list_models` enumerates.
     aliases : list of (pattern, replacement)
         Other names of the backbone (e.g. GluonCV's).
+    input_shape : tuple
+        The input of one image (``net.input_shape``: summaries, counts, FLOPs).
     """
     def wrap(constructor):
-        _BACKBONES.append(Backbone(re.compile('^%s$' % pattern), constructor, stages, listed))
+        _BACKBONES.append(Backbone(re.compile('^%s$' % pattern), constructor, stages, listed,
+                                   tuple(input_shape)))
         for alias, repl in aliases:
             _ALIASES.append((re.compile(r'^((?:%s)_)?%s$' % ('|'.join(_ATTN_PREFIXES), alias)),
                              _shift(repl)))
@@ -86,6 +89,8 @@ def parse_model_name(name):
     that does not follow the naming (without suggestions; :func:`get_model` adds them).
     """
     name = _resolve_alias(name.lower())
+    spa = re.search(r'_spa\d*$', name)
+    spa, name = (spa.group(0), name[:spa.start()]) if spa else ('', name)
     attn, rest = None, name
     for prefix in sorted(_ATTN_PREFIXES, key=len, reverse=True):
         if name.startswith(prefix + '_'):
@@ -102,6 +107,12 @@ def parse_model_name(name):
         rest, g_set = rest.rsplit('_', 1)
         attn = 'ini_%s%s' % (g_set, options)
         parse_attn(attn)  # checks the set and the options together
+    if spa:
+        if attn is None:
+            raise ValueError('spatial attention (%s) goes with a channel attention: se_, '
+                             'cmpe_se_<mode>_ or ini_' % spa[1:])
+        attn += spa
+        parse_attn(attn)
     backbone, args = _match_backbone(rest)
     if backbone is None:
         raise ValueError('unknown backbone %r' % rest)
@@ -168,7 +179,7 @@ def get_model(name, **kwargs):
             name, ' with %s' % ', '.join('%s=%r' % kv for kv in sorted(options.items()))
             if options else '', err))
     net.model_name = name
-    net.input_shape = DEFAULT_INPUT_SHAPE
+    net.input_shape = backbone.input_shape
     return net
 
 
@@ -184,6 +195,8 @@ def _variants():
             yield 'ini_%s_concat' % g_set
             if not g_set.startswith('simple'):
                 yield 'ini_%s_nojoint_concat' % g_set
+    for spa in ('_spa', '_spa4'):                   # Table V
+        yield 'ini_mix5d' + spa
 
 
 def _model_name(backbone, attn):
