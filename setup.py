@@ -10,7 +10,7 @@ setup(
     version=VERSION,
     description="Inner-Imaging networks (InI) and competitive SE (CMPE-SE) for MXNet Gluon",
     packages=find_packages(exclude=['tests', 'tests.*']),
-    scripts=['train_cifar.py'],
+    scripts=['train_cifar.py', 'train_imagenet.py'],
     python_requires='>=3.8',
     install_requires=[
         # MXNet 1.9.1 uses np.bool, removed in numpy 1.24

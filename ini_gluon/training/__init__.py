@@ -4,6 +4,6 @@ from .data import load_dataset, DataError
 from .checkpoint import (save_checkpoint, load_checkpoint, latest_checkpoint, atomic_write,
                          CheckpointError)
 from .pipeline import BatchStream, channel_stats, mixup_lambda
-from .loop import fit, TrainingError
-from .cli import main
+from .loop import fit, cifar_data, Data, TrainingError
+from .cli import main, main_imagenet
 from .launch import launch_local

@@ -2,6 +2,7 @@
 best model, metrics, curves, export; on one device, several GPUs, or several machines through
 MXNet's parameter-server KVStore."""
 import json
+from collections import namedtuple
 import logging
 import math
 import os
@@ -11,15 +12,21 @@ import time
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
-from gluoncv.utils import LRScheduler, TrainingHistory, export_block
+from gluoncv.utils import LRScheduler, LRSequential, TrainingHistory, export_block
 
 from ..models import get_model
 from .checkpoint import (atomic_write, latest_checkpoint, load_checkpoint, save_checkpoint)
 from .data import load_dataset
 from .pipeline import BatchStream, channel_stats, mixup_lambda
+
+Data = namedtuple('Data', ['train', 'test', 'classes', 'input_shape', 'mean', 'std',
+                           'description'])
+Data.__doc__ = '''What a run trains on: ``train`` / ``test`` streams (``len()`` batches,
+``epoch(e)`` yielding ``(data, label)`` as numpy arrays or NDArrays, ``indices`` of this worker's
+training samples), the number of classes, the input shape ``(3, H, W)``, the normalisation.'''
 from .settings import SettingsError
 
-__all__ = ['fit', 'TrainingError', 'EPOCH_LINE']
+__all__ = ['fit', 'cifar_data', 'Data', 'TrainingError', 'EPOCH_LINE']
 
 EPOCH_LINE = '[Epoch %d] train=%f val=%f loss=%f time: %f'   # GluonCV's log line
 LOG = logging.getLogger('ini_gluon.train')
@@ -103,14 +110,26 @@ class ParameterServer(object):
             trainer.update(batch_size)
 
 
-def _evaluate(net, stream, contexts):
-    correct, total = 0, 0
+def _nd(x, dtype='float32'):
+    return x.astype(dtype, copy=False) if isinstance(x, mx.nd.NDArray) else mx.nd.array(x, dtype=dtype)
+
+
+def _np(x):
+    return x.asnumpy() if isinstance(x, mx.nd.NDArray) else x
+
+
+def _evaluate(net, stream, contexts, dtype):
+    """Top-1 and top-5 accuracy over ``stream``."""
+    top1, top5, total = 0, 0, 0
     for data, label in stream.epoch(0):
-        parts = gluon.utils.split_and_load(mx.nd.array(data), contexts, even_split=False)
-        pred = np.concatenate([net(x).argmax(axis=1).asnumpy() for x in parts])
-        correct += int((pred == label).sum())
+        parts = gluon.utils.split_and_load(_nd(data, dtype), contexts, even_split=False)
+        scores = np.concatenate([net(x).asnumpy() for x in parts])
+        label = _np(label).astype(np.int64)
+        best = np.argsort(-scores, axis=1)[:, :5]
+        top1 += int((best[:, 0] == label).sum())
+        top5 += int((best == label[:, None]).any(axis=1).sum())
         total += len(label)
-    return correct / float(total)
+    return top1 / float(total), top5 / float(total)
 
 
 def _write_metrics(path, rows):
@@ -128,8 +147,43 @@ def _history(rows):
     return history
 
 
-def fit(s):
-    """Train as the resolved settings ``s`` say (see :mod:`ini_gluon.training.settings`).
+def _schedule(s, iters):
+    """The learning-rate schedule: GluonCV's (``--lr-mode`` step / cosine / poly, linear warm-up
+    over ``--warmup-epochs``); MXNet's own for ``dist_async``, whose servers unpickle it while
+    MXNet is still importing."""
+    decay = [e for e in s['lr_decay_epoch'] if 0 < e < s['num_epochs']]
+    if s['kvstore'] == 'dist_async':
+        steps = [e * iters for e in decay]
+        return mx.lr_scheduler.MultiFactorScheduler(steps, s['lr_decay'], base_lr=s['lr']) \
+            if steps else None
+    warmup = s.get('warmup_epochs', 0)
+    main = LRScheduler(s.get('lr_mode', 'step'), base_lr=s['lr'], nepochs=s['num_epochs'] - warmup,
+                       iters_per_epoch=iters, step_epoch=[e - warmup for e in decay],
+                       step_factor=s['lr_decay'], offset=0 if warmup else 1)
+    if not warmup:
+        return main
+    return LRSequential([LRScheduler('linear', base_lr=0, target_lr=s['lr'], nepochs=warmup,
+                                     iters_per_epoch=iters), main])
+
+
+def cifar_data(s, batch, rank, num_workers):
+    """:class:`Data` of ``train_cifar.py``: the official files (or digits), in memory."""
+    train_x, train_y, test_x, test_y, classes = load_dataset(s['dataset'], s['data_dir'])
+    if s['dataset'] == 'svhn':   # the papers: images / 255, no mean subtraction
+        mean, std = [0.0] * 3, [1.0] * 3
+    else:
+        mean, std = channel_stats(train_x)
+    train = BatchStream(train_x, train_y, batch, mean, std, s['augment'], True, s['seed'],
+                        rank, num_workers, s['num_workers'])
+    test = BatchStream(test_x, test_y, s['test_batch_size'], mean, std, train=False)
+    description = '%s, %d training samples (this worker: %d), %d test samples, %d classes' % (
+        s['dataset'], len(train_x), len(train.indices), len(test_x), classes)
+    return Data(train, test, classes, (3,) + train_x.shape[1:3], mean, std, description)
+
+
+def fit(s, make_data=cifar_data):
+    """Train as the resolved settings ``s`` say (see :mod:`ini_gluon.training.settings`), on
+    ``make_data(s, batch, rank, num_workers)`` (a :class:`Data`).
 
     Returns
     -------
@@ -151,21 +205,15 @@ def fit(s):
     if num_workers > 1:
         LOG.info('distributed %s: worker %d of %d', s['kvstore'], rank, num_workers)
 
-    train_x, train_y, test_x, test_y, classes = load_dataset(s['dataset'], s['data_dir'])
-    if s['dataset'] == 'svhn':   # the papers: images / 255, no mean subtraction
-        mean, std = [0.0] * 3, [1.0] * 3
-    else:
-        mean, std = channel_stats(train_x)
-    s = dict(s, mean=mean, std=std, num_classes=classes)
     batch = s['batch_size'] * len(contexts)
-    train = BatchStream(train_x, train_y, batch, mean, std, s['augment'], True, s['seed'],
-                        rank, num_workers, s['num_workers'])
-    test = BatchStream(test_x, test_y, s['test_batch_size'], mean, std, train=False)
+    data = make_data(s, batch, rank, num_workers)
+    train, test, classes = data.train, data.test, data.classes
+    mean, std, dtype = data.mean, data.std, s.get('dtype', 'float32')
+    s = dict(s, mean=mean, std=std, num_classes=classes)
     if len(train) == 0:
         raise SettingsError('the training set shard has %d samples, fewer than one batch of %d'
                             % (len(train.indices), batch))
-    LOG.info('data: %s, %d training samples (this worker: %d), %d test samples, %d classes',
-             s['dataset'], len(train_x), len(train.indices), len(test_x), classes)
+    LOG.info('data: %s', data.description)
 
     kwargs = {'classes': classes}
     if s['drop_rate']:
@@ -173,22 +221,15 @@ def fit(s):
     net = get_model(s['model'], **kwargs)
     mx.random.seed(s['seed'])
     net.initialize(mx.init.Xavier(), ctx=contexts)
+    if dtype != 'float32':
+        net.cast(dtype)
     if s['mode'] == 'hybrid':
         net.hybridize()
 
-    if s['kvstore'] == 'dist_async':
-        # the servers unpickle the optimizer while MXNet is still importing: MXNet's own
-        # scheduler, same steps
-        steps = [e * len(train) for e in s['lr_decay_epoch'] if 0 < e < s['num_epochs']]
-        schedule = mx.lr_scheduler.MultiFactorScheduler(steps, s['lr_decay'], base_lr=s['lr']) \
-            if steps else None
-    else:
-        schedule = LRScheduler('step', base_lr=s['lr'], nepochs=s['num_epochs'],
-                               iters_per_epoch=len(train), step_epoch=s['lr_decay_epoch'],
-                               step_factor=s['lr_decay'], offset=1)
+    schedule = _schedule(s, len(train))
     global_batch = batch * num_workers
     optimizer = {'learning_rate': s['lr'], 'wd': s['wd'], 'momentum': s['momentum'],
-                 'lr_scheduler': schedule}
+                 'lr_scheduler': schedule, 'multi_precision': dtype == 'float16'}
     if s['kvstore'] == 'dist_async':     # the servers apply each worker's batch on its own
         optimizer['rescale_grad'] = 1.0 / batch
     # across machines the ParameterServer aggregates; Gluon's kvstore only within one machine
@@ -211,7 +252,7 @@ def fit(s):
 
     server = None
     if distributed:
-        net(mx.nd.zeros((1, 3, 32, 32), ctx=contexts[0]))     # finish deferred initialisation
+        net(mx.nd.zeros((1,) + data.input_shape, ctx=contexts[0], dtype=dtype))  # deferred init
         server = ParameterServer(kv, net, trainer.optimizer)
 
     metrics_path = os.path.join(s['save_dir'], 'metrics.jsonl')
@@ -232,10 +273,11 @@ def fit(s):
         if show_bar:
             from tqdm import tqdm
             bar = tqdm(total=len(train), desc='epoch %d' % epoch, leave=False)
-        for b, (data, label) in enumerate(train.epoch(epoch)):
+        for b, (images, label) in enumerate(train.epoch(epoch)):
             lam = mixup_lambda(s['seed'], epoch, b, s['mixup_alpha']) if mixing else 1.0
-            xs = gluon.utils.split_and_load(mx.nd.array(data), contexts)
-            ys = gluon.utils.split_and_load(mx.nd.array(label), contexts)
+            xs = gluon.utils.split_and_load(_nd(images, dtype), contexts)
+            ys = gluon.utils.split_and_load(_nd(label, dtype), contexts)
+            label = _np(label)
             # mixup (lam = 1 without it): each sample mixed with the batch's reverse
             xs = [lam * x + (1 - lam) * x[::-1] for x in xs] if mixing else xs
             targets = [lam * mx.nd.one_hot(y, classes) + (1 - lam) * mx.nd.one_hot(y[::-1], classes)
@@ -264,10 +306,11 @@ def fit(s):
         if bar is not None:
             bar.close()
         train_acc = correct / float(seen)
-        val_acc = _evaluate(net, test, contexts)
+        val_acc, val_top5 = _evaluate(net, test, contexts, dtype)
         elapsed = time.time() - tic
         row = {'epoch': epoch, 'train_acc': train_acc, 'train_error': 1 - train_acc,
-               'val_acc': val_acc, 'val_error': 1 - val_acc, 'loss': loss_sum / seen,
+               'val_acc': val_acc, 'val_error': 1 - val_acc, 'val_top5_error': 1 - val_top5,
+               'loss': loss_sum / seen,
                'lr': trainer.learning_rate, 'mixup': bool(mixing), 'time': elapsed}
         rows.append(row)
         LOG.info(EPOCH_LINE, epoch, train_acc, val_acc, row['loss'], elapsed)
@@ -294,7 +337,7 @@ def fit(s):
             json.dump(train.indices.tolist(), f)
     if chief:
         export = os.path.join(s['save_dir'], s['model'])
-        export_block(export, net, data_shape=(3, 32, 32), epoch=s['num_epochs'],
+        export_block(export, net, data_shape=data.input_shape, epoch=s['num_epochs'],
                      preprocess=None, layout='CHW', ctx=mx.cpu())
         with open(os.path.join(s['save_dir'], 'settings.json'), 'w') as f:
             json.dump(s, f, indent=1)

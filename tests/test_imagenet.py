@@ -1,0 +1,101 @@
+"""train_imagenet.py on a tiny JPEG tree written here: RecordIO (packed with MXNet's im2rec) and
+ImageFolder paths, the paper preset, and clear errors."""
+import json
+import os
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import pytest
+from PIL import Image
+
+from ini_gluon.training import main_imagenet
+from ini_gluon.training.imagenet import build_parser, resolve
+
+IM2REC = os.path.join(os.path.dirname(mx.__file__), 'tools', 'im2rec.py')
+MODEL = 'ini_resnet18_v2_mix5d_spa'
+
+
+@pytest.fixture(scope='module')
+def image_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('imagenet')
+    rng = np.random.RandomState(0)
+    for split, n in (('train', 8), ('val', 3)):
+        for c in range(3):
+            folder = root / 'tree' / split / ('class%d' % c)
+            folder.mkdir(parents=True)
+            for i in range(n):
+                pixels = np.clip(rng.normal(60 + 60 * c, 30, (40, 48, 3)), 0, 255)
+                Image.fromarray(pixels.astype('uint8')).save(str(folder / ('%d.jpg' % i)))
+        prefix, tree = str(root / split), str(root / 'tree' / split)
+        for extra in (['--list', '--recursive'], []):
+            subprocess.run([sys.executable, IM2REC] + extra + [prefix, tree], check=True,
+                           capture_output=True)
+    return root
+
+
+def _rec_args(root):
+    return ['--use-rec', '--rec-train', str(root / 'train.rec'), '--rec-train-idx',
+            str(root / 'train.idx'), '--rec-val', str(root / 'val.rec'), '--rec-val-idx',
+            str(root / 'val.idx')]
+
+
+def _small(save):
+    return ['--model', MODEL, '--input-size', '32', '--classes', '3', '--batch-size', '4',
+            '--num-epochs', '1', '--save-dir', save, '-j', '1']
+
+
+def _check_run(save):
+    with open(os.path.join(save, 'metrics.jsonl')) as f:
+        rows = [json.loads(line) for line in f]
+    assert [r['epoch'] for r in rows] == [0]
+    assert 0 <= rows[0]['val_top5_error'] <= rows[0]['val_error'] <= 1
+    assert np.isfinite(rows[0]['loss'])
+    exported = mx.gluon.SymbolBlock.imports(os.path.join(save, MODEL + '-symbol.json'), ['data'],
+                                            os.path.join(save, MODEL + '-0001.params'))
+    assert exported(mx.nd.zeros((2, 3, 32, 32))).shape == (2, 3)
+    for name in ('checkpoint-epoch0000', MODEL + '_history.png', 'train.log'):
+        assert os.path.exists(os.path.join(save, name)), name
+
+
+def test_one_epoch_on_recordio(image_data, tmp_path):
+    save = str(tmp_path / 'rec')
+    assert main_imagenet(_rec_args(image_data) + _small(save)) == 0
+    _check_run(save)
+    with open(os.path.join(save, 'train.log')) as f:
+        assert '24 training samples' in f.read()
+
+
+def test_one_epoch_on_image_folders(image_data, tmp_path):
+    save = str(tmp_path / 'folder')
+    assert main_imagenet(['--data-dir', str(image_data / 'tree')] + _small(save)) == 0
+    _check_run(save)
+
+
+def test_paper_preset():
+    s = resolve(build_parser().parse_args(['--model', 'ini_resnet50_v2_mix5d']))
+    assert (s['num_epochs'], s['batch_size'], s['lr'], s['lr_decay'], s['lr_decay_epoch'],
+            s['input_size']) == (100, 256, 0.1, 0.1, [30, 60, 90], 224)
+
+
+@pytest.mark.parametrize('argv, fragment', [
+    (['--use-rec'], '--use-rec needs --rec-train and --rec-train-idx'),
+    (['--use-rec', '--rec-train', '/nope/train.rec', '--rec-train-idx', '/nope/train.idx'],
+     "'/nope/train.rec' is missing"),
+    (['--data-dir', '/nope/imagenet'], "image folder '/nope/imagenet/train' not found"),
+    (['--dtype', 'float16'], '--dtype float16 trains on GPUs only'),
+])
+def test_bad_input(argv, fragment, tmp_path, capsys):
+    assert main_imagenet(argv + ['--model', MODEL, '--save-dir', str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('train_imagenet.py: error: ') and fragment in err
+
+
+def test_truncated_index(image_data, tmp_path, capsys):
+    bad = tmp_path / 'bad.idx'
+    bad.write_text('not an index\n')
+    argv = _rec_args(image_data)
+    argv[argv.index('--rec-train-idx') + 1] = str(bad)
+    assert main_imagenet(argv + _small(str(tmp_path / 'out'))) == 2
+    assert "train index '%s' is unreadable" % bad in capsys.readouterr().err
