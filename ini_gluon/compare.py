@@ -1,0 +1,223 @@
+"""Side-by-side comparison of models: parameters, FLOPs, training and inference throughput, and
+(with trained parameters) validation accuracy.
+
+``python -m ini_gluon.compare --models ini_resnet50_v2_mix5d,se_resnet50_v2,resnet50_v2
+--input-size 224 --batch-size 8``
+
+Throughputs are measured in one process with the models interleaved and the measurement
+repeated (``--repeats``); the table reports medians, so their ratios hold on a noisy machine.
+Training: forward + backward + Nesterov SGD update of a hybridized model (static allocation);
+inference: forward of a hybridized model.  Writes ``compare.md``, ``compare.json`` and
+``compare.png`` (bar chart) into ``--out``.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import mxnet as mx  # noqa: E402
+from mxnet import autograd, gluon  # noqa: E402
+
+from .models import get_model  # noqa: E402
+from .summary import count_params  # noqa: E402
+
+__all__ = ['measure', 'compare', 'render', 'main']
+
+
+def _net(name, classes, ctx):
+    net = get_model(name, classes=classes)
+    net.initialize(mx.init.Xavier(), ctx=ctx)
+    return net
+
+
+def count_flops(name, input_shape, classes):
+    """Multiply-adds of one image (``mxop``: convolution, dense and BatchNorm multiplications)."""
+    from mxop.gluon import count_ops
+    return count_ops(_net(name, classes, mx.cpu()), (1,) + tuple(input_shape))['muls']
+
+
+class _Bench(object):
+    """One model ready to be timed: a hybridized training copy and an inference copy."""
+
+    def __init__(self, name, shape, batch, classes, ctx):
+        self.name, self.batch = name, batch
+        self.data = mx.nd.random.uniform(-1, 1, shape=(batch,) + tuple(shape), ctx=ctx)
+        self.label = mx.nd.array([i % classes for i in range(batch)], ctx=ctx)
+        self.train_net = _net(name, classes, ctx)
+        self.train_net.hybridize(static_alloc=True, static_shape=True)
+        self.trainer = gluon.Trainer(self.train_net.collect_params(), 'nag',
+                                     {'learning_rate': 0.01, 'momentum': 0.9})
+        self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
+        self.infer_net = _net(name, classes, ctx)
+        self.infer_net.hybridize(static_alloc=True, static_shape=True)
+        self.train_step(), self.infer_step()        # build the graphs, first allocations
+
+    def train_step(self):
+        with autograd.record():
+            loss = self.loss(self.train_net(self.data), self.label)
+        loss.backward()
+        self.trainer.step(self.batch)
+        mx.nd.waitall()
+
+    def infer_step(self):
+        self.infer_net(self.data).wait_to_read()
+
+    def rate(self, step, iters):
+        tic = time.perf_counter()
+        for _ in range(iters):
+            step()
+        return self.batch * iters / (time.perf_counter() - tic)
+
+
+def measure(names, input_shape, batch, classes=10, repeats=3, iters=3, ctx=None):
+    """Median training and inference img/s of each model, interleaved, ``repeats`` times."""
+    ctx = ctx or mx.cpu()
+    benches = [_Bench(n, input_shape, batch, classes, ctx) for n in names]
+    train = {n: [] for n in names}
+    infer = {n: [] for n in names}
+    for _ in range(repeats):
+        for bench in benches:
+            train[bench.name].append(bench.rate(bench.train_step, iters))
+            infer[bench.name].append(bench.rate(bench.infer_step, iters))
+    return ({n: statistics.median(v) for n, v in train.items()},
+            {n: statistics.median(v) for n, v in infer.items()})
+
+
+def accuracy(name, params, dataset, data_dir, classes, settings=None):
+    """Validation accuracy of ``name`` with ``params`` on a ``train_cifar.py`` data set."""
+    from .training.data import load_dataset
+    from .training.pipeline import BatchStream, channel_stats
+    train_x, _, test_x, test_y, num_classes = load_dataset(dataset, data_dir)
+    if settings:
+        mean, std = settings['mean'], settings['std']
+    else:
+        mean, std = channel_stats(train_x)
+    net = get_model(name, classes=num_classes)
+    net.load_parameters(params, ctx=mx.cpu())
+    net.hybridize()
+    correct = 0
+    for data, label in BatchStream(test_x, test_y, 256, mean, std, train=False).epoch(0):
+        correct += int((net(mx.nd.array(data)).argmax(axis=1).asnumpy() == label).sum())
+    return correct / float(len(test_y))
+
+
+def compare(names, input_size=32, batch=64, classes=10, repeats=3, iters=3, params=None,
+            dataset=None, data_dir=None, settings=None):
+    """Rows (dicts) of the comparison, in the order of ``names``."""
+    shape = (3, input_size, input_size)
+    train, infer = measure(names, shape, batch, classes, repeats, iters)
+    rows = []
+    for i, name in enumerate(names):
+        net = get_model(name, classes=classes)
+        row = {'model': name, 'params': count_params(net, input_shape=(1,) + shape),
+               'flops': count_flops(name, shape, classes), 'train_img_s': train[name],
+               'infer_img_s': infer[name]}
+        if params and params[i]:
+            row['val_acc'] = accuracy(name, params[i], dataset, data_dir, classes,
+                                      settings[i] if settings else None)
+        rows.append(row)
+    return rows
+
+
+def render(rows, setup):
+    """Markdown table with ratios to the first model."""
+    ref = rows[0]
+    has_acc = any('val_acc' in r for r in rows)
+    head = ['model', 'params', 'FLOPs', 'train img/s', 'x first', 'infer img/s', 'x first']
+    head += ['val acc'] if has_acc else []
+    out = ['Compared: %s.' % setup, '', '| %s |' % ' | '.join(head),
+           '|%s|' % '|'.join(['---'] + ['---:'] * (len(head) - 1))]
+    for r in rows:
+        cells = ['`%s`' % r['model'], '{:,}'.format(r['params']), '%.3f G' % (r['flops'] / 1e9),
+                 '%.1f' % r['train_img_s'], '%.2f' % (r['train_img_s'] / ref['train_img_s']),
+                 '%.1f' % r['infer_img_s'], '%.2f' % (r['infer_img_s'] / ref['infer_img_s'])]
+        if has_acc:
+            cells.append('%.4f' % r['val_acc'] if 'val_acc' in r else '')
+        out.append('| %s |' % ' | '.join(cells))
+    return '\n'.join(out) + '\n'
+
+
+def plot(rows, path):
+    """Bar chart of training and inference throughput."""
+    names = [r['model'] for r in rows]
+    xs = range(len(rows))
+    fig, ax = plt.subplots(figsize=(max(6, 2 * len(rows)), 4))
+    ax.bar([x - 0.2 for x in xs], [r['train_img_s'] for r in rows], 0.4, label='training')
+    ax.bar([x + 0.2 for x in xs], [r['infer_img_s'] for r in rows], 0.4, label='inference')
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(names, rotation=15, fontsize=8)
+    ax.set_ylabel('images / s')
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog='python -m ini_gluon.compare',
+                                description=__doc__.splitlines()[0])
+    p.add_argument('--models', required=True, help='comma-separated model names')
+    p.add_argument('--input-size', type=int, default=32)
+    p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--classes', type=int, default=None,
+                   help='default: 1000 for 224 inputs, 10 otherwise')
+    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--iters', type=int, default=3, help='steps per timing')
+    p.add_argument('--params', type=str, default=None,
+                   help='comma-separated parameter files, one per model (empty to skip)')
+    p.add_argument('--save-dirs', type=str, default=None,
+                   help='comma-separated train_cifar.py --save-dir folders, one per model: '
+                        'their best parameters and settings')
+    p.add_argument('--dataset', type=str, default=None)
+    p.add_argument('--data-dir', type=str, default=None)
+    p.add_argument('--out', type=str, default='compare')
+    args = p.parse_args(argv)
+    names = [n.strip() for n in args.models.split(',') if n.strip()]
+    classes = args.classes or (1000 if args.input_size >= 224 else 10)
+    params, settings = None, None
+    try:
+        for name in names:
+            get_model(name)                                  # check names first
+        if args.save_dirs:
+            dirs = args.save_dirs.split(',')
+            params = [os.path.join(d, '%s-best.params' % n) for d, n in zip(dirs, names)]
+            settings = []
+            for d in dirs:
+                with open(os.path.join(d, 'settings.json')) as f:
+                    settings.append(json.load(f))
+            args.dataset = args.dataset or settings[0]['dataset']
+            args.data_dir = args.data_dir or settings[0]['data_dir']
+        elif args.params:
+            params = args.params.split(',')
+        if params and len(params) != len(names):
+            raise ValueError('give one parameter file or save dir per model (%d models, %d '
+                             'given)' % (len(names), len(params)))
+        if params and not args.dataset:
+            raise ValueError('accuracy needs --dataset (cifar10, cifar100, svhn or digits)')
+        rows = compare(names, args.input_size, args.batch_size, classes, args.repeats,
+                       args.iters, params, args.dataset, args.data_dir, settings)
+    except (ValueError, OSError) as err:
+        print('compare: error: %s' % err, file=sys.stderr)
+        return 2
+    setup = ('%dx%d inputs, batch %d, %d classes, MXNet %s on %s, medians of %d interleaved '
+             'repeats of %d steps' % (args.input_size, args.input_size, args.batch_size, classes,
+                                      mx.__version__, 'CPU (%d cores)' % os.cpu_count(),
+                                      args.repeats, args.iters))
+    table = render(rows, setup)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, 'compare.md'), 'w') as f:
+        f.write(table)
+    with open(os.path.join(args.out, 'compare.json'), 'w') as f:
+        json.dump({'setup': setup, 'rows': rows}, f, indent=1)
+    plot(rows, os.path.join(args.out, 'compare.png'))
+    sys.stdout.write(table)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""python -m ini_gluon.compare: the side-by-side table, JSON and chart."""
+import json
+import os
+
+from ini_gluon import compare
+import ini_gluon as ig
+
+
+def test_compare_two_small_models(tmp_path, capsys):
+    out = str(tmp_path / 'cmp')
+    assert compare.main(['--models', 'ini_resnet8_mix5d,se_resnet8', '--batch-size', '8',
+                         '--repeats', '2', '--iters', '1', '--out', out]) == 0
+    table = capsys.readouterr().out
+    with open(os.path.join(out, 'compare.json')) as f:
+        rows = json.load(f)['rows']
+    assert [r['model'] for r in rows] == ['ini_resnet8_mix5d', 'se_resnet8']
+    for r in rows:
+        assert r['train_img_s'] > 0 and r['infer_img_s'] > 0
+        assert r['params'] == ig.count_params(ig.get_model(r['model']))
+        assert r['flops'] > 1e6
+    assert rows[0]['params'] > rows[1]['params']           # InI costs more than SE
+    assert '| `se_resnet8` | {:,} |'.format(rows[1]['params']) in table
+    with open(os.path.join(out, 'compare.md')) as f:
+        assert f.read() == table
+    with open(os.path.join(out, 'compare.png'), 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def test_compare_accuracy_from_a_run(tmp_path, capsys):
+    from ini_gluon.training import main
+    save = str(tmp_path / 'run')
+    assert main(['--dataset', 'digits', '--model', 'se_resnet8', '--num-epochs', '1',
+                 '--save-dir', save, '-j', '0']) == 0
+    with open(os.path.join(save, 'metrics.jsonl')) as f:
+        val_acc = json.loads(f.readline())['val_acc']
+    assert compare.main(['--models', 'se_resnet8', '--save-dirs', save, '--batch-size', '4',
+                         '--repeats', '1', '--iters', '1', '--out', str(tmp_path / 'c')]) == 0
+    with open(str(tmp_path / 'c' / 'compare.json')) as f:
+        row = json.load(f)['rows'][0]
+    assert abs(row['val_acc'] - val_acc) <= 2.0 / 359     # the run's own evaluation, same split
+
+
+def test_compare_bad_input(capsys):
+    assert compare.main(['--models', 'ini_resnet8_mix9']) == 2
+    assert 'unknown model name' in capsys.readouterr().err
+    assert compare.main(['--models', 'resnet8,se_resnet8', '--params', 'a.params']) == 2
+    assert 'one parameter file or save dir per model' in capsys.readouterr().err
