@@ -32,6 +32,7 @@ CASES = [_name(b, v) for b, variants in FAMILIES.items() for v in variants]
 CASES += ['ini_wrn10_2_mix5d_spa', 'ini_resnet20_mix5d_spa4']
 # ImageNet ResNets at a small depth and input (GluonCV's own plain / SE baselines included)
 IMAGENET = ['resnet18_v1', 'se_resnet18_v2', 'ini_resnet18_v1_mix5d', 'cmpe_se_3x3_resnet18_v2',
+            'ini_resnet50_v2_mix5d',
             'ini_resnet18_v2_square3d_spa', 'ini_resnet50_v2_mix5d_spa4',
             'ini_resnet50_v1_mix5d_spa']
 
