@@ -42,19 +42,21 @@ def count_flops(name, input_shape, classes):
 
 
 class _Bench(object):
-    """One model ready to be timed: a hybridized training copy and an inference copy."""
+    """One model ready to be timed: a training copy and an inference copy, hybridized with
+    static allocation unless ``hybrid`` is false."""
 
-    def __init__(self, name, shape, batch, classes, ctx):
+    def __init__(self, name, shape, batch, classes, ctx, hybrid=True):
         self.name, self.batch = name, batch
         self.data = mx.nd.random.uniform(-1, 1, shape=(batch,) + tuple(shape), ctx=ctx)
         self.label = mx.nd.array([i % classes for i in range(batch)], ctx=ctx)
         self.train_net = _net(name, classes, ctx)
-        self.train_net.hybridize(static_alloc=True, static_shape=True)
         self.trainer = gluon.Trainer(self.train_net.collect_params(), 'nag',
                                      {'learning_rate': 0.01, 'momentum': 0.9})
         self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
         self.infer_net = _net(name, classes, ctx)
-        self.infer_net.hybridize(static_alloc=True, static_shape=True)
+        if hybrid:
+            for net in (self.train_net, self.infer_net):
+                net.hybridize(static_alloc=True, static_shape=True)
         self.train_step(), self.infer_step()        # build the graphs, first allocations
 
     def train_step(self):

@@ -18,7 +18,7 @@ from mxnet.gluon.data.vision import transforms
 
 from .data import DataError
 from .loop import Data
-from .settings import KVSTORES, SettingsError
+from .settings import SettingsError, fill
 
 __all__ = ['build_parser', 'resolve', 'imagenet_data', 'RecordStream', 'FolderStream']
 
@@ -74,30 +74,13 @@ def build_parser():
 
 def resolve(opt):
     """Resolved settings of ``train_imagenet.py`` (the preset fills what was not given)."""
-    s = dict(vars(opt), dataset='imagenet', drop_rate=0.0)
-    if s['kvstore'] not in KVSTORES:
-        raise SettingsError('unknown --kvstore %r: expected one of %s'
-                            % (s['kvstore'], ', '.join(KVSTORES)))
-    preset = PAPER if s['preset'] == 'paper' else {}
-    s['from_preset'] = sorted(k for k in PAPER if s[k] is None and k in preset)
-    fallback = dict(PAPER, num_epochs=120, batch_size=32, lr_decay_epoch='40,60')
-    for key in PAPER:
-        if s[key] is None:
-            s[key] = preset.get(key, fallback[key])
-    s['test_batch_size'] = s['test_batch_size'] or s['batch_size']
-    try:
-        s['lr_decay_epoch'] = [int(e) for e in str(s['lr_decay_epoch']).split(',') if e.strip()]
-    except ValueError:
-        raise SettingsError('--lr-decay-epoch must be comma-separated epochs, not %r'
-                            % (opt.lr_decay_epoch,))
-    if not (math.isfinite(s['lr']) and s['lr'] > 0):
-        raise SettingsError('--lr must be a positive finite number, not %r' % (s['lr'],))
+    s = fill(opt, PAPER if opt.preset == 'paper' else {},
+             dict(PAPER, num_epochs=120, batch_size=32, lr_decay_epoch='40,60'),
+             dataset='imagenet', drop_rate=0.0)
     if s['dtype'] == 'float16' and s['num_gpus'] == 0:
         raise SettingsError('--dtype float16 trains on GPUs only: give --num-gpus')
     if s['input_size'] < 32:
         raise SettingsError('--input-size must be >= 32, not %d' % s['input_size'])
-    if not s['mixup']:
-        s['mixup_off_epoch'] = 0
     return s
 
 

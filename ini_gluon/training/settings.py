@@ -11,7 +11,7 @@ import math
 
 from ..models.registry import resolve_model_name
 
-__all__ = ['build_parser', 'resolve', 'paper_preset', 'SettingsError']
+__all__ = ['build_parser', 'resolve', 'fill', 'paper_preset', 'SettingsError']
 
 
 class SettingsError(ValueError):
@@ -21,7 +21,6 @@ class SettingsError(ValueError):
 # Defaults of the flags a preset can set; ``None`` in the parser means "not given".
 FALLBACK = {'num_epochs': 200, 'batch_size': 128, 'lr': 0.1, 'lr_decay': 0.1,
             'lr_decay_epoch': '100,150', 'wd': 1e-4, 'augment': 'crop-flip'}
-_PRESET_KEYS = tuple(FALLBACK)
 
 
 def _family(model):
@@ -118,24 +117,18 @@ def build_parser():
 KVSTORES = ('local', 'device', 'nccl', 'dist_sync', 'dist_device_sync', 'dist_async')
 
 
-def resolve(opt):
-    """Fill the options the user did not give from the preset (or the fallbacks) and check them.
-
-    Returns
-    -------
-    dict
-        The resolved settings, JSON-serialisable.
-    """
-    s = dict(vars(opt))
+def fill(opt, preset, fallback, **extra):
+    """The options as a dict: those not given (``None``) from ``preset``, else ``fallback``;
+    then the checks both training scripts share.  ``extra`` adds fixed settings."""
+    s = dict(vars(opt), **extra)
     if s['kvstore'] not in KVSTORES:
         raise SettingsError('unknown --kvstore %r: expected one of %s'
                             % (s['kvstore'], ', '.join(KVSTORES)))
-    preset = paper_preset(s['model'], s['dataset'], s['mixup']) if s['preset'] == 'paper' \
-        else {}
-    s['from_preset'] = sorted(k for k in _PRESET_KEYS if s[k] is None and k in preset)
-    for key in _PRESET_KEYS:
+    s['from_preset'] = sorted(k for k in fallback if s[k] is None and k in preset)
+    for key in fallback:
         if s[key] is None:
-            s[key] = preset.get(key, FALLBACK[key])
+            s[key] = preset.get(key, fallback[key])
+    s['test_batch_size'] = s['test_batch_size'] or s['batch_size']
     try:
         s['lr_decay_epoch'] = [int(e) for e in str(s['lr_decay_epoch']).split(',') if e.strip()]
     except ValueError:
@@ -153,3 +146,15 @@ def resolve(opt):
     if not s['mixup']:
         s['mixup_off_epoch'] = 0
     return s
+
+
+def resolve(opt):
+    """Fill the options the user did not give from the preset (or the fallbacks) and check them.
+
+    Returns
+    -------
+    dict
+        The resolved settings, JSON-serialisable.
+    """
+    preset = paper_preset(opt.model, opt.dataset, opt.mixup) if opt.preset == 'paper' else {}
+    return fill(opt, preset, FALLBACK)
