@@ -11,7 +11,11 @@
   repeated in one process (``ini_gluon.compare.measure``);
 * imperative training throughput, for the hybridized / imperative ratio;
 * peak resident memory of a training step, each model in its own process;
-* the attention's share of the training step: ``1 - plain / model`` step time.
+* the attention's share of the training step: ``1 - plain / model`` step time;
+* a per-operator profile (MXNet's profiler, bulk execution off) of one training and one
+  inference step of the plain, SE and InI mix-5-d models of ``resnet164`` and ``wrn16_8``:
+  where the time goes;
+* the formulations the fast ones replaced, version by version, on ResNet-56.
 
 Timings are wall-clock on whatever machine runs it; the ratios are what the targets are about.
 """
@@ -108,39 +112,191 @@ def _backbone_child(backbone, repeats, iters):
     print(json.dumps(rows))
 
 
-ABLATION = ('resnet56', 32, 64)
+PROFILED = [('resnet164', 32, 32), ('wrn16_8', 32, 64)]
 
 
-def _reference_formulations():
-    """Swap in the reference squeeze (global ``Pooling``) and rescaling (``broadcast_mul``), the
-    formulations the fast ones replaced (tests/test_fast_paths.py checks they agree)."""
+def profile(backbone, steps=3):
+    """Milliseconds per step of each operator, for the plain, SE and InI mix-5-d models."""
+    size, batch = [(sz, b) for name, sz, b in BACKBONES if name == backbone][0]
+    rows = {}
+    # bulk execution off: otherwise MXNet reports fused segments, not operators
+    env = dict(os.environ, MXNET_EXEC_BULK_EXEC_TRAIN='0', MXNET_EXEC_BULK_EXEC_INFERENCE='0')
+    for name in (backbone, 'se_' + backbone, _ini(backbone, 'mix5d')):
+        out = subprocess.run([sys.executable, __file__, '--profile-of', name, '--size',
+                              str(size), '--batch', str(batch), '--iters', str(steps)],
+                             capture_output=True, text=True, check=True, env=env)
+        rows[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    return rows
+
+
+def _profile_child(name, size, batch, steps):
+    bench = _Bench(name, (3, size, size), batch, _classes(size), mx.cpu())
+    result = {}
+    for mode, step in (('train', bench.train_step), ('infer', bench.infer_step)):
+        step()
+        mx.profiler.set_config(profile_all=True, aggregate_stats=True,
+                               filename=os.devnull)
+        mx.profiler.set_state('run')
+        tic = time.perf_counter()
+        for _ in range(steps):
+            step()
+        wall = (time.perf_counter() - tic) / steps
+        mx.profiler.set_state('stop')
+        stats = json.loads(mx.profiler.dumps(format='json', reset=True))['Time']
+        result[mode] = {'wall_ms': 1e3 * wall, 'ops': {
+            op: v['Total'] / steps for op, v in stats.get('operator', {}).items()}}
+    print(json.dumps(result))
+
+
+def _overhead(rows, mode, base, model, top=4):
+    """``model``'s extra milliseconds per step over ``base``, and the operators that add most."""
+    a, b = rows[base][mode]['ops'], rows[model][mode]['ops']
+    extra = sorted(((b.get(op, 0.0) - a.get(op, 0.0), op) for op in set(a) | set(b)),
+                   reverse=True)
+    total = rows[model][mode]['wall_ms'] - rows[base][mode]['wall_ms']
+    return '+%.0f ms, of which %s' % (total, ', '.join(
+        '`%s` %+.0f' % (op, ms) for ms, op in extra[:top]))
+
+
+def where_the_time_goes(profiles):
+    lines = ['## Where the time goes', '',
+             'One step of each model under MXNet\'s profiler (`mx.profiler`, aggregate '
+             'statistics, bulk execution off so that operators are timed one by one; the wall '
+             'times are therefore a little longer than in the tables above).  What each model '
+             'adds to the one before it, per step:', '']
+    for backbone, _, _ in PROFILED:
+        rows = profiles[backbone]
+        plain, se, ini = list(rows)
+        for mode, label in (('train', 'training'), ('infer', 'inference')):
+            lines.append('- `%s` %s: SE over plain %s; InI over SE %s.' % (
+                backbone, label, _overhead(rows, mode, plain, se),
+                _overhead(rows, mode, se, ini)))
+    lines += ['', 'Reading these: `_broadcast_backward` is the backward pass of the rescaling\'s '
+              '`broadcast_like` (the sum over H x W that gives the gradient of the attention '
+              'values), `_backward_mul` that of its product, `_contrib_AdaptiveAvgPooling2D` the '
+              'squeeze (twice in InI, which also squeezes the identity), and `BatchNorm` the '
+              'next block\'s normalisation, slower on the plain-layout tensor the rescaling '
+              'produces than on the MKL-DNN-layout output of a convolution.  These are '
+              'full-tensor passes over every block\'s output, the same for SE and InI: on '
+              'ResNet-164\'s 54 thin bottleneck blocks they cost more than the convolutions of '
+              'the block, and no formulation tried so far removes them (`batch_dot` for the '
+              'rescaling: see the versions below).  What InI adds '
+              'over SE is the identity squeeze, its gradient accumulated into the identity '
+              'path (`add_n`), and the G-filter convolutions and BatchNorm on the small '
+              'maps.  Folding the G-filters\' BatchNorm into their convolutions at inference '
+              'was not done: the profile gives BatchNorm of the whole InI inference step '
+              'about as much time as SE\'s, so there is nothing measurable to gain.', '']
+    for backbone, _, _ in PROFILED:
+        lines += render_profile(backbone, profiles[backbone])
+    return lines
+
+
+def render_profile(backbone, rows, top=12):
+    size, batch = [(sz, b) for name, sz, b in BACKBONES if name == backbone][0]
+    names = list(rows)
+    lines = []
+    for mode, label in (('train', 'training step'), ('infer', 'inference step')):
+        ops = {}
+        for name in names:
+            for op, ms in rows[name][mode]['ops'].items():
+                ops.setdefault(op, {})[name] = ms
+        order = sorted(ops, key=lambda op: -max(ops[op].values()))
+        lines += ['### `%s`, batch %d: one %s, ms per operator' % (backbone, batch, label), '',
+                  '| operator | ' + ' | '.join('`%s`' % n for n in names) + ' |',
+                  '|---|' + '---:|' * len(names)]
+        for op in order[:top]:
+            lines.append('| `%s` | ' % op + ' | '.join(
+                '%.1f' % ops[op].get(n, 0.0) for n in names) + ' |')
+        lines.append('| other operators | ' + ' | '.join('%.1f' % sum(
+            ops[op].get(n, 0.0) for op in order[top:]) for n in names) + ' |')
+        lines.append('| **all operators** | ' + ' | '.join(
+            '%.1f' % sum(rows[n][mode]['ops'].values()) for n in names) + ' |')
+        lines.append('| wall time of the step | ' + ' | '.join(
+            '%.1f' % rows[n][mode]['wall_ms'] for n in names) + ' |')
+        lines.append('')
+    return lines
+
+
+ABLATIONS = [('resnet56', 32, 64), ('wrn16_8', 32, 64)]
+
+def pooling_squeeze(F, x):
+    return F.Pooling(x, kernel=(1, 1), global_pool=True, pool_type='avg')
+
+
+def broadcast_mul_rescale(F, u, s):
+    return F.broadcast_mul(u, F.reshape(s, shape=(0, 0, 1, 1)))
+
+
+def batch_dot_rescale(F, u, s):
+    """``s o U`` as N*C products of an (H*W, 1) column by a 1x1 matrix."""
+    columns = F.reshape(u, shape=(-3, -3, 1))
+    return F.reshape_like(F.batch_dot(columns, F.reshape(s, shape=(-3, 1, 1))), u)
+
+
+def mean_average_filters(F, y, num_filters):
+    return F.mean(y, axis=1, keepdims=True)
+
+
+# Each version of the attention's formulation, oldest first: the functions it used in place of
+# the current ones, what it changed, and what was predicted before it was measured.
+# ``tests/test_fast_paths.py`` checks that every version computes the same outputs and
+# gradients as the current code.
+VERSIONS = [
+    ('reference', {'squeeze': pooling_squeeze, 'rescale': broadcast_mul_rescale,
+                   'average_filters': mean_average_filters},
+     'squeeze by global `Pooling`, rescale by `broadcast_mul`, average the ε G-filter maps by '
+     '`mean(axis=1)`', '-'),
+    ('fast squeeze + rescale', {'average_filters': mean_average_filters},
+     'squeeze by `AdaptiveAvgPooling2D`, rescale by `broadcast_like` + `elemwise_mul`',
+     'micro-benchmarks, forward + backward on (64, 16, 32, 32): global `Pooling` 59 ms against '
+     '5.6 ms for a mean, `broadcast_mul` 19 ms against 7.7 ms for an elementwise product; '
+     'predicted: most of SE\'s training overhead gone'),
+    ('current', {},
+     'average the ε G-filter maps by a 1x1 convolution with the constant weight 1/ε',
+     'profile of the previous version (`ini_wrn16_8_mix5d`, batch 64): `mean` and its backward '
+     'took 257 ms of a 3.43 s training step and 217 ms of a 1.18 s inference step, against '
+     'about 5 ms for the convolution in a micro-benchmark; predicted: InI 1.08x faster in '
+     'training and 1.2x in inference on WRN-16-8, little change on ResNet-56 (ε <= 4)'),
+    ('batch_dot rescale (not adopted)', {'rescale': batch_dot_rescale},
+     'current, with the rescaling as a `batch_dot` of (H*W, 1) columns by the attention values',
+     'its backward is a batched matrix product rather than `broadcast_like`\'s slow reduction; '
+     'predicted: faster training where `_broadcast_backward` dominates the profile'),
+]
+
+
+def _use_version(version):
+    """Swap in the formulations of ``version`` (module-level functions, looked up when a graph
+    is traced)."""
     from ini_gluon.layers import channel_attention, inner_imaging
-    squeeze = lambda F, x: F.Pooling(x, kernel=(1, 1), global_pool=True,  # noqa: E731
-                                     pool_type='avg')
-    channel_attention.squeeze = inner_imaging.squeeze = squeeze
-    channel_attention.rescale = lambda F, u, s: F.broadcast_mul(  # noqa: E731
-        u, F.reshape(s, shape=(0, 0, 1, 1)))
+    patches = dict((v[0], v[1]) for v in VERSIONS)[version]
+    for name, fn in patches.items():
+        for module in (channel_attention, inner_imaging):
+            if hasattr(module, name):
+                setattr(module, name, fn)
 
 
 def ablation(repeats, iters):
-    """Training / inference img/s of plain, SE and InI ResNet-56 with the current formulations
-    and, in a child process, with the reference ones."""
-    backbone, size, batch = ABLATION
-    names = [backbone, 'se_' + backbone, _ini(backbone, 'mix5d')]
+    """Training / inference img/s of plain, SE and InI models with each version of the
+    formulations, each version in its own process."""
     rows = {}
-    for version in ('reference', 'current'):
-        out = subprocess.run([sys.executable, __file__, '--ablation-child', version,
-                              '--repeats', str(repeats), '--iters', str(iters)],
-                             capture_output=True, text=True, check=True)
-        rows[version] = json.loads(out.stdout.strip().splitlines()[-1])
-    return names, rows
+    for backbone, _, _ in ABLATIONS:
+        for version, _, _, _ in VERSIONS:
+            out = subprocess.run([sys.executable, __file__, '--ablation-child', version,
+                                  '--backbone', backbone, '--repeats', str(repeats),
+                                  '--iters', str(iters)],
+                                 capture_output=True, text=True, check=True)
+            rows['%s/%s' % (backbone, version)] = json.loads(out.stdout.strip().splitlines()[-1])
+    return rows
 
 
-def _ablation_child(version, repeats, iters):
-    if version == 'reference':
-        _reference_formulations()
-    backbone, size, batch = ABLATION
-    names = [backbone, 'se_' + backbone, _ini(backbone, 'mix5d')]
+def _ablation_names(backbone):
+    return [backbone, 'se_' + backbone, _ini(backbone, 'mix5d')]
+
+
+def _ablation_child(version, backbone, repeats, iters):
+    _use_version(version)
+    size, batch = [(sz, b) for name, sz, b in ABLATIONS if name == backbone][0]
+    names = _ablation_names(backbone)
     train, infer = measure(names, (3, size, size), batch, _classes(size), repeats, iters)
     print(json.dumps({n: [train[n], infer[n]] for n in names}))
 
@@ -153,22 +309,26 @@ def machine():
         platform.python_version(), mx.__version__, ', '.join(enabled))
 
 
-def render_ablation(names, rows):
-    lines = ['## The squeeze and the rescaling: reference against current formulation', '',
-             '`%s`, 32x32, batch 64, same process per formulation. Reference: squeeze by global '
-             '`Pooling`, rescale by `broadcast_mul`; current: `AdaptiveAvgPooling2D` and '
-             '`broadcast_like` + `elemwise_mul` (same values and gradients, '
-             '`tests/test_fast_paths.py`). Predicted from micro-benchmarks of the two operators: '
-             'the backward passes of global `Pooling` and of `broadcast_mul` dominate the '
-             'attention\'s cost in training.' % ABLATION[0], '',
-             '| model | formulation | train img/s | / plain | infer img/s | / plain |',
-             '|---|---|---:|---:|---:|---:|']
-    for version in ('reference', 'current'):
-        plain = rows[version][names[0]]
-        for name in names:
-            train, infer = rows[version][name]
-            lines.append('| `%s` | %s | %.1f | %.2f | %.1f | %.2f |' % (
-                name, version, train, train / plain[0], infer, infer / plain[1]))
+def render_ablation(rows):
+    lines = ['## Versions of the formulation: what was predicted, what was measured', '',
+             'Each version computes the same values and gradients as the reference '
+             '(`tests/test_fast_paths.py`); each row is measured in its own process with the '
+             'three models of a backbone interleaved, 32x32, batch 64.', '',
+             '| version | what changed | prediction |', '|---|---|---|']
+    for version, _, change, prediction in VERSIONS:
+        lines.append('| %s | %s | %s |' % (version, change, prediction))
+    lines += ['', '| model | version | train img/s | / plain | / SE | infer img/s | / plain | '
+              '/ SE |', '|---|---|---:|---:|---:|---:|---:|---:|']
+    for backbone, _, _ in ABLATIONS:
+        names = _ablation_names(backbone)
+        for version, _, _, _ in VERSIONS:
+            got = rows['%s/%s' % (backbone, version)]
+            plain, se = got[names[0]], got[names[1]]
+            for name in names:
+                train, infer = got[name]
+                lines.append('| `%s` | %s | %.1f | %.2f | %.2f | %.1f | %.2f | %.2f |' % (
+                    name, version, train, train / plain[0], train / se[0], infer,
+                    infer / plain[1], infer / se[1]))
     return lines + ['']
 
 
@@ -196,17 +356,6 @@ def targets(results):
             r = get[_ini(backbone, g_set)]
             check('`%s` hybridized / imperative training >= 1.2' % r['model'],
                   r['train'] / r['imperative'], 1.2)
-    lines += ['Where the time goes, from these tables: on ResNet-164 (54 attention modules on '
-              'thin layers) SE alone takes most of the training step, so what misses the '
-              'targets is the cost every channel-attention module pays on this CPU build -- the '
-              'squeeze, the small dense layers and the rescaling run as non-MKL-DNN operators '
-              'between MKL-DNN convolutions, with layout reorders around them -- more than '
-              'anything InI adds; InI\'s own extra (G-filter convolutions, BatchNorm, padding '
-              'and aggregation of the shapes) is the gap between the InI and the SE rows. Not '
-              'done yet: all G-filter shapes of a set as one convolution over a common window, '
-              'BatchNorm folded at inference, one pre-allocated aggregation target. Peak '
-              'resident memory is dominated by MXNet\'s pooled allocator, whose granularity '
-              'makes models of one backbone often read the same.', '']
     return lines
 
 
@@ -249,6 +398,8 @@ def main():
     p.add_argument('--memory-of', help=argparse.SUPPRESS)
     p.add_argument('--ablation-child', help=argparse.SUPPRESS)
     p.add_argument('--backbone-child', help=argparse.SUPPRESS)
+    p.add_argument('--profile-of', help=argparse.SUPPRESS)
+    p.add_argument('--backbone', help=argparse.SUPPRESS)
     p.add_argument('--size', type=int, help=argparse.SUPPRESS)
     p.add_argument('--batch', type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -257,17 +408,21 @@ def main():
     if args.backbone_child:
         return _backbone_child(args.backbone_child, args.repeats, args.iters)
     if args.ablation_child:
-        return _ablation_child(args.ablation_child, args.repeats, args.iters)
+        return _ablation_child(args.ablation_child, args.backbone, args.repeats, args.iters)
+    if args.profile_of:
+        return _profile_child(args.profile_of, args.size, args.batch, args.iters)
     results = run(args.repeats, args.iters, os.path.splitext(args.out)[0] + '.json')
     path = os.path.splitext(args.out)[0] + '.json'
     with open(path) as f:
         saved = json.load(f)
-    if 'ablation' not in saved:
-        saved['ablation'] = ablation(args.repeats, args.iters)
-        with open(path, 'w') as f:
-            json.dump(saved, f, indent=1)
+    for key, compute in (('versions', lambda: ablation(args.repeats, args.iters)),
+                         ('profile', lambda: {b: profile(b) for b, _, _ in PROFILED})):
+        if key not in saved:
+            saved[key] = compute()
+            with open(path, 'w') as f:
+                json.dump(saved, f, indent=1)
     text = '\n'.join([render(results, args.repeats, args.iters)] + targets(results) +
-                      render_ablation(*saved['ablation']))
+                      where_the_time_goes(saved['profile']) + render_ablation(saved['versions']))
     with open(args.out, 'w') as f:
         f.write(text)
     print(text)

@@ -1,5 +1,6 @@
-"""The fast formulations of the squeeze and the rescaling compute what the reference ones do:
-same outputs and gradients (relative 1e-5) for SE and for every G-filter set."""
+"""The fast formulations of the squeeze, the rescaling and the G-filter average compute what the
+reference ones do: same outputs and gradients (relative 1e-5) for SE and for every G-filter
+set."""
 import mxnet as mx
 import numpy as np
 import pytest
@@ -14,6 +15,10 @@ def reference_squeeze(F, x):
 
 def reference_rescale(F, u, s):
     return F.broadcast_mul(u, F.reshape(s, shape=(0, 0, 1, 1)))
+
+
+def reference_average_filters(F, y, num_filters):
+    return F.mean(y, axis=1, keepdims=True)
 
 
 def _run(attn, u, x, head):
@@ -43,6 +48,7 @@ def test_fast_path_equals_reference(name, monkeypatch):
     for module in (channel_attention, inner_imaging):
         monkeypatch.setattr(module, 'squeeze', reference_squeeze, raising=False)
     monkeypatch.setattr(channel_attention, 'rescale', reference_rescale)
+    monkeypatch.setattr(inner_imaging, 'average_filters', reference_average_filters)
     ref = _run(attn, u, x, head)
     for a, b in zip(fast[:3], ref[:3]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -52,3 +58,38 @@ def test_fast_path_equals_reference(name, monkeypatch):
                                    err_msg=key)
     uses_identity = name != 'se' and 'nojoint' not in name
     assert (np.abs(fast[2]).max() > 0) == uses_identity
+
+
+def _benchmark_versions():
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        'benchmarks', 'throughput.py')
+    spec = importlib.util.spec_from_file_location('throughput', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.VERSIONS
+
+
+@pytest.mark.parametrize('version', _benchmark_versions(), ids=lambda v: v[0])
+@pytest.mark.parametrize('name', ['se', 'cmpe_se_3x3', 'ini_mix5d'])
+def test_benchmarked_versions_compute_the_same(version, name, monkeypatch):
+    """Every formulation the benchmark times (docs/benchmarks.md) gives the current outputs and
+    gradients, so its rows compare the same computation."""
+    label, patches, _, _ = version
+    attn = create_attn(name, 64, width=64, map_cols=16)
+    attn.initialize(mx.init.Normal(0.5))
+    # float64: the versions sum in different orders, and some gradients (BatchNorm's gamma)
+    # are small differences of large terms, where float32 rounding is not small
+    attn.cast('float64')
+    u, x, head = (mx.nd.random.normal(shape=(3, 64, 5, 6), dtype='float64') for _ in range(3))
+    current = _run(attn, u, x, head)
+    for fn_name, fn in patches.items():
+        for module in (channel_attention, inner_imaging):
+            if hasattr(module, fn_name):
+                monkeypatch.setattr(module, fn_name, fn)
+    other = _run(attn, u, x, head)
+    assert current[3]
+    for a, b in list(zip(current[:3], other[:3])) + [(current[3][k], other[3][k])
+                                                    for k in current[3]]:
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)

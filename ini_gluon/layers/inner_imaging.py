@@ -23,7 +23,8 @@ from mxnet.gluon.block import HybridBlock
 from .channel_attention import ChannelAttention, ChannelEncoder, squeeze
 from .g_filters import plan_inner_imaging
 
-__all__ = ['inner_imaged_map', 'group_signals', 'GFilterBank', 'InnerImaging']
+__all__ = ['inner_imaged_map', 'average_filters', 'group_signals', 'GFilterBank',
+           'InnerImaging']
 
 
 def inner_imaged_map(F, u_hat, x_hat, layout, map_shape):
@@ -52,6 +53,20 @@ def inner_imaged_map(F, u_hat, x_hat, layout, map_shape):
     u_rows = F.reshape(u_hat, shape=(0, pairs, 1, cols))
     x_rows = F.reshape(x_hat, shape=(0, pairs, 1, cols))
     return F.reshape(F.concat(u_rows, x_rows, dim=2), shape=(0, 1, rows, cols))
+
+
+def average_filters(F, y, num_filters):
+    """The average of the ε G-filter maps, ``(N, ε, n, m) -> (N, 1, n, m)`` (eq. 7).
+
+    A 1x1 convolution with the constant weight ``1/ε`` rather than ``mean(axis=1)``: the same
+    sum, but MXNet's CPU build reduces over a middle axis with a slow generic kernel (about
+    10x slower, forward and backward, on the maps of WRN-16-8; docs/benchmarks.md), while the
+    convolution runs on MKL-DNN.  The weight is a constant of the graph, not a parameter, made
+    from a ``(1, ε, 1, 1)`` corner of ``y`` so that it has ``y``'s dtype (float16, float64).
+    """
+    corner = F.slice(y, begin=(0, None, 0, 0), end=(1, None, 1, 1))
+    weight = F.ones_like(corner) / num_filters
+    return F.Convolution(y, weight, kernel=(1, 1), num_filter=1, no_bias=True)
 
 
 def _zero_fill(F, y, extra_rows, extra_cols):
@@ -93,6 +108,7 @@ class GFilterBank(HybridBlock):
 
     def __init__(self, g_filter, num_filters, norm_layer=BatchNorm, norm_kwargs=None, **kwargs):
         super(GFilterBank, self).__init__(**kwargs)
+        self._num_filters = num_filters
         with self.name_scope():
             self.conv = nn.Conv2D(num_filters, kernel_size=(g_filter.rows, g_filter.cols),
                                   dilation=(g_filter.dilation, g_filter.dilation),
@@ -101,7 +117,7 @@ class GFilterBank(HybridBlock):
                                                                 else norm_kwargs))
 
     def hybrid_forward(self, F, v):
-        return F.mean(self.bn(self.conv(v)), axis=1, keepdims=True)  # eq. 6-7
+        return average_filters(F, self.bn(self.conv(v)), self._num_filters)  # eq. 5-7
 
 
 class InnerImaging(ChannelAttention):
