@@ -1,6 +1,6 @@
 """What Inner-Imaging costs over SE and the plain backbone: throughput, memory, module share.
 
-``python benchmarks/throughput.py`` (about 20 minutes on 2 cores) writes ``docs/benchmarks.md``:
+``python benchmarks/throughput.py`` (about 45 minutes on 2 cores) writes ``docs/benchmarks.md``:
 
 * backbones ``wrn16_8`` at 32x32, batch 64, ``resnet164`` at 32x32, batch 32 (64 does not fit
   in 24 GiB with five models alive); ``resnet50_v2`` at 224x224, batch 8; each plain, ``se_``, ``cmpe_se_3x3_``, ``ini_*_square3``, ``ini_*_mix5d``;
@@ -9,7 +9,7 @@
 * training throughput (forward + backward + Nesterov SGD update, hybridized with static
   allocation) and inference throughput (hybridized), medians of models interleaved and
   repeated in one process (``ini_gluon.compare.measure``);
-* imperative training throughput, for the hybridized / imperative ratio;
+* hybridized over imperative training throughput, the two timed alternately;
 * peak resident memory of a training step, each model in its own process;
 * the attention's share of the training step: ``1 - plain / model`` step time;
 * a per-operator profile (MXNet's profiler, bulk execution off) of one training and one
@@ -69,20 +69,38 @@ def _memory_child(name, size, batch):
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 
 
-def imperative_rate(name, size, batch, iters):
-    """Training img/s of the model left imperative (median of ``iters`` single steps)."""
-    bench = _Bench(name, (3, size, size), batch, _classes(size), mx.cpu(), hybrid=False)
-    return statistics.median(bench.rate(bench.train_step, 1) for _ in range(iters))
+def hybrid_over_imperative(name, size, batch, repeats, iters):
+    """Training img/s of ``name`` hybridized over imperative: a hybridized and an imperative
+    copy timed alternately, ``repeats`` times, medians (as the other ratios, measured side by
+    side so that the machine's drift cancels)."""
+    benches = [_Bench(name, (3, size, size), batch, _classes(size), mx.cpu(), hybrid=h)
+               for h in (True, False)]
+    rates = [[], []]
+    for _ in range(repeats):
+        for bench, got in zip(benches, rates):
+            got.append(bench.rate(bench.train_step, iters))
+    return statistics.median(rates[0]) / statistics.median(rates[1])
+
+
+def _load(path):
+    if not os.path.exists(path):
+        return {'results': []}
+    with open(path) as f:
+        return json.load(f)
+
+
+def _save(path, saved):
+    """Write the JSON cache atomically: an interrupted run leaves the previous file."""
+    with open(path + '.tmp', 'w') as f:
+        json.dump(saved, f, indent=1)
+    os.replace(path + '.tmp', path)
 
 
 def run(repeats, iters, path):
     """Measure every backbone not yet in the JSON file ``path``, saving after each one."""
-    results = []
-    if os.path.exists(path):
-        with open(path) as f:
-            results = json.load(f)['results']
+    saved = _load(path)
     for backbone, size, batch in BACKBONES:
-        if any(r['backbone'] == backbone for r in results):
+        if any(r['backbone'] == backbone for r in saved['results']):
             continue
         # one process per backbone: MXNet's memory pool never returns what a backbone used
         tic = time.time()
@@ -93,12 +111,11 @@ def run(repeats, iters, path):
             print('%s failed (exit %d): %s' % (backbone, out.returncode, out.stderr[-500:]),
                   file=sys.stderr, flush=True)
             continue
-        results += json.loads(out.stdout.strip().splitlines()[-1])
-        with open(path, 'w') as f:
-            json.dump({'machine': machine(), 'repeats': repeats, 'iters': iters,
-                       'results': results}, f, indent=1)
+        saved['results'] += json.loads(out.stdout.strip().splitlines()[-1])
+        saved.update(machine=machine(), repeats=repeats, iters=iters)
+        _save(path, saved)
         print('%s done in %.0f s' % (backbone, time.time() - tic), file=sys.stderr, flush=True)
-    return results
+    return saved['results']
 
 
 def _backbone_child(backbone, repeats, iters):
@@ -107,7 +124,8 @@ def _backbone_child(backbone, repeats, iters):
     train, infer = measure(names, (3, size, size), batch, _classes(size), repeats, iters)
     rows = [{'backbone': backbone, 'model': name, 'size': size, 'batch': batch,
              'train': train[name], 'infer': infer[name],
-             'imperative': imperative_rate(name, size, batch, iters),
+             'hybrid_over_imperative': hybrid_over_imperative(name, size, batch, repeats,
+                                                              iters),
              'memory_mib': peak_memory(name, size, batch)} for name in names]
     print(json.dumps(rows))
 
@@ -179,13 +197,20 @@ def where_the_time_goes(profiles):
               'produces than on the MKL-DNN-layout output of a convolution.  These are '
               'full-tensor passes over every block\'s output, the same for SE and InI: on '
               'ResNet-164\'s 54 thin bottleneck blocks they cost more than the convolutions of '
-              'the block, and no formulation tried so far removes them (`batch_dot` for the '
-              'rescaling: see the versions below).  What InI adds '
-              'over SE is the identity squeeze, its gradient accumulated into the identity '
-              'path (`add_n`), and the G-filter convolutions and BatchNorm on the small '
-              'maps.  Folding the G-filters\' BatchNorm into their convolutions at inference '
-              'was not done: the profile gives BatchNorm of the whole InI inference step '
-              'about as much time as SE\'s, so there is nothing measurable to gain.', '']
+              'the block, which is why SE and InI stay far from 0.75x the plain ResNet-164 on '
+              'this CPU, and no formulation tried so far removes them (`batch_dot` for the '
+              'rescaling: see the versions below).', '',
+              'What InI adds over SE is, first, the squeeze of the identity, a second '
+              'full-tensor pass, with its gradient accumulated into the identity path '
+              '(`add_n`); then the G-filter convolutions and BatchNorm on the small maps, which '
+              'the profile shows to be minor.  Folding the G-filters\' BatchNorm into their '
+              'convolutions at inference was therefore not done: BatchNorm over the whole InI '
+              'inference step costs only a few milliseconds more than SE\'s.  The next step for '
+              'the InI-over-SE gap is the identity squeeze: in a pre-activation network the '
+              'identity of block l+1 is `X + s o U` of block l, so its squeeze is '
+              '`x_hat + s * u_hat`, already at hand in block l -- passing it along the stage '
+              'would remove the second pass, at the price of blocks that hand a second output '
+              'to the next.', '']
     for backbone, _, _ in PROFILED:
         lines += render_profile(backbone, profiles[backbone])
     return lines
@@ -240,23 +265,38 @@ def mean_average_filters(F, y, num_filters):
 # Each version of the attention's formulation, oldest first: the functions it used in place of
 # the current ones, what it changed, and what was predicted before it was measured.
 # ``tests/test_fast_paths.py`` checks that every version computes the same outputs and
-# gradients as the current code.
+# gradients as the current code (the attention's functions layer by layer; handing the
+# identity squeeze on, network by network).
+def no_chaining(net):
+    return net
+
+
+_BEFORE_CHAINING = {'chain_identity_squeezes': no_chaining}
+
 VERSIONS = [
-    ('reference', {'squeeze': pooling_squeeze, 'rescale': broadcast_mul_rescale,
-                   'average_filters': mean_average_filters},
+    ('reference', dict(_BEFORE_CHAINING, squeeze=pooling_squeeze, rescale=broadcast_mul_rescale,
+                       average_filters=mean_average_filters),
      'squeeze by global `Pooling`, rescale by `broadcast_mul`, average the ε G-filter maps by '
-     '`mean(axis=1)`', '-'),
-    ('fast squeeze + rescale', {'average_filters': mean_average_filters},
+     '`mean(axis=1)`, every block squeezes its identity', '-'),
+    ('fast squeeze + rescale', dict(_BEFORE_CHAINING, average_filters=mean_average_filters),
      'squeeze by `AdaptiveAvgPooling2D`, rescale by `broadcast_like` + `elemwise_mul`',
      'micro-benchmarks, forward + backward on (64, 16, 32, 32): global `Pooling` 59 ms against '
      '5.6 ms for a mean, `broadcast_mul` 19 ms against 7.7 ms for an elementwise product; '
      'predicted: most of SE\'s training overhead gone'),
-    ('current', {},
+    ('ε average by convolution', dict(_BEFORE_CHAINING),
      'average the ε G-filter maps by a 1x1 convolution with the constant weight 1/ε',
      'profile of the previous version (`ini_wrn16_8_mix5d`, batch 64): `mean` and its backward '
      'took 257 ms of a 3.43 s training step and 217 ms of a 1.18 s inference step, against '
      'about 5 ms for the convolution in a micro-benchmark; predicted: InI 1.08x faster in '
      'training and 1.2x in inference on WRN-16-8, little change on ResNet-56 (ε <= 4)'),
+    ('current', {},
+     'a pre-activation block hands the squeeze of its output, `x_hat + s * u_hat`, to the next '
+     'block of its stage, which no longer squeezes its identity',
+     'profile of the previous version: the identity squeeze is most of what InI adds to SE in '
+     'inference (`_contrib_AdaptiveAvgPooling2D` +64 ms of +113 ms on `resnet164`) and a third '
+     'in training with its backward and `add_n`; predicted: InI over SE up by about 0.1 in '
+     'inference on ResNet-164 and ResNet-56, less on WRN-16-8 (half its blocks follow a '
+     'projection, which must still squeeze)'),
     ('batch_dot rescale (not adopted)', {'rescale': batch_dot_rescale},
      'current, with the rescaling as a `batch_dot` of (H*W, 1) columns by the attention values',
      'its backward is a batched matrix product rather than `broadcast_like`\'s slow reduction; '
@@ -265,12 +305,14 @@ VERSIONS = [
 
 
 def _use_version(version):
-    """Swap in the formulations of ``version`` (module-level functions, looked up when a graph
-    is traced)."""
+    """Swap in the functions of ``version`` wherever the package looks them up when it builds a
+    model or traces its graph."""
     from ini_gluon.layers import channel_attention, inner_imaging
+    from ini_gluon.models import cifar_resnet, cifar_wrn, imagenet_resnet
     patches = dict((v[0], v[1]) for v in VERSIONS)[version]
     for name, fn in patches.items():
-        for module in (channel_attention, inner_imaging):
+        for module in (channel_attention, inner_imaging, cifar_resnet, cifar_wrn,
+                       imagenet_resnet):
             if hasattr(module, name):
                 setattr(module, name, fn)
 
@@ -355,7 +397,7 @@ def targets(results):
         for g_set in ('square3', 'mix5d'):
             r = get[_ini(backbone, g_set)]
             check('`%s` hybridized / imperative training >= 1.2' % r['model'],
-                  r['train'] / r['imperative'], 1.2)
+                  r['hybrid_over_imperative'], 1.2)
     return lines
 
 
@@ -383,7 +425,7 @@ def render(results, repeats, iters):
                          '%.0f %% |' % (
                              r['model'], r['train'], r['train'] / plain['train'],
                              r['train'] / se['train'], r['infer'], r['infer'] / plain['infer'],
-                             r['infer'] / se['infer'], r['train'] / r['imperative'],
+                             r['infer'] / se['infer'], r['hybrid_over_imperative'],
                              r['memory_mib'], r['memory_mib'] / se['memory_mib'],
                              100 * (1 - r['train'] / plain['train'])))
         lines.append('')
@@ -411,16 +453,14 @@ def main():
         return _ablation_child(args.ablation_child, args.backbone, args.repeats, args.iters)
     if args.profile_of:
         return _profile_child(args.profile_of, args.size, args.batch, args.iters)
-    results = run(args.repeats, args.iters, os.path.splitext(args.out)[0] + '.json')
     path = os.path.splitext(args.out)[0] + '.json'
-    with open(path) as f:
-        saved = json.load(f)
+    results = run(args.repeats, args.iters, path)
+    saved = _load(path)
     for key, compute in (('versions', lambda: ablation(args.repeats, args.iters)),
                          ('profile', lambda: {b: profile(b) for b, _, _ in PROFILED})):
         if key not in saved:
             saved[key] = compute()
-            with open(path, 'w') as f:
-                json.dump(saved, f, indent=1)
+            _save(path, saved)
     text = '\n'.join([render(results, args.repeats, args.iters)] + targets(results) +
                       where_the_time_goes(saved['profile']) + render_ablation(saved['versions']))
     with open(args.out, 'w') as f:

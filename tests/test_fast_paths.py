@@ -93,3 +93,45 @@ def test_benchmarked_versions_compute_the_same(version, name, monkeypatch):
     for a, b in list(zip(current[:3], other[:3])) + [(current[3][k], other[3][k])
                                                     for k in current[3]]:
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize('name,shape', [
+    ('ini_resnet20_mix5d', 32), ('cmpe_se_doublefc_resnet20', 32), ('ini_resnet29_square3', 32),
+    ('ini_wrn16_2_mix5d_spa4', 32), ('cmpe_se_1x1_wrn16_2', 32), ('ini_resnet18_v2_mix5d', 64)])
+@pytest.mark.parametrize('hybrid', [False, True])
+def test_handing_on_the_identity_squeeze_computes_the_same(name, shape, hybrid, tmp_path):
+    """A block that hands its output's squeeze on (x_hat + s * u_hat) gives the network the
+    outputs and gradients of every block squeezing its identity itself."""
+    from ini_gluon.models import get_model
+    from ini_gluon.models.residual import AttentionResidual, _blocks
+
+    data = mx.nd.random.normal(shape=(4, 3, shape, shape), dtype='float64')
+    nets = []
+    for _ in range(2):
+        net = get_model(name, classes=10)
+        net.initialize(mx.init.Xavier())
+        net.cast('float64')
+        net(data)
+        nets.append(net)
+    nets[0].save_parameters(str(tmp_path / 'p.params'))
+    nets[1].load_parameters(str(tmp_path / 'p.params'))
+    chained, direct = nets
+    blocks = [b for b in _blocks(direct) if isinstance(b, AttentionResidual)]
+    assert sum(b.hands_on_squeeze for b in blocks) >= 1
+    for b in blocks:
+        b.hands_on_squeeze = False
+    results = []
+    for net in (chained, direct):
+        if hybrid:
+            net.hybridize()
+        with autograd.record():
+            out = net(data)
+        out.backward(mx.nd.ones_like(out))
+        results.append((out.asnumpy(), {k[len(net.prefix):]: p.grad().asnumpy()
+                                        for k, p in net.collect_params().items()
+                                        if p.grad_req != 'null'}))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-7, atol=1e-9)
+    assert results[0][1].keys() == results[1][1].keys()
+    for key, grad in results[0][1].items():
+        np.testing.assert_allclose(grad, results[1][1][key], rtol=1e-5,
+                                   atol=1e-7 * np.abs(grad).max() + 1e-12, err_msg=key)

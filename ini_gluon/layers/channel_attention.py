@@ -65,14 +65,21 @@ class ChannelEncoder(HybridBlock):
 
 
 class ChannelAttention(HybridBlock):
-    """Base of every channel-attention layer: ``attn(u, x) = s o u`` with ``s = self.scale(F, u, x)``
-    of shape ``(N, C)``.
+    """Base of every channel-attention layer: ``attn(u, x) = s o u`` with
+    ``s = self.scale(F, u_hat, x_hat)`` of shape ``(N, C)`` computed from the squeezed residual
+    ``u_hat`` and, for the competitive modes (``uses_identity``), the squeezed identity ``x_hat``.
+
+    ``attn(u, x, x_hat)`` takes the identity's squeeze from the caller instead of computing it,
+    and returns ``(s o u, s * u_hat)``: the squeeze of the block's output ``X + s o U`` is then
+    ``x_hat + s * u_hat`` (squeezing is linear and ``s`` is constant over H and W), which a
+    pre-activation block hands on to the next so that its identity need not be squeezed again
+    (:meth:`ini_gluon.models.residual.AttentionResidual.merge`).
 
     Subclasses set ``uses_identity`` and implement :meth:`scale` and :meth:`describe`.
     """
     uses_identity = False
 
-    def scale(self, F, u, x):
+    def scale(self, F, u_hat, x_hat):
         raise NotImplementedError
 
     def describe(self):
@@ -87,10 +94,18 @@ class ChannelAttention(HybridBlock):
         with self.name_scope():
             self.spatial = spatial
 
-    def hybrid_forward(self, F, u, x):
+    def hybrid_forward(self, F, u, x, x_hat=None):
         if self.spatial is not None:
             u = self.spatial(u)
-        return rescale(F, u, self.scale(F, u, x))     # eq. 15 / eq. 27
+        u_hat = squeeze(F, u)                                     # eq. 2
+        given = x_hat is not None
+        if not given and self.uses_identity:
+            x_hat = squeeze(F, x)                                 # eq. 17
+        s = self.scale(F, u_hat, x_hat)
+        out = rescale(F, u, s)                                    # eq. 15 / eq. 27
+        if not given:
+            return out
+        return out, F.elemwise_mul(F.reshape(s, shape=(0, 0, 1, 1)), u_hat)
 
 
 class SqueezeExcite(ChannelAttention):
@@ -109,8 +124,8 @@ class SqueezeExcite(ChannelAttention):
         with self.name_scope():
             self.encoder = ChannelEncoder(channels, channels, reduction)
 
-    def scale(self, F, u, x):
-        return self.encoder(squeeze(F, u))
+    def scale(self, F, u_hat, x_hat):
+        return self.encoder(u_hat)
 
     def describe(self):
         return {'kind': 'se', 'group_signals': self._channels}
@@ -141,8 +156,8 @@ class DoubleFCSqueezeExcite(ChannelAttention):
             self.fc_excite = nn.Dense(channels, activation='sigmoid', use_bias=False,
                                       in_units=2 * hidden)
 
-    def scale(self, F, u, x):
-        joint = F.concat(self.fc_residual(squeeze(F, u)), self.fc_identity(squeeze(F, x)), dim=1)
+    def scale(self, F, u_hat, x_hat):
+        joint = F.concat(self.fc_residual(u_hat), self.fc_identity(x_hat), dim=1)
         return self.fc_excite(joint)
 
     def describe(self):

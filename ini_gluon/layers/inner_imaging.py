@@ -20,7 +20,7 @@ from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 from mxnet.gluon.block import HybridBlock
 
-from .channel_attention import ChannelAttention, ChannelEncoder, squeeze
+from .channel_attention import ChannelAttention, ChannelEncoder
 from .g_filters import plan_inner_imaging
 
 __all__ = ['inner_imaged_map', 'average_filters', 'group_signals', 'GFilterBank',
@@ -164,10 +164,9 @@ class InnerImaging(ChannelAttention):
                     self.g_filters.add(GFilterBank(g, num_filters, norm_layer, norm_kwargs))
             self.encoder = ChannelEncoder(channels, self.plan.group_signals, reduction)
 
-    def scale(self, F, u, x):
+    def scale(self, F, u_hat, x_hat):
         plan = self.plan
-        x_hat = squeeze(F, x) if self.uses_identity else None
-        v_f = inner_imaged_map(F, squeeze(F, u), x_hat, plan.layout, plan.map_shape)
+        v_f = inner_imaged_map(F, u_hat, x_hat, plan.layout, plan.map_shape)
         maps = [bank(v_f) for bank in self.g_filters]  # eq. 9
         grouped = group_signals(F, maps, [s for _, s in plan.kept], plan.group_shape,
                                 plan.aggregation)

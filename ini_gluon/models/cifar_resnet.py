@@ -17,7 +17,7 @@ from gluoncv.model_zoo.cifarresnet import CIFARBasicBlockV2, CIFARResNetV2
 from gluoncv.model_zoo.resnet import BottleneckV2
 
 from .registry import register_backbone
-from .residual import AttentionResidual, check_attention
+from .residual import AttentionResidual, chain_identity_squeezes, check_attention
 
 __all__ = ['CIFARPreActBlock', 'PreActBottleneck', 'cifar_preact_resnet']
 
@@ -43,15 +43,18 @@ class CIFARPreActBlock(AttentionResidual, CIFARBasicBlockV2):
                                                **kwargs)
         self._init_attention(attn, channels, channels, RESNET_MAP_COLS, norm_layer, norm_kwargs)
 
+    preactivation = True
+
     def hybrid_forward(self, F, x):
+        x, x_hat = self.split_input(x)
         residual = x
         x = F.Activation(self.bn1(x), act_type='relu')
         x = self.conv1(x)
         x = F.Activation(self.bn2(x), act_type='relu')
         x = self.conv2(x)
         if self.downsample:
-            residual = self.downsample(residual)
-        return self.merge(x, residual)
+            residual, x_hat = self.downsample(residual), None
+        return self.merge(F, x, residual, x_hat)
 
 
 class PreActBottleneck(AttentionResidual, BottleneckV2):
@@ -75,14 +78,17 @@ class PreActBottleneck(AttentionResidual, BottleneckV2):
         self._init_attention(attn, channels, channels // 4, RESNET_MAP_COLS, norm_layer,
                              norm_kwargs)
 
+    preactivation = True
+
     def hybrid_forward(self, F, x):
+        x, x_hat = self.split_input(x)
         x, residual = self.preact(F, x)
         x = self.conv1(x)
         x = F.Activation(self.bn2(x), act_type='relu')
         x = self.conv2(x)
         x = F.Activation(self.bn3(x), act_type='relu')
         x = self.conv3(x)
-        return self.merge(x, residual)
+        return self.merge(F, x, residual, None if self.downsample else x_hat)
 
 
 # Specification
@@ -128,5 +134,6 @@ def cifar_preact_resnet(depth, attn=None, classes=10, norm_layer=BatchNorm, norm
     """
     block, layers, channels = resnet_spec(depth)
     check_attention(attn, resnet_stages(depth))
-    return CIFARResNetV2(partial(block, attn=attn), layers, channels, classes=classes,
-                         norm_layer=norm_layer, norm_kwargs=norm_kwargs, **kwargs)
+    return chain_identity_squeezes(CIFARResNetV2(partial(block, attn=attn), layers, channels,
+                                                 classes=classes, norm_layer=norm_layer,
+                                                 norm_kwargs=norm_kwargs, **kwargs))

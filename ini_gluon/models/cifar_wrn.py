@@ -11,7 +11,7 @@ from mxnet.gluon.nn import BatchNorm
 from gluoncv.model_zoo.cifarwideresnet import CIFARBasicBlockV2, CIFARWideResNet
 
 from .registry import register_backbone
-from .residual import AttentionResidual, check_attention
+from .residual import AttentionResidual, chain_identity_squeezes, check_attention
 
 __all__ = ['CIFARWideBlock', 'cifar_wrn']
 
@@ -41,14 +41,17 @@ class CIFARWideBlock(AttentionResidual, CIFARBasicBlockV2):
         self._init_attention(attn, channels, channels, wrn_map_cols(channels), norm_layer,
                              norm_kwargs)
 
+    preactivation = True
+
     def hybrid_forward(self, F, x):
+        x, x_hat = self.split_input(x)
         x, residual = self.preact(F, x)
         x = self.conv1(x)
         x = F.Activation(self.bn2(x), act_type='relu')
         if self.droprate > 0:
             x = F.Dropout(x, self.droprate)
         x = self.conv2(x)
-        return self.merge(x, residual)
+        return self.merge(F, x, residual, None if self.downsample else x_hat)
 
 
 # Specification
@@ -94,5 +97,6 @@ def cifar_wrn(depth, width, attn=None, classes=10, drop_rate=0.0, norm_layer=Bat
     layers, channels = wrn_spec(depth, width)
     check_attention(attn, wrn_stages(depth, width))
     block = partial(CIFARWideBlock, attn=attn)
-    return CIFARWideResNet(block, layers, channels, drop_rate, classes=classes,
-                           norm_layer=norm_layer, norm_kwargs=norm_kwargs, **kwargs)
+    return chain_identity_squeezes(CIFARWideResNet(block, layers, channels, drop_rate,
+                                                   classes=classes, norm_layer=norm_layer,
+                                                   norm_kwargs=norm_kwargs, **kwargs))

@@ -14,7 +14,7 @@ from gluoncv.model_zoo.resnet import (BasicBlockV1, BasicBlockV2, BottleneckV1, 
 
 from .cifar_resnet import PreActBottleneck, RESNET_MAP_COLS
 from .registry import register_backbone
-from .residual import AttentionResidual, check_attention
+from .residual import AttentionResidual, chain_identity_squeezes, check_attention
 
 __all__ = ['ResNetV1Block', 'ResNetV1Bottleneck', 'ResNetV2Block', 'imagenet_resnet']
 
@@ -32,7 +32,7 @@ class _V1(AttentionResidual):
 
     def hybrid_forward(self, F, x):
         residual = self.downsample(x) if self.downsample else x
-        return F.Activation(self.merge(self.body(x), residual), act_type='relu')
+        return F.Activation(self.merge(F, self.body(x), residual), act_type='relu')
 
 
 class ResNetV1Block(_V1, BasicBlockV1):
@@ -59,10 +59,13 @@ class ResNetV2Block(AttentionResidual, BasicBlockV2):
                                             **kwargs)
         self._init_attention(attn, channels, channels, RESNET_MAP_COLS, norm_layer, norm_kwargs)
 
+    preactivation = True
+
     def hybrid_forward(self, F, x):
+        x, x_hat = self.split_input(x)
         x, residual = self.preact(F, x)
         x = self.conv2(F.Activation(self.bn2(self.conv1(x)), act_type='relu'))
-        return self.merge(x, residual)
+        return self.merge(F, x, residual, None if self.downsample else x_hat)
 
 
 # Specification
@@ -115,5 +118,6 @@ def imagenet_resnet(depth, version, attn=None, classes=1000, norm_layer=BatchNor
                              **kwargs)
     check_attention(attn, imagenet_stages(depth, version))
     block = partial(BLOCKS[version][kind], attn=attn)
-    return NETS[version](block, layers, channels, classes=classes, norm_layer=norm_layer,
-                         norm_kwargs=norm_kwargs, **kwargs)
+    return chain_identity_squeezes(NETS[version](block, layers, channels, classes=classes,
+                                                 norm_layer=norm_layer,
+                                                 norm_kwargs=norm_kwargs, **kwargs))
