@@ -3,7 +3,9 @@ double-FC competitive SE.
 
 Every attention layer here is a :class:`ChannelAttention`: called as ``attn(u, x)`` with the
 residual output ``U`` and the identity ``X`` of a block, it returns ``s o U`` (InI paper eq. 15
-and eq. 27; CMPE-SE paper eq. 4 and eq. 9).  The block adds the identity itself.
+and eq. 27; CMPE-SE paper eq. 4 and eq. 9).  The block adds the identity itself.  Called as
+``attn(u, x, x_hat)`` with the identity already squeezed, it returns ``(s o U, s * u_hat)``
+(see :class:`ChannelAttention`).
 """
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
