@@ -51,6 +51,16 @@ def _ini(backbone, g_set):
     return 'ini_%s_%s' % (backbone, g_set)
 
 
+def _setting(backbone, table=None):
+    """``(size, batch)`` of ``backbone`` in ``table`` (default ``BACKBONES``)."""
+    return [(sz, b) for name, sz, b in (table or BACKBONES) if name == backbone][0]
+
+
+def _trio(backbone):
+    """The plain, SE and InI mix-5-d models of ``backbone``."""
+    return [backbone, 'se_' + backbone, _ini(backbone, 'mix5d')]
+
+
 def _classes(size):
     return 1000 if size >= 224 else 10
 
@@ -119,7 +129,7 @@ def run(repeats, iters, path):
 
 
 def _backbone_child(backbone, repeats, iters):
-    size, batch = [(sz, b) for name, sz, b in BACKBONES if name == backbone][0]
+    size, batch = _setting(backbone)
     names = variants(backbone)
     train, infer = measure(names, (3, size, size), batch, _classes(size), repeats, iters)
     rows = [{'backbone': backbone, 'model': name, 'size': size, 'batch': batch,
@@ -135,11 +145,11 @@ PROFILED = [('resnet164', 32, 32), ('wrn16_8', 32, 64)]
 
 def profile(backbone, steps=3):
     """Milliseconds per step of each operator, for the plain, SE and InI mix-5-d models."""
-    size, batch = [(sz, b) for name, sz, b in BACKBONES if name == backbone][0]
+    size, batch = _setting(backbone)
     rows = {}
     # bulk execution off: otherwise MXNet reports fused segments, not operators
     env = dict(os.environ, MXNET_EXEC_BULK_EXEC_TRAIN='0', MXNET_EXEC_BULK_EXEC_INFERENCE='0')
-    for name in (backbone, 'se_' + backbone, _ini(backbone, 'mix5d')):
+    for name in _trio(backbone):
         out = subprocess.run([sys.executable, __file__, '--profile-of', name, '--size',
                               str(size), '--batch', str(batch), '--iters', str(steps)],
                              capture_output=True, text=True, check=True, env=env)
@@ -225,7 +235,7 @@ def where_the_time_goes(profiles):
 
 
 def render_profile(backbone, rows, top=12):
-    size, batch = [(sz, b) for name, sz, b in BACKBONES if name == backbone][0]
+    batch = _setting(backbone)[1]
     names = list(rows)
     lines = []
     for mode, label in (('train', 'training step'), ('infer', 'inference step')):
@@ -270,17 +280,17 @@ def mean_average_filters(F, y, num_filters):
     return F.mean(y, axis=1, keepdims=True)
 
 
-# Each version of the attention's formulation, oldest first: the functions it used in place of
-# the current ones, what it changed, and what was predicted before it was measured.
-# ``tests/test_fast_paths.py`` checks that every version computes the same outputs and
-# gradients as the current code (the attention's functions layer by layer; handing the
-# identity squeeze on, network by network).
 def no_chaining(net):
     return net
 
 
 _BEFORE_CHAINING = {'chain_identity_squeezes': no_chaining}
 
+# Each version of the attention's formulation, oldest first: the functions it used in place of
+# the current ones, what it changed, and what was predicted before it was measured.
+# ``tests/test_fast_paths.py`` checks that every version computes the same outputs and
+# gradients as the current code (the attention's functions layer by layer; handing the
+# identity squeeze on, network by network).
 VERSIONS = [
     ('reference', dict(_BEFORE_CHAINING, squeeze=pooling_squeeze, rescale=broadcast_mul_rescale,
                        average_filters=mean_average_filters),
@@ -339,14 +349,10 @@ def ablation(repeats, iters):
     return rows
 
 
-def _ablation_names(backbone):
-    return [backbone, 'se_' + backbone, _ini(backbone, 'mix5d')]
-
-
 def _ablation_child(version, backbone, repeats, iters):
     _use_version(version)
-    size, batch = [(sz, b) for name, sz, b in ABLATIONS if name == backbone][0]
-    names = _ablation_names(backbone)
+    size, batch = _setting(backbone, ABLATIONS)
+    names = _trio(backbone)
     train, infer = measure(names, (3, size, size), batch, _classes(size), repeats, iters)
     print(json.dumps({n: [train[n], infer[n]] for n in names}))
 
@@ -370,7 +376,7 @@ def render_ablation(rows):
     lines += ['', '| model | version | train img/s | / plain | / SE | infer img/s | / plain | '
               '/ SE |', '|---|---|---:|---:|---:|---:|---:|---:|']
     for backbone, _, _ in ABLATIONS:
-        names = _ablation_names(backbone)
+        names = _trio(backbone)
         for version, _, _, _ in VERSIONS:
             got = rows['%s/%s' % (backbone, version)]
             plain, se = got[names[0]], got[names[1]]
@@ -391,7 +397,7 @@ def targets(results):
         ok = value >= bound if low else value <= bound
         lines.append('| %s | %.2f | %s |' % (text, value, 'yes' if ok else 'no'))
     for backbone in ('resnet164', 'wrn16_8'):
-        plain, se, ini = (get[n] for n in (backbone, 'se_' + backbone, _ini(backbone, 'mix5d')))
+        plain, se, ini = (get[n] for n in _trio(backbone))
         for kind in ('train', 'infer'):
             check('`se_%s` %s / plain >= 0.75' % (backbone, kind), se[kind] / plain[kind], 0.75)
             check('`%s` %s / plain >= 0.75' % (ini['model'], kind), ini[kind] / plain[kind],

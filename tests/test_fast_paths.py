@@ -9,16 +9,26 @@ from mxnet import autograd
 from ini_gluon.layers import channel_attention, create_attn, inner_imaging, set_names
 
 
-def reference_squeeze(F, x):
-    return F.Pooling(x, kernel=(1, 1), global_pool=True, pool_type='avg')
+def _benchmark_versions():
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        'benchmarks', 'throughput.py')
+    spec = importlib.util.spec_from_file_location('throughput', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.VERSIONS
 
 
-def reference_rescale(F, u, s):
-    return F.broadcast_mul(u, F.reshape(s, shape=(0, 0, 1, 1)))
+VERSIONS = _benchmark_versions()
 
 
-def reference_average_filters(F, y, num_filters):
-    return F.mean(y, axis=1, keepdims=True)
+def _patch(monkeypatch, patches):
+    """Swap in a benchmarked version's functions in the attention layers."""
+    for fn_name, fn in patches.items():
+        for module in (channel_attention, inner_imaging):
+            if hasattr(module, fn_name):
+                monkeypatch.setattr(module, fn_name, fn)
 
 
 def _run(attn, u, x, head):
@@ -45,10 +55,8 @@ def test_fast_path_equals_reference(name, monkeypatch):
     x = mx.nd.random.normal(shape=(3, 64, 5, 6))
     head = mx.nd.random.normal(shape=(3, 64, 5, 6))
     fast = _run(attn, u, x, head)
-    for module in (channel_attention, inner_imaging):
-        monkeypatch.setattr(module, 'squeeze', reference_squeeze, raising=False)
-    monkeypatch.setattr(channel_attention, 'rescale', reference_rescale)
-    monkeypatch.setattr(inner_imaging, 'average_filters', reference_average_filters)
+    reference = {v[0]: v[1] for v in VERSIONS}['reference']   # Pooling, broadcast_mul, mean
+    _patch(monkeypatch, reference)
     ref = _run(attn, u, x, head)
     for a, b in zip(fast[:3], ref[:3]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -60,18 +68,7 @@ def test_fast_path_equals_reference(name, monkeypatch):
     assert (np.abs(fast[2]).max() > 0) == uses_identity
 
 
-def _benchmark_versions():
-    import importlib.util
-    import os
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        'benchmarks', 'throughput.py')
-    spec = importlib.util.spec_from_file_location('throughput', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.VERSIONS
-
-
-@pytest.mark.parametrize('version', _benchmark_versions(), ids=lambda v: v[0])
+@pytest.mark.parametrize('version', VERSIONS, ids=lambda v: v[0])
 @pytest.mark.parametrize('name', ['se', 'cmpe_se_3x3', 'ini_mix5d'])
 def test_benchmarked_versions_compute_the_same(version, name, monkeypatch):
     """Every formulation the benchmark times (docs/benchmarks.md) gives the current outputs and
@@ -84,10 +81,7 @@ def test_benchmarked_versions_compute_the_same(version, name, monkeypatch):
     attn.cast('float64')
     u, x, head = (mx.nd.random.normal(shape=(3, 64, 5, 6), dtype='float64') for _ in range(3))
     current = _run(attn, u, x, head)
-    for fn_name, fn in patches.items():
-        for module in (channel_attention, inner_imaging):
-            if hasattr(module, fn_name):
-                monkeypatch.setattr(module, fn_name, fn)
+    _patch(monkeypatch, patches)
     other = _run(attn, u, x, head)
     assert current[3]
     for a, b in list(zip(current[:3], other[:3])) + [(current[3][k], other[3][k])
@@ -103,7 +97,7 @@ def test_handing_on_the_identity_squeeze_computes_the_same(name, shape, hybrid, 
     """A block that hands its output's squeeze on (x_hat + s * u_hat) gives the network the
     outputs and gradients of every block squeezing its identity itself."""
     from ini_gluon.models import get_model
-    from ini_gluon.models.residual import AttentionResidual, _blocks
+    from ini_gluon.summary import residual_blocks
 
     data = mx.nd.random.normal(shape=(4, 3, shape, shape), dtype='float64')
     nets = []
@@ -116,7 +110,7 @@ def test_handing_on_the_identity_squeeze_computes_the_same(name, shape, hybrid, 
     nets[0].save_parameters(str(tmp_path / 'p.params'))
     nets[1].load_parameters(str(tmp_path / 'p.params'))
     chained, direct = nets
-    blocks = [b for b in _blocks(direct) if isinstance(b, AttentionResidual)]
+    blocks = [b for _, b in residual_blocks(direct)]
     assert sum(b.hands_on_squeeze for b in blocks) >= 1
     for b in blocks:
         b.hands_on_squeeze = False
