@@ -9,6 +9,7 @@ import re
 import mxnet as mx
 import numpy as np
 
+from .layers.g_filters import DILATED
 from .models.registry import DEFAULT_INPUT_SHAPE
 from .models.residual import AttentionResidual
 
@@ -93,4 +94,19 @@ def summary(net, input_shape=None):
     shape = input_shape or getattr(net, 'input_shape', DEFAULT_INPUT_SHAPE)
     lines.insert(0, '%s (input %s)' % (name, 'x'.join(map(str, shape))))
     lines.append('total parameters: {:,}'.format(total))
+    lines += _dilated_legend(block for _, block in residual_blocks(net))
     return '\n'.join(lines)
+
+
+def _dilated_legend(blocks):
+    """A line per dilated G-filter shape in the blocks' plans, saying what ``a x b/dN`` is."""
+    dilated = set()
+    for block in blocks:
+        plan = getattr(block.attn, 'plan', None)
+        if plan is not None:
+            dilated.update(g for g in list(plan.discarded) + [g for g, _ in plan.kept]
+                           if g.dilation > 1)
+    return ['%s: %dx%d kernel with dilation %d, %dx%d receptive field%s'
+            % ((g, g.rows, g.cols, g.dilation) + g.field +
+               ((" (Table I's dilated G-filter 'd', (5 x 5, s = 2))" if g == DILATED else ''),))
+            for g in sorted(dilated)]

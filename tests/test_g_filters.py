@@ -1,8 +1,10 @@
 """G-filter sets (Table I), the discard rule, map shapes and C^g, checked against values worked
 out by hand."""
+import mxnet as mx
 import pytest
 
-from ini_gluon.layers import GFilter, parse_g_filters, plan_inner_imaging, closest_divisor
+from ini_gluon.layers import (GFilter, GFilterBank, parse_g_filters, plan_inner_imaging,
+                              closest_divisor)
 
 
 def shapes(spec):
@@ -19,18 +21,36 @@ def test_table_one_sets():
     assert shapes('vertical3') == [(1, 1, 1), (2, 1, 1), (3, 1, 1)]
     assert shapes('simple1') == [(2, 1, 1)]
     assert shapes('simple3') == [(1, 1, 1), (2, 1, 1), (2, 2, 1)]
-    assert shapes('square3d') == [(1, 1, 1), (3, 3, 1), (5, 5, 1), (5, 5, 2)]
+    assert shapes('square3d') == [(1, 1, 1), (3, 3, 1), (5, 5, 1), (3, 3, 2)]
     assert shapes('mix-5-d') == shapes('mix5d')
     assert shapes([(1, 1), (3, 3), (5, 5, 2)]) == [(1, 1, 1), (3, 3, 1), (5, 5, 2)]
 
 
 def test_receptive_field_and_output_shape():
-    dilated = GFilter(5, 5, 2)
-    assert dilated.field == (9, 9)
-    assert dilated.output_shape(20, 16) == (12, 8)
+    dilated = GFilter(3, 3, 2)
+    assert dilated.field == (5, 5)
+    assert dilated.output_shape(20, 16) == (16, 12)
+    assert GFilter(5, 5, 2).field == (9, 9)
     assert GFilter(1, 5, 1).output_shape(20, 16) == (20, 12)
     assert GFilter(2, 1, 1).output_shape(2, 64) == (1, 64)
 
+
+def test_dilated_g_filter_is_a_3x3_kernel_with_dilation_2():
+    """Table I's ``(5 x 5, s = 2)``; Section V-C: "5x5 receptive field, dilated rate = 2", with
+    fewer parameters than a square 5x5: 9 weights."""
+    (dilated,) = [g for g in parse_g_filters('mix5d') if g.dilation > 1]
+    assert (dilated.rows, dilated.cols, dilated.dilation, dilated.field) == (3, 3, 2, (5, 5))
+    assert parse_g_filters('square3d') == parse_g_filters('square3') + (dilated,)
+    bank = GFilterBank(dilated, 2)
+    bank.initialize()
+    v = mx.nd.arange(25).reshape((1, 1, 5, 5))
+    bank.conv.weight.set_data(mx.nd.ones((2, 1, 3, 3)))
+    assert bank.conv.weight.shape == (2, 1, 3, 3)
+    assert bank.conv._kwargs['dilate'] == (2, 2)
+    # a 5x5 map has one 5x5 field; the kernel reads its rows and columns 0, 2, 4
+    out = bank.conv(v).asnumpy()
+    assert out.shape == (1, 2, 1, 1)
+    assert out[0, 0, 0, 0] == sum(r * 5 + c for r in (0, 2, 4) for c in (0, 2, 4)) == 108
 
 @pytest.mark.parametrize('bad', ['square6', 'mix0', 'd', 'mix5dd', 'horizon0', 'triangle3', [],
                                  [(3,)], [(1, 1), (1, 1)], [(1.5, 2)], [(0, 3)], [(3, 3, 0)], 7])
@@ -47,15 +67,18 @@ def test_closest_divisor():
     assert closest_divisor(12, 5) == 6        # tie between 4 and 6: the larger
 
 
-def test_alt_plan_resnet164_stage1_discards_dilated():
-    # C = 64, 16 columns -> alternating map 2C/16 x 16 = 8 x 16
+def test_alt_plan_resnet164_stage1_keeps_dilated():
+    # C = 64, 16 columns -> alternating map 2C/16 x 16 = 8 x 16; the dilated 5x5 field fits
     plan = plan_inner_imaging(64, parse_g_filters('mix5d'), 'alt', 16)
     assert plan.map_shape == (8, 16)
     assert [(str(g), s) for g, s in plan.kept] == [
         ('1x1', (8, 16)), ('1x5', (8, 12)), ('3x3', (6, 14)), ('5x1', (4, 16)),
-        ('5x5', (4, 12))]
-    assert [str(g) for g in plan.discarded] == ['5x5/d2']   # 9x9 field > 8 rows
+        ('5x5', (4, 12)), ('3x3/d2', (4, 12))]
+    assert plan.discarded == ()
     assert plan.group_signals == 8 * 16
+    # a 4-row map (ResNet-110, C = 32) has no room for a 5x5 field: 5x1, 5x5 and d go
+    small = plan_inner_imaging(32, parse_g_filters('mix5d'), 'alt', 16)
+    assert [str(g) for g in small.discarded] == ['5x1', '5x5', '3x3/d2']
 
 
 def test_alt_plan_wrn_and_both_aggregations():
@@ -65,9 +88,9 @@ def test_alt_plan_wrn_and_both_aggregations():
     assert not plan.discarded
     assert plan.group_shape == (20, 16)
     concat = plan_inner_imaging(160, gf, 'alt', 16, aggregation='concat')
-    # columns 16 + 12 + 14 + 16 + 12 + 8, padded to 20 rows
-    assert concat.group_shape == (20, 78)
-    assert concat.group_signals == 1560
+    # columns 16 + 12 + 14 + 16 + 12 + 12, padded to 20 rows
+    assert concat.group_shape == (20, 82)
+    assert concat.group_signals == 1640
 
 
 def test_wrn16_8_gets_nearest_divisor_shape():

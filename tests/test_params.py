@@ -1,12 +1,13 @@
-"""Parameter counts: the original CMPE-SE code's exact counts (SPEC.md), the papers' counts
-within 1 %, and counts worked out by hand."""
+"""Parameter counts: the original CMPE-SE code's exact counts, the papers' counts within 1 %,
+and counts worked out by hand."""
 import pytest
 from gluoncv.model_zoo import get_model as gluoncv_model
 
 import ini_gluon as ig
 from ini_gluon.summary import residual_blocks
 
-# SPEC.md: the original code, 10 classes, exactly
+# the authors' open-source MXNet code of the CMPE-SE blocks (CMPE-SE paper Section 4.1,
+# footnote 1), 10 classes, exactly
 ORIGINAL = {
     'se_wrn28_10': 36766022,
     'cmpe_se_doublefc_wrn28_10': 37034822,
@@ -14,7 +15,7 @@ ORIGINAL = {
     'cmpe_se_2x1_wrn28_10': 36767702,
     'cmpe_se_3x3_wrn28_10': 36867102,
 }
-# InI paper Tables II-III (M)
+# InI paper Tables II-IV and CMPE-SE paper Table 3 (M)
 PAPER = {
     'se_wrn28_10': 36.80,
     'cmpe_se_doublefc_wrn28_10': 37.04, 'cmpe_se_1x1_wrn28_10': 36.92,
@@ -66,9 +67,30 @@ def test_concat_aggregation_count_by_hand():
     # (C^g_concat - C^g_sum) * C/16 per block, 4 blocks per stage.
     extra = 0
     for c, cols in [(160, 16), (320, 32), (640, 64)]:
-        widths = [cols, cols - 4, cols - 2, cols, cols - 4, cols - 8]   # 1x1 1x5 3x3 5x1 5x5 d
+        widths = [cols, cols - 4, cols - 2, cols, cols - 4, cols - 4]   # 1x1 1x5 3x3 5x1 5x5 d
         extra += 4 * (20 * sum(widths) - 20 * cols) * (c // 16)
-    assert count('ini_wrn28_10_mix5d_concat') - count('ini_wrn28_10_mix5d') == extra == 1243200
+    assert count('ini_wrn28_10_mix5d_concat') - count('ini_wrn28_10_mix5d') == extra == 1265600
+
+
+@pytest.mark.parametrize('backbone, blocks', [
+    # (stage width C, bottleneck width, map rows, blocks in the stage): map 2C/16 x 16 (ResNet),
+    # 20 x C/10 (WRN); ε = bottleneck width // 16
+    ('resnet20', [(16, 16, 2, 3), (32, 32, 4, 3), (64, 64, 8, 3)]),
+    ('resnet110', [(16, 16, 2, 18), (32, 32, 4, 18), (64, 64, 8, 18)]),
+    ('resnet164', [(64, 16, 8, 18), (128, 32, 16, 18), (256, 64, 32, 18)]),
+    ('wrn28_10', [(160, 160, 20, 4), (320, 320, 20, 4), (640, 640, 20, 4)]),
+])
+def test_square3d_differs_from_square3_wherever_a_5x5_field_fits(backbone, blocks):
+    # the dilated G-filter (3x3 kernel, dilation 2, 5x5 field) is kept where the map has >= 5
+    # rows (all maps have >= 16 columns): ε 3x3 kernels and BatchNorm's 4 values per filter
+    extra = sum(n * (eps // 16) * (9 + 4) for c, width, rows, n in blocks for eps in [width]
+                if rows >= 5)
+    assert count('ini_%s_square3d' % backbone) - count('ini_%s_square3' % backbone) == extra > 0
+    net = ig.get_model('ini_%s_square3d' % backbone)
+    for _, block in residual_blocks(net):
+        kept = [str(g) for g, _ in block.attn.plan.kept]
+        fits = block.attn.plan.map_shape[0] >= 5
+        assert ('3x3/d2' in kept) == fits and ('5x5' in kept) == fits
 
 
 def test_square1_equals_cmpe_se_3x3_on_wrn():

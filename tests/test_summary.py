@@ -21,13 +21,17 @@ def test_summary_reports_maps_filters_and_group_signals():
     net = ig.get_model('ini_resnet164_mix5d')
     rows = _rows(ig.summary(net))
     assert len(rows) == 54
-    # stage 1: C = 64, map 8 x 16, ε = 1; the dilated 5x5 (9x9 field) is discarded
+    # stage 1: C = 64, map 8 x 16, ε = 1; every shape fits, the dilated 3x3 (5x5 field) too
     assert rows['stage1.0'][1:6] == ['64', 'ini_mix5d', 'alt', '8x16', '1']
-    assert rows['stage1.0'][6:11] == ['1x1>8x16', '1x5>8x12', '3x3>6x14', '5x1>4x16', '5x5>4x12']
-    assert rows['stage1.0'][11:13] == ['5x5/d2', '128']
+    assert rows['stage1.0'][6:12] == ['1x1>8x16', '1x5>8x12', '3x3>6x14', '5x1>4x16', '5x5>4x12',
+                                      '3x3/d2>4x12']
+    assert rows['stage1.0'][12:14] == ['-', '128']
     # stage 3: C = 256, map 32 x 16, ε = 4, every shape kept, C^g = 512
     assert rows['stage3.17'][1:6] == ['256', 'ini_mix5d', 'alt', '32x16', '4']
     assert rows['stage3.17'][12:14] == ['-', '512']
+    assert ig.summary(net).splitlines()[-1] == (
+        "3x3/d2: 3x3 kernel with dilation 2, 5x5 receptive field (Table I's dilated G-filter "
+        "'d', (5 x 5, s = 2))")
 
 
 def test_summary_total_and_attention_params():
@@ -66,7 +70,9 @@ def test_main_prints_registry_and_default_summary():
     text = out.getvalue()
     assert text.startswith('registry: %d models' % len(ig.list_models()))
     assert 'ini_wrn28_10_mix5d (input 1x3x32x32)' in text
-    assert 'total parameters: 36,926,742' in text
+    # the mix-5-d count before the dilated G-filter was read right (5x5 kernels, 36,926,742),
+    # less 16 weights per dilated filter: ε = 10, 20, 40 in 4 blocks per stage
+    assert 'total parameters: {:,}'.format(36926742 - 4 * 16 * (10 + 20 + 40)) in text
 
 
 def test_main_lists_a_pattern():

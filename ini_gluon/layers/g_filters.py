@@ -55,8 +55,12 @@ GFILTER_SETS = {
     'simple1': _g((2, 1)),
     'simple3': _g((1, 1), (2, 1), (2, 2)),
 }
-# The dilated G-filter of Table I (footnote b): 5x5 with dilation 2, only added to another set.
-DILATED = GFilter(5, 5, 2)
+# The dilated G-filter of Table I, ``(5 x 5, s = 2)``: a 3x3 kernel with dilation 2, i.e. 9
+# weights over a 5x5 receptive field.  Section V-C: "only one type of dilated G-filter is used:
+# 5x5 receptive field, dilated rate = 2"; it "can use fewer parameters than square G-filter to
+# complete a large scope of channel scanning" (Fig. 5(d)).  Only added to another set
+# (Table I, footnote b).
+DILATED = GFilter(3, 3, 2)
 _SET_RE = re.compile(r'^(square[1-5]|mix[1-5]|simple[13]|horizon([1-9]\d*)|vertical([1-9]\d*))(d?)$')
 
 
@@ -84,8 +88,8 @@ def parse_g_filters(spec):
             raise ValueError(
                 "unknown G-filter set %r: expected one of Table I's names, square1..square5, "
                 "mix1..mix5, horizonN, verticalN, simple1, simple3, optionally followed by 'd' "
-                "for the dilated 5x5 filter (e.g. 'mix5d'), or a list of (rows, cols[, dilation]) "
-                "tuples" % (spec,))
+                "for the dilated G-filter (3x3, dilation 2, 5x5 field; e.g. 'mix5d'), or a list "
+                "of (rows, cols[, dilation]) tuples" % (spec,))
         base, h_n, v_n, dilated = match.groups()
         if h_n:
             shapes = _g(*[(1, k) for k in range(1, int(h_n) + 1)])
