@@ -3,19 +3,21 @@
 ``python benchmarks/throughput.py`` (about 45 minutes on 2 cores) writes ``docs/benchmarks.md``:
 
 * backbones ``wrn16_8`` at 32x32, batch 64, ``resnet164`` at 32x32, batch 32 (64 does not fit
-  in 24 GiB with five models alive); ``resnet50_v2`` at 224x224, batch 8; each plain, ``se_``, ``cmpe_se_3x3_``, ``ini_*_square3``, ``ini_*_mix5d``;
+  in 24 GiB with five models alive); ``resnet50_v2`` at 224x224, batch 8; each plain, ``se_``,
+  ``cmpe_se_3x3_``, ``ini_*_square3``, ``ini_*_mix5d``;
 * results are saved to ``docs/benchmarks.json`` after each backbone; a second run measures
   only the backbones missing there (delete it to measure afresh);
 * training throughput (forward + backward + Nesterov SGD update, hybridized with static
   allocation) and inference throughput (hybridized), medians of models interleaved and
   repeated in one process (``ini_gluon.compare.measure``);
 * hybridized over imperative training throughput, the two timed alternately;
-* peak resident memory of a training step, each model in its own process;
+* peak resident memory (``VmHWM``) of 2 training steps, each model in a fresh process of its
+  own (:mod:`ini_gluon.memory`);
 * the attention's share of the training step: ``1 - plain / model`` step time;
 * a per-operator profile (MXNet's profiler, bulk execution off) of one training and one
   inference step of the plain, SE and InI mix-5-d models of ``resnet164`` and ``wrn16_8``:
   where the time goes;
-* the formulations the fast ones replaced, version by version, on ResNet-56.
+* the formulations the fast ones replaced, version by version, on ResNet-56 and WRN-16-8.
 
 Timings are wall-clock on whatever machine runs it; the ratios are what the targets are about.
 """
@@ -23,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,7 +35,9 @@ import mxnet as mx
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from ini_gluon import formulations  # noqa: E402
 from ini_gluon.compare import _Bench, measure  # noqa: E402
+from ini_gluon.memory import peak_training_memory  # noqa: E402
 
 # ResNet-164 at batch 32, not 64: five ResNet-164 held at once for interleaving, each with its
 # static training buffers, exceed this machine's 24 GiB at batch 64 (the kernel's OOM killer
@@ -66,17 +69,9 @@ def _classes(size):
 
 
 def peak_memory(name, size, batch):
-    """Peak RSS (MiB) of a process that builds ``name`` and runs 2 training steps."""
-    out = subprocess.run([sys.executable, __file__, '--memory-of', name, '--size', str(size),
-                          '--batch', str(batch)], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def _memory_child(name, size, batch):
-    bench = _Bench(name, (3, size, size), batch, _classes(size), mx.cpu())
-    for _ in range(2):
-        bench.train_step()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    """Peak resident memory (MiB) of a fresh process that builds ``name`` and runs 2 training
+    steps (its own ``VmHWM``: :mod:`ini_gluon.memory`)."""
+    return peak_training_memory(name, (3, size, size), batch, _classes(size))
 
 
 def hybrid_over_imperative(name, size, batch, repeats, iters):
@@ -261,78 +256,7 @@ def render_profile(backbone, rows, top=12):
 
 
 ABLATIONS = [('resnet56', 32, 64), ('wrn16_8', 32, 64)]
-
-def pooling_squeeze(F, x):
-    return F.Pooling(x, kernel=(1, 1), global_pool=True, pool_type='avg')
-
-
-def broadcast_mul_rescale(F, u, s):
-    return F.broadcast_mul(u, F.reshape(s, shape=(0, 0, 1, 1)))
-
-
-def batch_dot_rescale(F, u, s):
-    """``s o U`` as N*C products of an (H*W, 1) column by a 1x1 matrix."""
-    columns = F.reshape(u, shape=(-3, -3, 1))
-    return F.reshape_like(F.batch_dot(columns, F.reshape(s, shape=(-3, 1, 1))), u)
-
-
-def mean_average_filters(F, y, num_filters):
-    return F.mean(y, axis=1, keepdims=True)
-
-
-def no_chaining(net):
-    return net
-
-
-_BEFORE_CHAINING = {'chain_identity_squeezes': no_chaining}
-
-# Each version of the attention's formulation, oldest first: the functions it used in place of
-# the current ones, what it changed, and what was predicted before it was measured.
-# ``tests/test_fast_paths.py`` checks that every version computes the same outputs and
-# gradients as the current code (the attention's functions layer by layer; handing the
-# identity squeeze on, network by network).
-VERSIONS = [
-    ('reference', dict(_BEFORE_CHAINING, squeeze=pooling_squeeze, rescale=broadcast_mul_rescale,
-                       average_filters=mean_average_filters),
-     'squeeze by global `Pooling`, rescale by `broadcast_mul`, average the ε G-filter maps by '
-     '`mean(axis=1)`, every block squeezes its identity', '-'),
-    ('fast squeeze + rescale', dict(_BEFORE_CHAINING, average_filters=mean_average_filters),
-     'squeeze by `AdaptiveAvgPooling2D`, rescale by `broadcast_like` + `elemwise_mul`',
-     'micro-benchmarks, forward + backward on (64, 16, 32, 32): global `Pooling` 59 ms against '
-     '5.6 ms for a mean, `broadcast_mul` 19 ms against 7.7 ms for an elementwise product; '
-     'predicted: most of SE\'s training overhead gone'),
-    ('ε average by convolution', dict(_BEFORE_CHAINING),
-     'average the ε G-filter maps by a 1x1 convolution with the constant weight 1/ε',
-     'profile of the previous version (`ini_wrn16_8_mix5d`, batch 64): `mean` and its backward '
-     'took 257 ms of a 3.43 s training step and 217 ms of a 1.18 s inference step, against '
-     'about 5 ms for the convolution in a micro-benchmark; predicted: InI 1.08x faster in '
-     'training and 1.2x in inference on WRN-16-8, little change on ResNet-56 (ε <= 4)'),
-    ('current', {},
-     'a pre-activation block hands the squeeze of its output, `x_hat + s * u_hat`, to the next '
-     'block of its stage, which no longer squeezes its identity',
-     'profile of the previous version: the identity squeeze is most of what InI adds to SE in '
-     'inference (`_contrib_AdaptiveAvgPooling2D` +64 ms of +113 ms on `resnet164`) and a third '
-     'in training with its backward and `add_n`; predicted: InI over SE up by about 0.1 in '
-     'inference on ResNet-164 and ResNet-56, less on WRN-16-8 (half its blocks follow a '
-     'projection, which must still squeeze)'),
-    ('batch_dot rescale (not adopted)', {'rescale': batch_dot_rescale},
-     'current, with the rescaling as a `batch_dot` of (H*W, 1) columns by the attention values',
-     'its backward is a batched matrix product rather than `broadcast_like`\'s slow reduction; '
-     'predicted: faster training where `_broadcast_backward` dominates the profile'),
-]
-
-
-def _use_version(version):
-    """Swap in the functions of ``version`` wherever the package looks them up when it builds a
-    model or traces its graph."""
-    from ini_gluon.layers import channel_attention, inner_imaging
-    from ini_gluon.models import cifar_resnet, cifar_wrn, imagenet_resnet
-    patches = dict((v[0], v[1]) for v in VERSIONS)[version]
-    for name, fn in patches.items():
-        for module in (channel_attention, inner_imaging, cifar_resnet, cifar_wrn,
-                       imagenet_resnet):
-            if hasattr(module, name):
-                setattr(module, name, fn)
+VERSIONS = formulations.VERSIONS
 
 
 def ablation(repeats, iters):
@@ -340,21 +264,26 @@ def ablation(repeats, iters):
     formulations, each version in its own process."""
     rows = {}
     for backbone, _, _ in ABLATIONS:
-        for version, _, _, _ in VERSIONS:
-            out = subprocess.run([sys.executable, __file__, '--ablation-child', version,
+        for v in VERSIONS:
+            out = subprocess.run([sys.executable, __file__, '--ablation-child', v.name,
                                   '--backbone', backbone, '--repeats', str(repeats),
                                   '--iters', str(iters)],
                                  capture_output=True, text=True, check=True)
-            rows['%s/%s' % (backbone, version)] = json.loads(out.stdout.strip().splitlines()[-1])
+            rows['%s/%s' % (backbone, v.name)] = json.loads(out.stdout.strip().splitlines()[-1])
     return rows
 
 
 def _ablation_child(version, backbone, repeats, iters):
-    _use_version(version)
     size, batch = _setting(backbone, ABLATIONS)
     names = _trio(backbone)
-    train, infer = measure(names, (3, size, size), batch, _classes(size), repeats, iters)
-    print(json.dumps({n: [train[n], infer[n]] for n in names}))
+    with formulations.use(version) as switch:
+        train, infer = measure(names, (3, size, size), batch, _classes(size), repeats, iters)
+    unused = [t for t, n in switch.calls.items() if n == 0]
+    if unused:    # the InI model uses every function a version replaces
+        raise SystemExit('version %r: %s never called by %s' % (version, ', '.join(unused),
+                                                                ', '.join(names)))
+    print(json.dumps({'rates': {n: [train[n], infer[n]] for n in names},
+                      'calls': switch.calls}))
 
 
 def machine():
@@ -365,25 +294,43 @@ def machine():
         platform.python_version(), mx.__version__, ', '.join(enabled))
 
 
+def _replaced(version, rows):
+    """``squeeze -> pooling_squeeze`` for each function a version replaces, with its calls while
+    each backbone's three models were built, traced and timed."""
+    if not version.patches:
+        return '- (the current code)'
+    return '; '.join('`%s` -> `%s` (calls: %s)' % (
+        target.rsplit('.', 1)[1], fn.__name__, ', '.join(
+            '%s %d' % (b, rows['%s/%s' % (b, version.name)]['calls'][target])
+            for b, _, _ in ABLATIONS)) for target, fn in version.patches.items())
+
+
 def render_ablation(rows):
     lines = ['## Versions of the formulation: what was predicted, what was measured', '',
-             'Each version computes the same values and gradients as the reference '
-             '(`tests/test_fast_paths.py`); each row is measured in its own process with the '
-             'three models of a backbone interleaved, 32x32, batch 64.', '',
-             '| version | what changed | prediction |', '|---|---|---|']
-    for version, _, change, prediction in VERSIONS:
-        lines.append('| %s | %s | %s |' % (version, change, prediction))
+             'Each version is switched on by `ini_gluon.formulations.use`, which replaces a '
+             'function wherever the package holds it and fails on a name that matches '
+             'nothing; the calls of each replacement while the three models of a backbone were '
+             'built, traced and timed are listed (a version whose replacements were never '
+             'called fails the run).  `tests/test_fast_paths.py` checks that each version '
+             'computes the same outputs and gradients as the current code.  A version that '
+             'only replaces the ε average or the squeeze hand-on leaves the SE models\' code as '
+             'it is (SE has neither).  Each row is measured in its own process with the three '
+             'models of a backbone interleaved, 32x32, batch 64.', '',
+             '| version | what changed | functions replaced | prediction |', '|---|---|---|---|']
+    for v in VERSIONS:
+        lines.append('| %s | %s | %s | %s |' % (v.name, v.change, _replaced(v, rows),
+                                               v.prediction))
     lines += ['', '| model | version | train img/s | / plain | / SE | infer img/s | / plain | '
               '/ SE |', '|---|---|---:|---:|---:|---:|---:|---:|']
     for backbone, _, _ in ABLATIONS:
         names = _trio(backbone)
-        for version, _, _, _ in VERSIONS:
-            got = rows['%s/%s' % (backbone, version)]
+        for v in VERSIONS:
+            got = rows['%s/%s' % (backbone, v.name)]['rates']
             plain, se = got[names[0]], got[names[1]]
             for name in names:
                 train, infer = got[name]
                 lines.append('| `%s` | %s | %.1f | %.2f | %.2f | %.1f | %.2f | %.2f |' % (
-                    name, version, train, train / plain[0], train / se[0], infer,
+                    name, v.name, train, train / plain[0], train / se[0], infer,
                     infer / plain[1], infer / se[1]))
     return lines + ['']
 
@@ -420,7 +367,9 @@ def render(results, repeats, iters):
              'Produced by `python benchmarks/throughput.py` on %s; medians of %d interleaved '
              'repeats of %d steps. Training: forward + backward + Nesterov SGD update, '
              'hybridized with static allocation; inference: hybridized forward. Memory: peak '
-             'resident set of a process running 2 training steps. Attention share: the part of the '
+             'resident memory (`VmHWM`) of a fresh process of the model\'s own that builds it '
+             'for training and runs 2 steps (`python -m ini_gluon.memory`). Attention share: the '
+             'part of the '
              'model\'s training step time that the plain backbone does not spend, '
              '`1 - model img/s / plain img/s`.' % (machine(), repeats, iters), '']
     for backbone, size, batch in BACKBONES:
@@ -451,7 +400,6 @@ def main():
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--iters', type=int, default=2)
     p.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
-    p.add_argument('--memory-of', help=argparse.SUPPRESS)
     p.add_argument('--ablation-child', help=argparse.SUPPRESS)
     p.add_argument('--backbone-child', help=argparse.SUPPRESS)
     p.add_argument('--profile-of', help=argparse.SUPPRESS)
@@ -459,8 +407,6 @@ def main():
     p.add_argument('--size', type=int, help=argparse.SUPPRESS)
     p.add_argument('--batch', type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.memory_of:
-        return _memory_child(args.memory_of, args.size, args.batch)
     if args.backbone_child:
         return _backbone_child(args.backbone_child, args.repeats, args.iters)
     if args.ablation_child:
@@ -477,8 +423,9 @@ def main():
             _save(path, saved)
     text = '\n'.join([render(results, args.repeats, args.iters)] + targets(results) +
                       where_the_time_goes(saved['profile']) + render_ablation(saved['versions']))
-    with open(args.out, 'w') as f:
+    with open(args.out + '.tmp', 'w') as f:
         f.write(text)
+    os.replace(args.out + '.tmp', args.out)
     print(text)
 
 

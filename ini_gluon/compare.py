@@ -42,10 +42,10 @@ def count_flops(name, input_shape, classes):
 
 
 class _Bench(object):
-    """One model ready to be timed: a training copy and an inference copy, hybridized with
-    static allocation unless ``hybrid`` is false."""
+    """One model ready to be timed: a training copy and (unless ``infer`` is false) an inference
+    copy, hybridized with static allocation unless ``hybrid`` is false."""
 
-    def __init__(self, name, shape, batch, classes, ctx, hybrid=True):
+    def __init__(self, name, shape, batch, classes, ctx, hybrid=True, infer=True):
         self.name, self.batch = name, batch
         self.data = mx.nd.random.uniform(-1, 1, shape=(batch,) + tuple(shape), ctx=ctx)
         self.label = mx.nd.array([i % classes for i in range(batch)], ctx=ctx)
@@ -53,11 +53,14 @@ class _Bench(object):
         self.trainer = gluon.Trainer(self.train_net.collect_params(), 'nag',
                                      {'learning_rate': 0.01, 'momentum': 0.9})
         self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
-        self.infer_net = _net(name, classes, ctx)
+        self.infer_net = _net(name, classes, ctx) if infer else None
         if hybrid:
             for net in (self.train_net, self.infer_net):
-                net.hybridize(static_alloc=True, static_shape=True)
-        self.train_step(), self.infer_step()        # build the graphs, first allocations
+                if net is not None:
+                    net.hybridize(static_alloc=True, static_shape=True)
+        self.train_step()                           # build the graphs, first allocations
+        if infer:
+            self.infer_step()
 
     def train_step(self):
         with autograd.record():

@@ -1,37 +1,24 @@
-"""The fast formulations of the squeeze, the rescaling and the G-filter average compute what the
-reference ones do: same outputs and gradients (relative 1e-5) for SE and for every G-filter
-set."""
+"""The fast formulations of the squeeze, the rescaling, the G-filter average and the squeeze
+hand-on compute what the earlier ones (``ini_gluon.formulations``) do: same outputs and
+gradients, for every attention layer and for every version the benchmark times.  Each
+comparison first checks that the earlier formulation really ran (its functions were called,
+the hand-on really switched off), so that no case compares the current code with itself."""
+import types
+
 import mxnet as mx
 import numpy as np
 import pytest
 from mxnet import autograd
 
-from ini_gluon.layers import channel_attention, create_attn, inner_imaging, set_names
+import ini_gluon.models
+from ini_gluon import formulations
+from ini_gluon.formulations import AVERAGE, CHAIN, RESCALE, SQUEEZE, Version
+from ini_gluon.layers import create_attn, set_names
+from ini_gluon.models import get_model
+from ini_gluon.summary import residual_blocks
 
 
-def _benchmark_versions():
-    import importlib.util
-    import os
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        'benchmarks', 'throughput.py')
-    spec = importlib.util.spec_from_file_location('throughput', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.VERSIONS
-
-
-VERSIONS = _benchmark_versions()
-
-
-def _patch(monkeypatch, patches):
-    """Swap in a benchmarked version's functions in the attention layers."""
-    for fn_name, fn in patches.items():
-        for module in (channel_attention, inner_imaging):
-            if hasattr(module, fn_name):
-                monkeypatch.setattr(module, fn_name, fn)
-
-
-def _run(attn, u, x, head):
+def _run_layer(attn, u, x, head):
     u, x = u.copy(), x.copy()
     u.attach_grad()
     x.attach_grad()
@@ -45,48 +32,164 @@ def _run(attn, u, x, head):
     return out.asnumpy(), u.grad.asnumpy(), x.grad.asnumpy(), grads
 
 
+def _assert_same(a, b, rtol=1e-5, atol=1e-6):
+    for left, right in zip(a[:-1], b[:-1]):
+        np.testing.assert_allclose(left, right, rtol=rtol, atol=atol)
+    assert a[-1].keys() == b[-1].keys() and a[-1]
+    for key, grad in a[-1].items():
+        np.testing.assert_allclose(grad, b[-1][key], rtol=rtol,
+                                   atol=atol * max(1.0, np.abs(grad).max()), err_msg=key)
+
+
+def _called(switch):
+    return {target for target, n in switch.calls.items() if n}
+
+
 @pytest.mark.parametrize('name', ['se', 'cmpe_se_doublefc', 'cmpe_se_1x1', 'cmpe_se_3x3',
                                   'ini_square3d_spa4'] +
                          ['ini_' + s for s in set_names()] + ['ini_mix5d_concat'])
-def test_fast_path_equals_reference(name, monkeypatch):
+def test_fast_path_equals_reference(name):
     attn = create_attn(name, 64, width=64, map_cols=16)
     attn.initialize(mx.init.Normal(0.5))
-    u = mx.nd.random.normal(shape=(3, 64, 5, 6))
-    x = mx.nd.random.normal(shape=(3, 64, 5, 6))
-    head = mx.nd.random.normal(shape=(3, 64, 5, 6))
-    fast = _run(attn, u, x, head)
-    reference = {v[0]: v[1] for v in VERSIONS}['reference']   # Pooling, broadcast_mul, mean
-    _patch(monkeypatch, reference)
-    ref = _run(attn, u, x, head)
-    for a, b in zip(fast[:3], ref[:3]):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    assert fast[3].keys() == ref[3].keys() and fast[3]
-    for key in fast[3]:
-        np.testing.assert_allclose(fast[3][key], ref[3][key], rtol=1e-5, atol=1e-6,
-                                   err_msg=key)
+    u, x, head = (mx.nd.random.normal(shape=(3, 64, 5, 6)) for _ in range(3))
+    fast = _run_layer(attn, u, x, head)
+    with formulations.use('reference') as switch:
+        ref = _run_layer(attn, u, x, head)
+    # the reference's own squeeze, rescaling and G-filter average (InI and the pair-view
+    # CMPE-SE modes, whose 1x1 / 2x1 / 3x3 filters are G-filters) ran, not the current ones
+    g_filters = name not in ('se', 'cmpe_se_doublefc')
+    expected = {SQUEEZE, RESCALE} | ({AVERAGE} if g_filters else set())
+    assert _called(switch) == expected
+    _assert_same(fast, ref)
     uses_identity = name != 'se' and 'nojoint' not in name
     assert (np.abs(fast[2]).max() > 0) == uses_identity
 
 
-@pytest.mark.parametrize('version', VERSIONS, ids=lambda v: v[0])
-@pytest.mark.parametrize('name', ['se', 'cmpe_se_3x3', 'ini_mix5d'])
-def test_benchmarked_versions_compute_the_same(version, name, monkeypatch):
+# What each version changes in each model, worked out from the models: SE has no G-filters and
+# no identity squeeze to hand on, so the versions that change only those leave it as it is;
+# double-FC CMPE-SE squeezes its identity but has no G-filters.
+MODELS = {'se_resnet20': 'se', 'cmpe_se_doublefc_resnet20': 'competitive',
+          'ini_resnet20_mix5d': 'g_filters', 'se_wrn16_2': 'se',
+          'cmpe_se_1x1_wrn16_2': 'g_filters', 'ini_wrn16_2_mix5d': 'g_filters'}
+CHANGES = {
+    'reference': {'se': {SQUEEZE, RESCALE}, 'competitive': {SQUEEZE, RESCALE, CHAIN},
+                  'g_filters': {SQUEEZE, RESCALE, AVERAGE, CHAIN}},
+    'fast squeeze + rescale': {'se': set(), 'competitive': {CHAIN},
+                               'g_filters': {AVERAGE, CHAIN}},
+    'ε average by convolution': {'se': set(), 'competitive': {CHAIN}, 'g_filters': {CHAIN}},
+    'current': {'se': set(), 'competitive': set(), 'g_filters': set()},
+    'batch_dot rescale (not adopted)': {'se': {RESCALE}, 'competitive': {RESCALE},
+                                        'g_filters': {RESCALE}},
+}
+
+
+def test_every_version_is_described():
+    assert set(CHANGES) == {v.name for v in formulations.VERSIONS}
+
+
+def _build(model, params=None):
+    net = get_model(model, classes=10)
+    net.initialize(mx.init.Xavier())
+    net.cast('float64')
+    if params is not None:
+        net.load_parameters(params)
+    return net
+
+
+def _run_net(net, data):
+    with autograd.record():
+        out = net(data)
+    out.backward(mx.nd.ones_like(out))
+    return out.asnumpy(), {k[len(net.prefix):]: p.grad().asnumpy()
+                           for k, p in net.collect_params().items() if p.grad_req != 'null'}
+
+
+def _hands_on(net):
+    return sum(block.hands_on_squeeze for _, block in residual_blocks(net))
+
+
+def _changed(switch, current, other):
+    """The functions of a version that changed what ``other`` runs."""
+    changed = _called(switch) - {CHAIN}
+    if CHAIN in switch.calls and _hands_on(current) and not _hands_on(other):
+        changed.add(CHAIN)
+    return changed
+
+
+@pytest.fixture(scope='module')
+def current_nets(tmp_path_factory):
+    """Each model with the current code, its parameters saved, its outputs and gradients."""
+    found = {}
+    for model in MODELS:
+        data = mx.nd.random.normal(shape=(2, 3, 32, 32), dtype='float64')
+        net = _build(model)
+        net(data)
+        params = str(tmp_path_factory.mktemp('p') / 'p.params')
+        net.save_parameters(params)
+        found[model] = (net, params, data, _run_net(net, data))
+    return found
+
+
+def _version_run(version, model, current_nets):
+    current, params, data, _ = current_nets[model]
+    with formulations.use(version) as switch:
+        net = _build(model, params)
+        result = _run_net(net, data)
+    return switch, _changed(switch, current, net), result
+
+
+@pytest.mark.parametrize('model', MODELS)
+@pytest.mark.parametrize('version', [v.name for v in formulations.VERSIONS if v.patches])
+def test_benchmarked_versions_compute_the_same(version, model, current_nets):
     """Every formulation the benchmark times (docs/benchmarks.md) gives the current outputs and
-    gradients, so its rows compare the same computation."""
-    label, patches, _, _ = version
-    attn = create_attn(name, 64, width=64, map_cols=16)
-    attn.initialize(mx.init.Normal(0.5))
-    # float64: the versions sum in different orders, and some gradients (BatchNorm's gamma)
-    # are small differences of large terms, where float32 rounding is not small
-    attn.cast('float64')
-    u, x, head = (mx.nd.random.normal(shape=(3, 64, 5, 6), dtype='float64') for _ in range(3))
-    current = _run(attn, u, x, head)
-    _patch(monkeypatch, patches)
-    other = _run(attn, u, x, head)
-    assert current[3]
-    for a, b in list(zip(current[:3], other[:3])) + [(current[3][k], other[3][k])
-                                                    for k in current[3]]:
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)
+    gradients (float64: the versions sum in different orders), and changes what the model runs
+    exactly where it should."""
+    switch, changed, result = _version_run(version, model, current_nets)
+    assert changed == CHANGES[version][MODELS[model]]
+    _assert_same(current_nets[model][3], result, rtol=1e-5, atol=1e-9)
+
+
+def _off_by(factor, fn):
+    def broken(*args):
+        return fn(*args) * factor
+    return broken
+
+
+@pytest.mark.parametrize('target,model', [(SQUEEZE, 'se_resnet20'), (RESCALE, 'se_wrn16_2'),
+                                          (AVERAGE, 'ini_resnet20_mix5d')])
+def test_a_reference_that_computes_something_else_is_caught(target, model, current_nets):
+    """The comparison above fails when a replaced function is off by 0.1 %."""
+    good = formulations.version('reference').patches[target]
+    broken = Version('broken', {target: _off_by(1.001, good)}, '', '')
+    switch, changed, result = _version_run(broken, model, current_nets)
+    assert changed == {target}
+    with pytest.raises(AssertionError):
+        _assert_same(current_nets[model][3], result, rtol=1e-5, atol=1e-9)
+
+
+def test_a_switch_that_matches_nothing_is_an_error():
+    missing = Version('missing', {'ini_gluon.layers.channel_attention.excite': abs}, '', '')
+    with pytest.raises(LookupError, match='channel_attention has no function'):
+        with formulations.use(missing):
+            pass
+    with pytest.raises(KeyError, match='expected one of reference'):
+        formulations.version('fastest')
+
+
+def test_family_modules_keep_their_names():
+    """``ini_gluon.models.cifar_wrn`` is the module, so that replacing a function in it reaches
+    the code that calls it."""
+    for name in ('cifar_resnet', 'cifar_wrn', 'imagenet_resnet', 'residual', 'registry'):
+        assert isinstance(getattr(ini_gluon.models, name), types.ModuleType), name
+
+
+def test_a_switch_reaches_every_module_that_holds_the_function():
+    with formulations.use('reference') as switch:
+        assert {'ini_gluon.layers.channel_attention.squeeze',
+                'ini_gluon.layers.squeeze'} <= set(switch.places[SQUEEZE])
+        assert 'ini_gluon.models.cifar_wrn.chain_identity_squeezes' in switch.places[CHAIN]
+    from ini_gluon.layers import channel_attention
+    assert channel_attention.squeeze.__name__ == 'squeeze'        # undone on exit
 
 
 @pytest.mark.parametrize('name,shape', [
@@ -96,34 +199,18 @@ def test_benchmarked_versions_compute_the_same(version, name, monkeypatch):
 def test_handing_on_the_identity_squeeze_computes_the_same(name, shape, hybrid, tmp_path):
     """A block that hands its output's squeeze on (x_hat + s * u_hat) gives the network the
     outputs and gradients of every block squeezing its identity itself."""
-    from ini_gluon.models import get_model
-    from ini_gluon.summary import residual_blocks
-
     data = mx.nd.random.normal(shape=(4, 3, shape, shape), dtype='float64')
-    nets = []
-    for _ in range(2):
-        net = get_model(name, classes=10)
-        net.initialize(mx.init.Xavier())
-        net.cast('float64')
-        net(data)
-        nets.append(net)
-    nets[0].save_parameters(str(tmp_path / 'p.params'))
-    nets[1].load_parameters(str(tmp_path / 'p.params'))
-    chained, direct = nets
-    blocks = [b for _, b in residual_blocks(direct)]
-    assert sum(b.hands_on_squeeze for b in blocks) >= 1
-    for b in blocks:
-        b.hands_on_squeeze = False
+    chained = _build(name)
+    chained(data)
+    chained.save_parameters(str(tmp_path / 'p.params'))
+    with formulations.use(Version('unchained', {CHAIN: formulations.no_chaining}, '', '')):
+        direct = _build(name, str(tmp_path / 'p.params'))
+    assert _hands_on(chained) >= 1 and _hands_on(direct) == 0
     results = []
     for net in (chained, direct):
         if hybrid:
             net.hybridize()
-        with autograd.record():
-            out = net(data)
-        out.backward(mx.nd.ones_like(out))
-        results.append((out.asnumpy(), {k[len(net.prefix):]: p.grad().asnumpy()
-                                        for k, p in net.collect_params().items()
-                                        if p.grad_req != 'null'}))
+        results.append(_run_net(net, data))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-7, atol=1e-9)
     assert results[0][1].keys() == results[1][1].keys()
     for key, grad in results[0][1].items():

@@ -1,0 +1,168 @@
+"""Earlier formulations of the attention's arithmetic, and a switch that puts them back.
+
+The layers compute the squeeze, the rescaling and the average over ε with operators chosen for
+speed (see :mod:`ini_gluon.layers.channel_attention` and :mod:`ini_gluon.layers.inner_imaging`),
+and pre-activation stages hand a block's output squeeze to the next block
+(:func:`ini_gluon.models.residual.chain_identity_squeezes`).  Each :data:`VERSIONS` entry names
+the functions a version of the code used in place of the current ones.
+``benchmarks/throughput.py`` times every version and ``tests/test_fast_paths.py`` checks that
+each computes what the current code computes; both switch versions with :func:`use`.
+
+A switch replaces a function wherever the package holds it (every ``ini_gluon`` module whose
+attribute is that function object), counts the calls of each replacement, and raises when a
+name matches nothing: a version that switched nothing would time or test the current code under
+another name.
+"""
+import importlib
+import sys
+from collections import namedtuple
+from contextlib import contextmanager
+
+__all__ = ['Version', 'VERSIONS', 'version', 'use', 'Switch', 'pooling_squeeze',
+           'broadcast_mul_rescale', 'batch_dot_rescale', 'mean_average_filters', 'no_chaining']
+
+SQUEEZE = 'ini_gluon.layers.channel_attention.squeeze'
+RESCALE = 'ini_gluon.layers.channel_attention.rescale'
+AVERAGE = 'ini_gluon.layers.inner_imaging.average_filters'
+CHAIN = 'ini_gluon.models.residual.chain_identity_squeezes'
+
+
+def pooling_squeeze(F, x):
+    """InI eq. 2 / eq. 17 by global average ``Pooling``."""
+    return F.Pooling(x, kernel=(1, 1), global_pool=True, pool_type='avg')
+
+
+def broadcast_mul_rescale(F, u, s):
+    """InI eq. 15 / eq. 27 by ``broadcast_mul``."""
+    return F.broadcast_mul(u, F.reshape(s, shape=(0, 0, 1, 1)))
+
+
+def batch_dot_rescale(F, u, s):
+    """``s o U`` as N*C products of an (H*W, 1) column by a 1x1 matrix."""
+    columns = F.reshape(u, shape=(-3, -3, 1))
+    return F.reshape_like(F.batch_dot(columns, F.reshape(s, shape=(-3, 1, 1))), u)
+
+
+def mean_average_filters(F, y, num_filters):
+    """InI eq. 7 by ``mean`` over the filter axis."""
+    return F.mean(y, axis=1, keepdims=True)
+
+
+def no_chaining(net):
+    """Every block squeezes its own identity: no squeeze is handed on."""
+    return net
+
+
+Version = namedtuple('Version', ['name', 'patches', 'change', 'prediction'])
+Version.__doc__ = """One formulation of the attention: ``patches`` maps the full name of a
+current function (``ini_gluon.layers.channel_attention.squeeze``) to the one the version used."""
+
+_BEFORE_CHAINING = {CHAIN: no_chaining}
+
+# Oldest first; each with what it changed and what was predicted before it was measured.
+VERSIONS = [
+    Version('reference', dict(_BEFORE_CHAINING, **{
+        SQUEEZE: pooling_squeeze, RESCALE: broadcast_mul_rescale, AVERAGE: mean_average_filters}),
+        'squeeze by global `Pooling`, rescale by `broadcast_mul`, average the ε G-filter maps '
+        'by `mean(axis=1)`, every block squeezes its identity', '-'),
+    Version('fast squeeze + rescale', dict(_BEFORE_CHAINING, **{AVERAGE: mean_average_filters}),
+            'squeeze by `AdaptiveAvgPooling2D`, rescale by `broadcast_like` + `elemwise_mul`',
+            'micro-benchmarks, forward + backward on (64, 16, 32, 32): global `Pooling` 59 ms '
+            'against 5.6 ms for a mean, `broadcast_mul` 19 ms against 7.7 ms for an '
+            'elementwise product; predicted: most of SE\'s training overhead gone'),
+    Version('ε average by convolution', dict(_BEFORE_CHAINING),
+            'average the ε G-filter maps by a 1x1 convolution with the constant weight 1/ε',
+            'profile of the previous version (`ini_wrn16_8_mix5d`, batch 64): `mean` and its '
+            'backward took 257 ms of a 3.43 s training step and 217 ms of a 1.18 s inference '
+            'step, against about 5 ms for the convolution in a micro-benchmark; predicted: InI '
+            '1.08x faster in training and 1.2x in inference on WRN-16-8, little change on '
+            'ResNet-56 (ε <= 4)'),
+    Version('current', {},
+            'a pre-activation block hands the squeeze of its output, `x_hat + s * u_hat`, to the '
+            'next block of its stage, which no longer squeezes its identity',
+            'profile of the previous version: the identity squeeze is most of what InI adds to '
+            'SE in inference (`_contrib_AdaptiveAvgPooling2D` +64 ms of +113 ms on `resnet164`) '
+            'and a third in training with its backward and `add_n`; predicted: InI over SE up by '
+            'about 0.1 in inference on ResNet-164 and ResNet-56, less on WRN-16-8 (half its '
+            'blocks follow a projection, which must still squeeze)'),
+    Version('batch_dot rescale (not adopted)', {RESCALE: batch_dot_rescale},
+            'current, with the rescaling as a `batch_dot` of (H*W, 1) columns by the attention '
+            'values',
+            'its backward is a batched matrix product rather than `broadcast_like`\'s slow '
+            'reduction; predicted: faster training where `_broadcast_backward` dominates the '
+            'profile'),
+]
+
+
+def version(name):
+    """The :class:`Version` called ``name``."""
+    for v in VERSIONS:
+        if v.name == name:
+            return v
+    raise KeyError('no formulation version %r: expected one of %s'
+                   % (name, ', '.join(v.name for v in VERSIONS)))
+
+
+class Switch(object):
+    """What :func:`use` replaced: ``places`` per function name (``module.attribute`` strings)
+    and ``calls`` of each replacement since the switch."""
+
+    def __init__(self):
+        self.places, self.calls, self._undo = {}, {}, []
+
+    def replace(self, target, replacement):
+        module_name, attr = target.rsplit('.', 1)
+        # the module itself, from its import path: a package attribute of the same name may be
+        # something else that the package re-exports
+        home = importlib.import_module(module_name)
+        current = getattr(home, attr, None)
+        if not callable(current):
+            raise LookupError('formulation switch %r matches nothing: %s has no function %r'
+                              % (target, module_name, attr))
+        counted = self._counting(target, replacement)
+        places = []
+        for name, module in sorted(sys.modules.items()):
+            if (name == 'ini_gluon' or name.startswith('ini_gluon.')) and module is not None:
+                for key, value in list(vars(module).items()):
+                    if value is current:
+                        self._undo.append((module, key, value))
+                        setattr(module, key, counted)
+                        places.append('%s.%s' % (name, key))
+        self.places[target] = places
+
+    def _counting(self, target, replacement):
+        self.calls[target] = 0
+
+        def counted(*args, **kwargs):
+            self.calls[target] += 1
+            return replacement(*args, **kwargs)
+        counted.__name__ = replacement.__name__
+        counted.__doc__ = replacement.__doc__
+        return counted
+
+    def undo(self):
+        for module, key, value in reversed(self._undo):
+            setattr(module, key, value)
+        self._undo = []
+
+
+@contextmanager
+def use(name_or_version):
+    """Run the body with the functions of a version (a name of :data:`VERSIONS` or a
+    :class:`Version`); yields the :class:`Switch`.  Build models inside the body: a model built
+    before keeps what it was built with (the squeeze hand-on is set at construction).
+
+    Raises
+    ------
+    LookupError
+        When a function the version replaces does not exist where it says.
+    """
+    v = name_or_version if isinstance(name_or_version, Version) else version(name_or_version)
+    import ini_gluon  # noqa: F401  (load every module a switch may have to reach)
+    switch = Switch()
+    try:
+        for target, replacement in v.patches.items():
+            switch.replace(target, replacement)
+        yield switch
+    finally:
+        switch.undo()

@@ -1,0 +1,72 @@
+"""Peak memory of training a model, measured in a fresh process of its own.
+
+``peak_training_memory('se_resnet164', (3, 32, 32), 32)`` starts
+``python -m ini_gluon.memory se_resnet164 --size 32 --batch 32``, which builds the model for
+training alone, hybridized with static allocation as ``ini_gluon.compare`` times it, runs a
+first step (building the graph) and 2 training steps, and prints its own peak resident
+memory.  One process per model: MXNet's memory pool keeps what a
+model used, so a second model in the same process would report the first one's peak.
+"""
+import argparse
+import subprocess
+import sys
+
+__all__ = ['own_peak_mib', 'peak_training_memory']
+
+
+def own_peak_mib():
+    """This process's peak resident memory in MiB: ``VmHWM`` of ``/proc/self/status``.
+
+    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries ``ru_maxrss`` across ``exec``, so
+    a child started by fork (or vfork) + exec reports at least its parent's high-water mark.
+    ``VmHWM`` belongs to the address space, which ``exec`` replaces.
+    """
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError('/proc/self/status has no VmHWM line: peak memory needs Linux')
+
+
+def peak_training_memory(name, input_shape, batch, classes=10, steps=2):
+    """Peak resident memory (MiB) of a fresh process that builds ``name`` and runs ``steps``
+    training steps on a batch of ``batch`` inputs of ``input_shape`` ``(3, H, W)``."""
+    _, height, width = input_shape
+    if height != width:
+        raise ValueError('square inputs only, not %s' % (input_shape,))
+    out = subprocess.run([sys.executable, '-m', 'ini_gluon.memory', name, '--size', str(height),
+                          '--batch', str(batch), '--classes', str(classes), '--steps',
+                          str(steps)], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError('measuring the memory of %s failed (exit %d): %s'
+                           % (name, out.returncode, out.stderr.strip()[-500:]))
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog='python -m ini_gluon.memory',
+                                description='Print the peak resident memory (MiB) of this '
+                                            'process after building MODEL and training it for '
+                                            'a few steps.')
+    p.add_argument('model')
+    p.add_argument('--size', type=int, default=32, help='input height and width')
+    p.add_argument('--batch', type=int, default=32)
+    p.add_argument('--classes', type=int, default=10)
+    p.add_argument('--steps', type=int, default=2)
+    args = p.parse_args(argv)
+    import mxnet as mx
+    from .compare import _Bench
+    try:
+        bench = _Bench(args.model, (3, args.size, args.size), args.batch, args.classes,
+                       mx.cpu(), infer=False)
+    except ValueError as err:
+        print('python -m ini_gluon.memory: error: %s' % err, file=sys.stderr)
+        return 2
+    for _ in range(args.steps):
+        bench.train_step()
+    print(own_peak_mib())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The peak memory the benchmark reports is the measured model's, not the measuring process's."""
+import numpy as np
+from ini_gluon.memory import main, own_peak_mib, peak_training_memory
+
+
+def test_peak_memory_ranks_models_and_ignores_the_parent():
+    # the parent holds 1.5 GiB, touched, while it measures: a child whose figure carried the
+    # parent's high-water mark (getrusage's ru_maxrss after fork + exec) would report more
+    held = np.ones(3 * 2 ** 26)                         # 1.5 GiB of float64
+    assert own_peak_mib() > 1536
+    small = peak_training_memory('resnet8', (3, 32, 32), batch=1, steps=1)
+    large = peak_training_memory('wrn10_8', (3, 32, 32), batch=32, steps=1)
+    assert held.sum() == held.size
+    # the small model, a batch of 1: a Python with MXNet loaded is about 250 MiB
+    assert 100 < small < large < 1536
+    # WRN-10-8's activations for 32 images alone are tens of MiB more than ResNet-8's for 1
+    assert large - small > 100
+
+
+def test_peak_memory_of_an_unknown_model_is_one_line_and_exit_2(capsys):
+    assert main(['resnet9']) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and 'resnet9' in err
