@@ -73,10 +73,35 @@ def test_one_epoch_on_image_folders(image_data, tmp_path):
     _check_run(save)
 
 
-def test_paper_preset():
-    s = resolve(build_parser().parse_args(['--model', 'ini_resnet50_v2_mix5d']))
+def _settings(*argv):
+    return resolve(build_parser().parse_args(list(argv)))
+
+
+@pytest.mark.parametrize('argv, expected', [
+    # InI paper Section V-B: 100 epochs, batch 256, lr 0.1 / 10 every 30 epochs
+    (['--model', 'ini_resnet50_v2_mix5d'], (100, 256, 0.1, 0.1, [30, 60, 90], 'preset:ini')),
+    (['--model', 'se_resnet50_v1'], (100, 256, 0.1, 0.1, [30, 60, 90], 'preset:ini')),
+    (['--model', 'ini_resnet50_v2_mix5d', '--num-epochs', '200'],
+     (200, 256, 0.1, 0.1, [30, 60, 90, 120, 150, 180], 'preset:ini')),
+    # CMPE-SE paper Section 4.1: 100 epochs, batch 64, lr 0.1 / 10 at 30, 60 and 90
+    (['--model', 'cmpe_se_1x1_resnet50_v2'], (100, 64, 0.1, 0.1, [30, 60, 90],
+                                              'preset:cmpe-se')),
+    (['--model', 'se_resnet50_v2', '--preset', 'cmpe-se', '--num-gpus', '2'],
+     (100, 32, 0.1, 0.1, [30, 60, 90], 'preset:cmpe-se')),
+])
+def test_paper_presets(argv, expected):
+    s = _settings(*argv)
     assert (s['num_epochs'], s['batch_size'], s['lr'], s['lr_decay'], s['lr_decay_epoch'],
-            s['input_size']) == (100, 256, 0.1, 0.1, [30, 60, 90], 224)
+            s['sources']['lr_decay_epoch']) == expected
+    assert (s['input_size'], s['wd'], s['warnings']) == (224, 1e-4, [])
+
+
+def test_fixed_decay_outside_the_run_is_said(capsys):
+    argv = ['--model', 'cmpe_se_1x1_resnet50_v2', '--num-epochs', '50']
+    assert '60, 90' in _settings(*argv)['warnings'][0]
+    assert main_imagenet(argv + ['--dry-run', '--data-dir', '/nonexistent']) == 0
+    assert json.loads(capsys.readouterr().out)['batch_size'] == {'value': 64,
+                                                                  'source': 'preset:cmpe-se'}
 
 
 @pytest.mark.parametrize('argv, fragment', [

@@ -1,6 +1,7 @@
 """train_cifar.py: settings, checkpoints, a real 2-epoch run, kill-and-resume, bad input."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +15,6 @@ import ini_gluon as ig
 from ini_gluon.training import (CheckpointError, build_parser, latest_checkpoint,
                                 load_checkpoint, main, resolve, save_checkpoint)
 from ini_gluon.training.launch import launch_local
-from ini_gluon.training.loop import EPOCH_LINE
 import datasets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,33 +27,104 @@ def settings(*argv):
 
 
 # ---------------------------------------------------------------- settings
-def test_paper_preset_wrn_ini():
-    s = settings('--model', 'ini_wrn28_10_mix5d')
-    assert (s['num_epochs'], s['batch_size'], s['lr'], s['lr_decay'], s['lr_decay_epoch'],
-            s['wd'], s['augment']) == (200, 64, 0.1, 0.2, [60, 120, 160], 5e-4, 'crop-flip')
+def _schedule(s):
+    return (s['num_epochs'], s['batch_size'], s['lr'], s['lr_decay'], s['lr_decay_epoch'],
+            s['wd'])
 
 
-def test_paper_preset_resnet_cmpe_se():
-    s = settings('--model', 'cmpe_se_3x3_resnet164', '--dataset', 'cifar100')
-    assert (s['num_epochs'], s['batch_size'], s['lr_decay'], s['lr_decay_epoch'], s['wd']) == \
-        (300, 128, 0.1, [150, 225], 1e-4)
+# (argv, epochs, batch, lr, decay factor, decay epochs, wd, source): the recipes as the papers
+# write them -- InI paper Section V-B, CMPE-SE paper Section 4.1; weight decay from the WRN
+# (5e-4) and pre-act ResNet (1e-4) papers
+@pytest.mark.parametrize('argv, expected', [
+    # InI: batch 64; WRN 200 epochs, / 5 at 60, 120, 160
+    (['--model', 'ini_wrn28_10_mix5d'], (200, 64, 0.1, 0.2, [60, 120, 160], 5e-4, 'ini')),
+    # InI: pre-act ResNet 300 epochs, / 10 at 50 % and 75 %; SE and plain under the same setting
+    (['--model', 'ini_resnet164_mix5d'], (300, 64, 0.1, 0.1, [150, 225], 1e-4, 'ini')),
+    (['--model', 'se_resnet110'], (300, 64, 0.1, 0.1, [150, 225], 1e-4, 'ini')),
+    (['--model', 'wrn16_8'], (200, 64, 0.1, 0.2, [60, 120, 160], 5e-4, 'ini')),
+    # CMPE-SE: batch 128 for 200 epochs; ResNet / 10 at 100 and 150, WRN / 5 at 60, 120, 160
+    (['--model', 'cmpe_se_3x3_resnet164', '--dataset', 'cifar100'],
+     (200, 128, 0.1, 0.1, [100, 150], 1e-4, 'cmpe-se')),
+    (['--model', 'cmpe_se_doublefc_wrn16_8'], (200, 128, 0.1, 0.2, [60, 120, 160], 5e-4,
+                                               'cmpe-se')),
+    # either recipe for any model
+    (['--model', 'se_wrn28_10', '--preset', 'cmpe-se'],
+     (200, 128, 0.1, 0.2, [60, 120, 160], 5e-4, 'cmpe-se')),
+    (['--model', 'cmpe_se_1x1_resnet110', '--preset', 'ini'],
+     (300, 64, 0.1, 0.1, [150, 225], 1e-4, 'ini')),
+    # SVHN: InI 80 epochs, batch 64; CMPE-SE 160 epochs, lr 0.01 / 10 at 80 and 120
+    (['--model', 'ini_wrn16_8_mix5d', '--dataset', 'svhn'],
+     (80, 64, 0.01, 0.1, [40, 60], 5e-4, 'ini')),
+    (['--model', 'cmpe_se_1x1_wrn28_10', '--dataset', 'svhn'],
+     (160, 128, 0.01, 0.1, [80, 120], 5e-4, 'cmpe-se')),
+    # mixup: 20 more epochs without it, after the schedule
+    (['--model', 'cmpe_se_1x1_resnet164', '--mixup'],
+     (220, 128, 0.1, 0.1, [100, 150], 1e-4, 'cmpe-se')),
+    # the paper's batch is one update's: two GPUs take half each
+    (['--model', 'ini_wrn28_10_mix5d', '--num-gpus', '2'],
+     (200, 32, 0.1, 0.2, [60, 120, 160], 5e-4, 'ini')),
+])
+def test_each_paper_recipe(argv, expected):
+    s = settings(*argv)
+    assert _schedule(s) == expected[:-1]
+    for key in ('num_epochs', 'batch_size', 'lr', 'lr_decay', 'lr_decay_epoch', 'wd'):
+        assert s['sources'][key] == 'preset:' + expected[-1], key
+    assert s['warnings'] == []
 
 
-def test_paper_preset_svhn():
-    ini = settings('--model', 'ini_wrn16_8_mix5d', '--dataset', 'svhn')
-    assert (ini['num_epochs'], ini['lr'], ini['lr_decay_epoch'], ini['augment']) == \
-        (80, 0.01, [40, 60], 'none')
-    cmpe = settings('--model', 'cmpe_se_1x1_wrn28_10', '--dataset', 'svhn')
-    assert (cmpe['num_epochs'], cmpe['lr_decay_epoch']) == (160, [80, 120])
+def test_decay_at_fractions_moves_with_the_epochs():
+    # InI paper: ResNet / 10 at 50 % and 75 % of the epochs, whatever their number
+    s = settings('--model', 'ini_resnet164_mix5d', '--num-epochs', '100')
+    assert (s['lr_decay_epoch'], s['sources']['num_epochs'], s['warnings']) == \
+        ([50, 75], 'user', [])
+    # with mixup, the fractions are of the epochs before the mixup-free tail
+    mixed = settings('--model', 'ini_resnet164_mix5d', '--num-epochs', '120', '--mixup')
+    assert mixed['lr_decay_epoch'] == [50, 75]
 
 
-def test_explicit_flags_override_the_preset_and_mixup_adds_epochs():
-    s = settings('--model', 'ini_wrn28_10_mix5d', '--batch-size', '32', '--wd', '1e-3')
+@pytest.mark.parametrize('argv, outside', [
+    (['--model', 'ini_wrn16_8_mix5d', '--num-epochs', '100'], '120, 160'),
+    (['--model', 'cmpe_se_1x1_resnet110', '--num-epochs', '120'], '150'),
+    (['--model', 'se_resnet20', '--num-epochs', '10', '--lr-decay-epoch', '5,10'], '10'),
+])
+def test_fixed_decay_epochs_outside_the_run_are_said_once(argv, outside, tmp_path, capsys):
+    s = settings(*argv)
+    assert len(s['warnings']) == 1
+    assert ('epoch %s' % outside) in s['warnings'][0] and '--lr-decay-epoch' in s['warnings'][0]
+    assert main(list(argv) + ['--dry-run']) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('train_cifar.py: warning: ')
+
+
+def test_explicit_flags_override_the_preset():
+    s = settings('--model', 'ini_wrn28_10_mix5d', '--batch-size', '32', '--wd', '1e-3',
+                 '--num-gpus', '3')            # 64 does not split over 3 GPUs: not asked for
     assert (s['batch_size'], s['wd']) == (32, 1e-3)
-    assert 'batch_size' not in s['from_preset'] and 'num_epochs' in s['from_preset']
-    assert settings('--model', 'se_wrn28_10', '--mixup')['num_epochs'] == 220
+    assert s['sources']['batch_size'] == 'user' and s['sources']['num_epochs'] == 'preset:ini'
+    with pytest.raises(ValueError, match='batch of 64 does not split evenly over 3 devices'):
+        settings('--model', 'ini_wrn28_10_mix5d', '--num-gpus', '3')
     none = settings('--model', 'se_wrn28_10', '--preset', 'none')
-    assert (none['num_epochs'], none['from_preset']) == (200, [])
+    assert (none['num_epochs'], none['batch_size'], none['lr_decay_epoch']) == (200, 128,
+                                                                                [100, 150])
+    assert none['sources']['num_epochs'] == 'default' and 'preset' not in none['notes']
+
+
+def test_dry_run_prints_every_setting_and_its_source(tmp_path, capsys):
+    save = tmp_path / 'never'
+    argv = ['--model', 'cmpe_se_3x3_wrn16_8', '--data-dir', str(tmp_path / 'no-data'),
+            '--save-dir', str(save), '--num-epochs', '150', '--momentum', '0.95', '--dry-run']
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert not save.exists()                   # no folder made, no data read
+    assert out['num_epochs'] == {'value': 150, 'source': 'user'}
+    assert out['momentum'] == {'value': 0.95, 'source': 'user'}
+    assert out['seed'] == {'value': 1, 'source': 'default'}
+    assert out['batch_size'] == {'value': 128, 'source': 'preset:cmpe-se'}
+    assert out['lr_decay_epoch']['value'] == [60, 120, 160]
+    assert out['wd']['source'] == 'preset:cmpe-se' and 'WRN' in out['wd']['note']
+    assert out['preset'] == {'value': 'paper', 'source': 'default',
+                             'note': 'CMPE-SE paper, Section 4.1'}
+    assert 'sources' not in out and 'dry_run' not in out
 
 
 def test_bad_settings():
@@ -146,8 +217,14 @@ def test_two_epoch_run_writes_everything(tmp_path, cifar_dir):
         assert os.path.exists(os.path.join(save, name)), name
     with open(os.path.join(save, 'train.log')) as f:
         log = f.read()
-    assert 'setting model = %s' % TINY in log and 'setting num_epochs = 2' in log
-    assert '[Epoch 1] train=' in log and ' loss=' in log and ' time: ' in log
+    assert 'setting model = %s (user)' % TINY in log and 'setting num_epochs = 2 (user)' in log
+    assert 'setting wd = 0.0001 (preset:ini: the papers give no weight decay' in log
+    # GluonCV's epoch line, with the values of metrics.jsonl
+    line = re.search(r'\[Epoch 1\] train=(\S+) val=(\S+) loss=(\S+) time: (\S+)', log)
+    assert line, log
+    np.testing.assert_allclose([float(v) for v in line.groups()[:3]],
+                               [rows[1]['train_acc'], rows[1]['val_acc'], rows[1]['loss']],
+                               rtol=1e-5)
 
     # the exported symbol reloads and agrees with the final checkpoint's parameters
     net = ig.get_model(TINY)
@@ -222,11 +299,6 @@ def test_non_finite_loss_stops_with_epoch_and_batch(tmp_path, cifar_dir, capsys)
     err = capsys.readouterr().err
     assert status == 1
     assert 'non-finite loss' in err and 'at epoch 0, batch' in err
-
-
-def test_log_line_is_gluoncvs():
-    assert EPOCH_LINE % (3, 0.5, 0.25, 1.5, 2.0) == \
-        '[Epoch 3] train=0.500000 val=0.250000 loss=1.500000 time: 2.000000'
 
 
 # ---------------------------------------------------------------- multi-machine (dist_sync)

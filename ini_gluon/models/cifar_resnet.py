@@ -116,7 +116,7 @@ def resnet_stages(depth):
 
 # Constructor
 @register_backbone(r'resnet(?P<depth>\d+)', stages=resnet_stages,
-                   listed=['resnet20', 'resnet56', 'resnet110', 'resnet164'],
+                   listed=['resnet20', 'resnet56', 'resnet110', 'resnet164'], family='resnet',
                    aliases=[(r'cifar_resnet(\d+)_v2', r'resnet\1')])
 def cifar_preact_resnet(depth, attn=None, classes=10, norm_layer=BatchNorm, norm_kwargs=None,
                         **kwargs):

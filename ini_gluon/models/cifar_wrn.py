@@ -74,7 +74,7 @@ def wrn_stages(depth, width):
 
 # Constructor
 @register_backbone(r'wrn(?P<depth>\d+)_(?P<width>\d+)', stages=wrn_stages,
-                   listed=['wrn16_4', 'wrn16_8', 'wrn22_10', 'wrn28_10', 'wrn40_4'],
+                   listed=['wrn16_4', 'wrn16_8', 'wrn22_10', 'wrn28_10', 'wrn40_4'], family='wrn',
                    aliases=[(r'cifar_wideresnet(\d+)_(\d+)', r'wrn\1_\2')])
 def cifar_wrn(depth, width, attn=None, classes=10, drop_rate=0.0, norm_layer=BatchNorm,
               norm_kwargs=None, **kwargs):

@@ -93,7 +93,7 @@ def imagenet_stages(depth, version):
 # Constructor
 @register_backbone(r'resnet(?P<depth>\d+)_v(?P<version>\d)', stages=imagenet_stages,
                    listed=['resnet50_v1', 'resnet50_v2', 'resnet101_v1', 'resnet101_v2'],
-                   input_shape=(1, 3, 224, 224))
+                   family='resnet', input_shape=(1, 3, 224, 224))
 def imagenet_resnet(depth, version, attn=None, classes=1000, norm_layer=BatchNorm,
                     norm_kwargs=None, **kwargs):
     r"""ResNet-depth v1/v2 for ImageNet with the attention ``attn`` in every block; without

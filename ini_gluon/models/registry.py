@@ -27,14 +27,16 @@ __all__ = ['register_backbone', 'get_model', 'list_models', 'parse_model_name',
            'DEFAULT_INPUT_SHAPE']
 
 DEFAULT_INPUT_SHAPE = (1, 3, 32, 32)
-Backbone = namedtuple('Backbone', ['regex', 'constructor', 'stages', 'listed', 'input_shape'])
+Backbone = namedtuple('Backbone', ['regex', 'constructor', 'stages', 'listed', 'input_shape',
+                                   'family'])
 _BACKBONES = []
 _ALIASES = [(re.compile(r'^cmpe_se_((?:resnet|wrn)[0-9_]+)$'), r'se_\1')]
 _ATTN_PREFIXES = ['se'] + ['cmpe_se_' + m for m in CMPE_SE_MODES] + ['ini']
 _ATTN_OPTIONS = set(AttnSpec._fields) - {'kind'}
 
 
-def register_backbone(pattern, stages, listed, aliases=(), input_shape=DEFAULT_INPUT_SHAPE):
+def register_backbone(pattern, stages, listed, family, aliases=(),
+                      input_shape=DEFAULT_INPUT_SHAPE):
     """Register a backbone family.
 
     Parameters
@@ -46,6 +48,10 @@ def register_backbone(pattern, stages, listed, aliases=(), input_shape=DEFAULT_I
         ``stages(**groups)`` -> list of ``(label, C, map_cols)``, to check configurations.
     listed : list of str
         The backbones :func:`list_models` enumerates.
+    family : str
+        Which of the papers' training schedules the backbone follows: ``'resnet'`` (pre-act
+        ResNet: decay at fractions of the run) or ``'wrn'`` (fixed decay epochs); see
+        :mod:`ini_gluon.training.recipes`.
     aliases : list of (pattern, replacement)
         Other names of the backbone (e.g. GluonCV's).
     input_shape : tuple
@@ -53,7 +59,7 @@ def register_backbone(pattern, stages, listed, aliases=(), input_shape=DEFAULT_I
     """
     def wrap(constructor):
         _BACKBONES.append(Backbone(re.compile('^%s$' % pattern), constructor, stages, listed,
-                                   tuple(input_shape)))
+                                   tuple(input_shape), family))
         for alias, repl in aliases:
             _ALIASES.append((re.compile(r'^((?:%s)_)?%s$' % ('|'.join(_ATTN_PREFIXES), alias)),
                              _shift(repl)))

@@ -9,7 +9,7 @@ from . import settings as cifar_settings  # noqa: E402
 from .checkpoint import CheckpointError  # noqa: E402
 from .data import DataError  # noqa: E402
 from .loop import TrainingError, cifar_data, fit  # noqa: E402
-from .settings import SettingsError  # noqa: E402
+from .settings import SettingsError, dumps  # noqa: E402
 
 __all__ = ['main', 'main_imagenet']
 
@@ -17,7 +17,13 @@ __all__ = ['main', 'main_imagenet']
 def _run(prog, parser, resolve, make_data, argv):
     opt = parser().parse_args(argv)
     try:
-        fit(resolve(opt), make_data)
+        s = resolve(opt)
+        if s['dry_run']:     # the settings alone: no data read, nothing written
+            print(dumps(s))
+            for warning in s['warnings']:
+                print('%s: warning: %s' % (prog, warning), file=sys.stderr)
+            return 0
+        fit(s, make_data)
     except TrainingError as err:
         print('%s: %s' % (prog, err), file=sys.stderr)
         return 1

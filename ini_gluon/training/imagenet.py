@@ -1,10 +1,12 @@
 """``train_imagenet.py``: options, the paper's ImageNet settings, and the data (RecordIO through
 MXNet's ``ImageRecordIter``, or an ``ImageFolder`` tree).
 
-Argument names follow GluonCV's ``scripts/classification/imagenet/train_imagenet.py``.  With
-``--preset paper`` (default): 100 epochs, batch 256, lr 0.1 / 10 every 30 epochs, Nesterov SGD
-(InI paper Section V-B); 224 random-resized crops with mirroring, colour jitter and lighting
-noise for training, the 224 centre crop of the 256 resize for validation.
+Argument names follow GluonCV's ``scripts/classification/imagenet/train_imagenet.py``.
+``--preset`` as in ``train_cifar.py`` (:mod:`ini_gluon.training.recipes`): the InI paper's
+100 epochs, batch 256, lr 0.1 / 10 every 30 epochs (Section V-B), or for ``cmpe_se_*`` models
+the CMPE-SE paper's 100 epochs, batch 64, lr 0.1 / 10 at 30, 60 and 90 (Section 4.1); Nesterov
+SGD; 224 random-resized crops with mirroring, colour jitter and lighting noise for training,
+the 224 centre crop of the 256 resize for validation.
 """
 import argparse
 import math
@@ -18,19 +20,20 @@ from mxnet.gluon.data.vision import transforms
 
 from .data import DataError
 from .loop import Data
-from .settings import SettingsError, fill
+from .settings import PRESETS, SettingsError, fill
 
 __all__ = ['build_parser', 'resolve', 'imagenet_data', 'RecordStream', 'FolderStream']
 
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
-PAPER = {'num_epochs': 100, 'batch_size': 256, 'lr': 0.1, 'lr_decay': 0.1,
-         'lr_decay_epoch': '30,60,90', 'wd': 1e-4}
+# GluonCV's train_imagenet.py defaults, for --preset none
+FALLBACK = {'num_epochs': 120, 'batch_size': 32, 'lr': 0.1, 'lr_decay': 0.1,
+            'lr_decay_epoch': '40,60', 'wd': 1e-4}
 
 
 def build_parser():
     p = argparse.ArgumentParser(description='Train an InI / CMPE-SE network on ImageNet as the '
-                                            'InI paper did.')
+                                            'papers did.')
     a = p.add_argument
     a('--model', type=str, default='ini_resnet50_v2_mix5d')
     a('--data-dir', type=str, default='~/.mxnet/datasets/imagenet',
@@ -40,7 +43,11 @@ def build_parser():
     a('--rec-val', type=str, default=None, help='validation RecordIO file')
     a('--rec-val-idx', type=str, default=None, help='its index file')
     a('--use-rec', action='store_true', help='read RecordIO files (packed with im2rec)')
-    a('--preset', choices=('paper', 'none'), default='paper')
+    a('--preset', choices=PRESETS, default='paper',
+      help='paper (default: the CMPE-SE paper\'s recipe for cmpe_se_* models, the InI '
+           'paper\'s for the others), ini, cmpe-se, or none (GluonCV\'s defaults)')
+    a('--dry-run', action='store_true',
+      help='print the resolved settings as JSON (value and source of each) and exit')
     a('--batch-size', type=int, default=None, help='batch size per device')
     a('--dtype', choices=('float32', 'float16'), default='float32',
       help='float16 trains on GPUs only')
@@ -74,9 +81,7 @@ def build_parser():
 
 def resolve(opt):
     """Resolved settings of ``train_imagenet.py`` (the preset fills what was not given)."""
-    s = fill(opt, PAPER if opt.preset == 'paper' else {},
-             dict(PAPER, num_epochs=120, batch_size=32, lr_decay_epoch='40,60'),
-             dataset='imagenet', drop_rate=0.0)
+    s = fill(opt, vars(build_parser().parse_args([])), FALLBACK, 'imagenet', drop_rate=0.0)
     if s['dtype'] == 'float16' and s['num_gpus'] == 0:
         raise SettingsError('--dtype float16 trains on GPUs only: give --num-gpus')
     if s['input_size'] < 32:

@@ -24,7 +24,7 @@ Data = namedtuple('Data', ['train', 'test', 'classes', 'input_shape', 'mean', 's
 Data.__doc__ = '''What a run trains on: ``train`` / ``test`` streams (``len()`` batches,
 ``epoch(e)`` yielding ``(data, label)`` as numpy arrays or NDArrays, ``indices`` of this worker's
 training samples), the number of classes, the input shape ``(3, H, W)``, the normalisation.'''
-from .settings import SettingsError
+from .settings import SettingsError, describe
 
 __all__ = ['fit', 'cifar_data', 'Data', 'TrainingError', 'EPOCH_LINE']
 
@@ -198,9 +198,11 @@ def fit(s, make_data=cifar_data):
     log_path = s['logging_file'] or os.path.join(
         s['save_dir'], 'train.log' if chief else 'train-rank%d.log' % rank)
     _setup_logging(log_path)
-    for key in sorted(s):
-        LOG.info('setting %s = %s%s', key, s[key],
-                 ' (paper preset)' if key in s.get('from_preset', ()) else '')
+    for key, entry in describe(s).items():
+        LOG.info('setting %s = %s (%s%s)', key, entry['value'], entry['source'],
+                 ': %s' % entry['note'] if 'note' in entry else '')
+    for warning in s['warnings']:
+        LOG.warning('warning: %s', warning)
     contexts = _contexts(s['num_gpus'])
     if num_workers > 1:
         LOG.info('distributed %s: worker %d of %d', s['kvstore'], rank, num_workers)

@@ -1,73 +1,98 @@
-"""Command-line options of ``train_cifar.py`` and the papers' training settings.
+"""Command-line options of ``train_cifar.py``, and the settings resolved from them.
 
 Argument names follow GluonCV's ``scripts/classification/cifar/train_cifar10.py`` (and its
-ImageNet script for ``--mixup*`` and ``--logging-file``).  With ``--preset paper`` (default)
-the epochs, batch size, learning-rate schedule and weight decay come from the papers for the
-model's backbone family and the dataset (InI paper Section V-B, CMPE-SE paper Section 4.1);
-every flag given explicitly overrides the preset.
+ImageNet script for ``--mixup*`` and ``--logging-file``).  ``--preset`` names the paper whose
+recipe fills what the user does not give (:mod:`ini_gluon.training.recipes`): ``paper`` (the
+default) is the CMPE-SE paper's for ``cmpe_se_*`` models and the InI paper's for every other
+(InI, SE and plain: the rows the InI paper compares under one setting); ``ini`` and ``cmpe-se``
+ask for one paper's recipe whatever the model; ``none`` leaves GluonCV's script defaults.
+Every resolved setting records where it came from: ``preset:<paper>``, ``user`` or ``default``.
 """
 import argparse
+import json
 import math
 
 from ..models.registry import resolve_model_name
+from .recipes import PAPERS, decay_epochs, recipe, weight_decay
 
-__all__ = ['build_parser', 'resolve', 'fill', 'paper_preset', 'SettingsError']
+__all__ = ['build_parser', 'resolve', 'fill', 'preset_recipe', 'paper_preset', 'describe',
+           'dumps', 'SettingsError']
 
 
 class SettingsError(ValueError):
     """A bad combination of options."""
 
 
-# Defaults of the flags a preset can set; ``None`` in the parser means "not given".
+# Defaults of the flags a preset can set (GluonCV's train_cifar10.py); ``None`` in the parser
+# means "not given".
 FALLBACK = {'num_epochs': 200, 'batch_size': 128, 'lr': 0.1, 'lr_decay': 0.1,
             'lr_decay_epoch': '100,150', 'wd': 1e-4, 'augment': 'crop-flip'}
+PRESETS = ('paper', 'ini', 'cmpe-se', 'none')
+# bookkeeping of the resolved settings, not settings themselves
+_META = ('sources', 'notes', 'warnings', 'dry_run')
 
 
-def _family(model):
+def _paper(preset, attn):
+    """The recipe a ``--preset`` value names for a model with attention ``attn``."""
+    if preset == 'none':
+        return None
+    if preset == 'paper':
+        return 'cmpe-se' if attn is not None and attn.startswith('cmpe_se') else 'ini'
+    return preset
+
+
+def preset_recipe(model, dataset, preset='paper'):
+    """The :class:`~ini_gluon.training.recipes.Recipe` that ``--preset`` names for ``model`` on
+    ``dataset`` (``None`` for ``none``)."""
     backbone, _, attn = resolve_model_name(model)
-    name = backbone.constructor.__name__
-    return ('wrn' if 'wrn' in name else 'resnet'), attn
-
-
-def _steps(epochs, *fractions):
-    return ','.join(str(int(round(epochs * f))) for f in fractions)
-
-
-def paper_preset(model, dataset, mixup=False):
-    """The papers' settings for ``model`` on ``dataset`` (SPEC.md, "Training settings").
-
-    CIFAR: pre-act ResNet 300 epochs, lr 0.1 / 10 at 50 % and 75 %, wd 1e-4; WRN 200 epochs,
-    lr 0.1 / 5 at 60, 120, 160, wd 5e-4 (weight decay from each backbone's own paper).  Batch 64
-    for InI models, 128 for CMPE-SE, SE and plain ones.  SVHN: train + extra, no augmentation;
-    InI 80 epochs, CMPE-SE 160 epochs, lr 0.01 / 10 at 50 % and 75 % (CMPE-SE: 80, 120).
-    digits (the offline demo, not in the papers): 15 epochs, lr 0.1 / 10 at 50 % and 75 %,
-    translation only (mirroring would change the digits).  Mixup (CMPE-SE): 20 more epochs
-    without it at the end.
-    """
-    family, attn = _family(model)
-    ini = attn is not None and attn.startswith('ini')
-    wd = 5e-4 if family == 'wrn' else 1e-4
-    batch = 64 if ini else 128
-    if dataset in ('cifar10', 'cifar100'):
-        if family == 'wrn':
-            preset = dict(num_epochs=200, lr=0.1, lr_decay=0.2, lr_decay_epoch='60,120,160')
-        else:
-            preset = dict(num_epochs=300, lr=0.1, lr_decay=0.1, lr_decay_epoch=_steps(300, .5, .75))
-        preset.update(augment='crop-flip')
-    elif dataset == 'svhn':
-        epochs = 80 if ini else 160
-        preset = dict(num_epochs=epochs, lr=0.01, lr_decay=0.1,
-                      lr_decay_epoch=_steps(epochs, .5, .75), augment='none')
-    elif dataset == 'digits':
-        preset = dict(num_epochs=15, lr=0.1, lr_decay=0.1, lr_decay_epoch=_steps(15, .5, .75),
-                      augment='crop')
-    else:
+    paper = _paper(preset, attn)
+    if paper is None:
+        return None
+    try:
+        return recipe(paper, dataset, backbone.family)
+    except KeyError:
         raise SettingsError('unknown dataset %r: expected cifar10, cifar100, svhn or digits'
                             % (dataset,))
-    preset.update(batch_size=batch, wd=wd)
-    if mixup:
-        preset['num_epochs'] += 20
-    return preset
+
+
+def paper_preset(model, dataset, preset='paper', mixup_off_epoch=0, devices=1):
+    """``{setting: (value, note)}`` of the recipe ``preset`` names, for ``model`` on
+    ``dataset`` (a run of the recipe's epochs, plus ``mixup_off_epoch`` epochs without mixup);
+    empty for ``none``."""
+    r = preset_recipe(model, dataset, preset)
+    if r is None:
+        return {}
+    out = {key: (getattr(r, key), r.notes.get(key))
+           for key in ('lr', 'lr_decay', 'augment') if getattr(r, key) is not None}
+    epochs = r.num_epochs + mixup_off_epoch
+    out['num_epochs'] = (epochs, '%d + %d without mixup (--mixup-off-epoch)'
+                         % (r.num_epochs, mixup_off_epoch) if mixup_off_epoch else None)
+    out['lr_decay_epoch'] = (decay_epochs(r, r.num_epochs),
+                             r.notes.get('lr_decay_epoch') or _decay_note(r))
+    out['wd'] = weight_decay(resolve_model_name(model)[0].family)
+    out['batch_size'] = _per_device(r, devices)
+    return out
+
+
+def _decay_note(r, epochs=None):
+    if r.decay == 'fractions':
+        note = 'at %s of the epochs' % ', '.join('%g %%' % (100 * f) for f in r.points)
+        return note + (' (%d)' % epochs if epochs is not None else '')
+    if r.decay == 'every':
+        return 'every %d epochs' % r.points[0]
+    return 'at fixed epochs'
+
+
+def _per_device(r, devices):
+    note = r.notes.get('batch_size')
+    if devices == 1:
+        return r.batch_size, note
+    if r.batch_size % devices:
+        raise SettingsError('the %s batch of %d does not split evenly over %d devices: give '
+                            '--batch-size (per device)' % (PAPERS[r.paper], r.batch_size,
+                                                           devices))
+    split = 'the batch of %d split over %d devices' % (r.batch_size, devices)
+    return r.batch_size // devices, '; '.join(filter(None, [note, split]))
 
 
 def build_parser():
@@ -80,8 +105,12 @@ def build_parser():
     a('--dataset', type=str, default='cifar10', help='cifar10, cifar100, svhn or digits')
     a('--data-dir', type=str, default=None,
       help='folder with the official dataset files (not needed for digits)')
-    a('--preset', choices=('paper', 'none'), default='paper',
-      help='paper: epochs, batch size, schedule and weight decay of the papers (default)')
+    a('--preset', choices=PRESETS, default='paper',
+      help='whose epochs, batch size, schedule and weight decay fill the flags not given: '
+           'paper (default: the CMPE-SE paper\'s for cmpe_se_* models, the InI paper\'s for '
+           'the others), ini, cmpe-se, or none (GluonCV\'s defaults)')
+    a('--dry-run', action='store_true',
+      help='print the resolved settings as JSON (value and source of each) and exit')
     a('--batch-size', type=int, default=None, help='training batch size per device')
     a('--num-gpus', type=int, default=0, help='number of GPUs to use; 0 trains on the CPU')
     a('-j', '--num-data-workers', dest='num_workers', type=int, default=2,
@@ -117,44 +146,107 @@ def build_parser():
 KVSTORES = ('local', 'device', 'nccl', 'dist_sync', 'dist_device_sync', 'dist_async')
 
 
-def fill(opt, preset, fallback, **extra):
-    """The options as a dict: those not given (``None``) from ``preset``, else ``fallback``;
-    then the checks both training scripts share.  ``extra`` adds fixed settings."""
+def fill(opt, defaults, fallback, dataset, **extra):
+    """The resolved settings as a dict: options not given (``None``) from the preset's recipe
+    for ``dataset``, else ``fallback``; then the checks both training scripts share.
+    ``defaults`` are the parser's defaults (a value equal to its default counts as a default),
+    ``extra`` adds fixed settings.  ``s['sources']`` and ``s['notes']`` say where each setting
+    came from and what the project chose; ``s['warnings']`` what the run must say at its start.
+    """
     s = dict(vars(opt), **extra)
+    s.setdefault('dataset', dataset)
     if s['kvstore'] not in KVSTORES:
         raise SettingsError('unknown --kvstore %r: expected one of %s'
                             % (s['kvstore'], ', '.join(KVSTORES)))
-    s['from_preset'] = sorted(k for k in fallback if s[k] is None and k in preset)
-    for key in fallback:
-        if s[key] is None:
-            s[key] = preset.get(key, fallback[key])
-    s['test_batch_size'] = s['test_batch_size'] or s['batch_size']
-    try:
-        s['lr_decay_epoch'] = [int(e) for e in str(s['lr_decay_epoch']).split(',') if e.strip()]
-    except ValueError:
-        raise SettingsError('--lr-decay-epoch must be comma-separated epochs, not %r'
-                            % (opt.lr_decay_epoch,))
-    for key in ('num_epochs', 'batch_size', 'save_period', 'test_batch_size'):
-        if s[key] < 1:
-            raise SettingsError('--%s must be >= 1, not %d' % (key.replace('_', '-'), s[key]))
-    if not (math.isfinite(s['lr']) and s['lr'] > 0):
-        raise SettingsError('--lr must be a positive finite number, not %r' % (s['lr'],))
-    if not (math.isfinite(s['wd']) and s['wd'] >= 0) or not 0 <= s['momentum'] < 1:
-        raise SettingsError('--wd must be >= 0 and --momentum in [0, 1)')
     if s['num_gpus'] < 0 or s['num_workers'] < 0:
         raise SettingsError('--num-gpus and -j must be >= 0')
     if not s['mixup']:
         s['mixup_off_epoch'] = 0
+    sources = {k: 'user' if k in vars(opt) and s[k] != defaults.get(k) else 'default'
+               for k in s}
+    notes = {}
+    user_epochs = s['num_epochs'] is not None
+    r = preset_recipe(s['model'], dataset, s['preset'])
+    devices = max(1, s['num_gpus']) if s['batch_size'] is None else 1
+    preset = paper_preset(s['model'], dataset, s['preset'], s['mixup_off_epoch'], devices)
+    if r is not None:
+        notes['preset'] = PAPERS[r.paper]
+    for key in fallback:
+        if s[key] is not None:
+            sources[key] = 'user'
+        elif key in preset:
+            s[key], note = preset[key]
+            sources[key] = 'preset:' + r.paper
+            if note:
+                notes[key] = note
+        else:
+            s[key], sources[key] = fallback[key], 'default'
+    _check(s, opt)
+    if sources['lr_decay_epoch'].startswith('preset') and user_epochs and r.decay != 'epochs':
+        # a schedule given as fractions of the run (or a period) moves with --num-epochs
+        base = s['num_epochs'] - s['mixup_off_epoch']
+        s['lr_decay_epoch'] = decay_epochs(r, base)
+        notes['lr_decay_epoch'] = _decay_note(r, base)
+    s['test_batch_size'] = s['test_batch_size'] or s['batch_size']
+    s.update(sources=sources, notes=notes, warnings=_decay_warnings(s, sources))
     return s
 
 
+def _check(s, opt):
+    try:
+        s['lr_decay_epoch'] = [int(e) for e in str(s['lr_decay_epoch']).strip('[]').split(',')
+                               if e.strip()]
+    except ValueError:
+        raise SettingsError('--lr-decay-epoch must be comma-separated epochs, not %r'
+                            % (opt.lr_decay_epoch,))
+    for key in ('num_epochs', 'batch_size', 'save_period'):
+        if s[key] < 1:
+            raise SettingsError('--%s must be >= 1, not %d' % (key.replace('_', '-'), s[key]))
+    if s['test_batch_size'] is not None and s['test_batch_size'] < 1:
+        raise SettingsError('--test-batch-size must be >= 1, not %d' % s['test_batch_size'])
+    if not (math.isfinite(s['lr']) and s['lr'] > 0):
+        raise SettingsError('--lr must be a positive finite number, not %r' % (s['lr'],))
+    if not (math.isfinite(s['wd']) and s['wd'] >= 0) or not 0 <= s['momentum'] < 1:
+        raise SettingsError('--wd must be >= 0 and --momentum in [0, 1)')
+    if s['mixup_off_epoch'] < 0 or s['mixup_off_epoch'] >= s['num_epochs']:
+        raise SettingsError('--mixup-off-epoch must be >= 0 and below the %d epochs of the run, '
+                            'not %d' % (s['num_epochs'], s['mixup_off_epoch']))
+
+
+def _decay_warnings(s, sources):
+    outside = [e for e in s['lr_decay_epoch'] if not 0 < e < s['num_epochs']]
+    if not outside:
+        return []
+    return ['learning-rate decay at epoch %s (%s) lies outside this %d-epoch run: the learning '
+            'rate never decays there; set the decay epochs with --lr-decay-epoch'
+            % (', '.join(map(str, outside)), sources['lr_decay_epoch'], s['num_epochs'])]
+
+
+def describe(s):
+    """``{setting: {'value', 'source'[, 'note']}}`` of resolved settings (the dry run's JSON)."""
+    out = {}
+    for key in sorted(k for k in s if k not in _META):
+        entry = {'value': s[key], 'source': s['sources'].get(key, 'default')}
+        if key in s['notes']:
+            entry['note'] = s['notes'][key]
+        out[key] = entry
+    return out
+
+
+def dumps(s):
+    return json.dumps(describe(s), indent=1, sort_keys=True)
+
+
 def resolve(opt):
-    """Fill the options the user did not give from the preset (or the fallbacks) and check them.
+    """Fill the options the user did not give from the preset's recipe (or the fallbacks) and
+    check them.
 
     Returns
     -------
     dict
-        The resolved settings, JSON-serialisable.
+        The resolved settings, JSON-serialisable, with ``sources``, ``notes`` and ``warnings``.
     """
-    preset = paper_preset(opt.model, opt.dataset, opt.mixup) if opt.preset == 'paper' else {}
-    return fill(opt, preset, FALLBACK)
+    if opt.dataset not in ('cifar10', 'cifar100', 'svhn', 'digits'):
+        raise SettingsError('unknown dataset %r: expected cifar10, cifar100, svhn or digits'
+                            % (opt.dataset,))
+    return fill(opt, vars(build_parser().parse_args([])), FALLBACK, opt.dataset)

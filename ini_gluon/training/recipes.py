@@ -1,0 +1,92 @@
+"""The papers' training recipes, each named by the paper it reproduces.
+
+* ``ini`` -- InI paper, Section V-B: SGD with 0.9 Nesterov momentum; CIFAR batch 64, pre-act
+  ResNet 300 epochs and the other backbones 200; lr 0.1, divided by 10 at 50 % and 75 % of the
+  epochs (ResNet, All-CNN) or by 5 at epochs 60, 120 and 160 (WRN); SVHN 80 epochs; ImageNet
+  100 epochs, batch 256, lr 0.1 divided by 10 every 30 epochs.
+* ``cmpe-se`` -- CMPE-SE paper, Section 4.1: CIFAR batch 128 for 200 epochs, lr 0.1 divided by
+  10 at epochs 100 and 150 (pre-act ResNet) or by 5 at 60, 120 and 160 (WRN); mixup followed by
+  20 epochs without it; SVHN 160 epochs, lr 0.01 divided by 10 at epochs 80 and 120; ImageNet
+  100 epochs, batch 64, lr 0.1 divided by 10 at epochs 30, 60 and 90.
+* ``demo`` -- scikit-learn's digits, the offline demo (in no paper): 15 epochs, batch 64,
+  lr 0.1 divided by 10 at 50 % and 75 %, translation only (mirroring would change the digits).
+
+What the papers leave out is filled in and said so in each setting's note: the weight decay
+(each backbone's own paper: 5e-4 for WRN, 1e-4 for ResNet); the InI paper's SVHN learning rate
+and its decay (the CMPE-SE paper's, lr 0.01 divided by 10 at 50 % and 75 %, scaled to 80
+epochs); the CMPE-SE paper's SVHN batch (its CIFAR batch, 128).
+
+A paper's batch is the batch of one update; the preset divides it over the devices of the
+machine (``--batch-size`` is per device, as in GluonCV's scripts).
+"""
+from collections import namedtuple
+
+__all__ = ['PAPERS', 'Recipe', 'recipe', 'decay_epochs', 'weight_decay']
+
+PAPERS = {'ini': 'InI paper, Section V-B', 'cmpe-se': 'CMPE-SE paper, Section 4.1',
+          'demo': 'the digits demo, in no paper'}
+
+Recipe = namedtuple('Recipe', ['paper', 'num_epochs', 'batch_size', 'lr', 'lr_decay', 'decay',
+                               'points', 'augment', 'notes'])
+Recipe.__doc__ = """One paper's settings for a backbone family and a data set.  ``decay`` says
+what ``points`` are: ``'fractions'`` of the epochs (they move with ``--num-epochs``), ``'epochs'``
+(fixed) or ``'every'`` (one period, repeated through the run).  ``notes`` maps a setting to
+what the paper does not give and the project chose."""
+
+_CROP_FLIP = 'crop-flip'         # both papers: translation and mirroring on CIFAR
+_SVHN_LR = ('the InI paper gives SVHN 80 epochs only: lr 0.01 divided by 10 at 50 % and 75 % '
+            'is the CMPE-SE paper\'s SVHN schedule (80 and 120 of 160 epochs) scaled to 80')
+
+_RECIPES = {
+    ('ini', 'cifar', 'resnet'): Recipe('ini', 300, 64, 0.1, 0.1, 'fractions', (0.5, 0.75),
+                                       _CROP_FLIP, {}),
+    ('ini', 'cifar', 'wrn'): Recipe('ini', 200, 64, 0.1, 0.2, 'epochs', (60, 120, 160),
+                                    _CROP_FLIP, {}),
+    ('ini', 'svhn', None): Recipe('ini', 80, 64, 0.01, 0.1, 'fractions', (0.5, 0.75), 'none',
+                                  {'lr': _SVHN_LR, 'lr_decay': _SVHN_LR,
+                                   'lr_decay_epoch': _SVHN_LR}),
+    ('ini', 'imagenet', None): Recipe('ini', 100, 256, 0.1, 0.1, 'every', (30,), None, {}),
+    ('cmpe-se', 'cifar', 'resnet'): Recipe('cmpe-se', 200, 128, 0.1, 0.1, 'epochs', (100, 150),
+                                           _CROP_FLIP, {}),
+    ('cmpe-se', 'cifar', 'wrn'): Recipe('cmpe-se', 200, 128, 0.1, 0.2, 'epochs', (60, 120, 160),
+                                        _CROP_FLIP, {}),
+    ('cmpe-se', 'svhn', None): Recipe('cmpe-se', 160, 128, 0.01, 0.1, 'epochs', (80, 120),
+                                      'none', {'batch_size': 'the CMPE-SE paper gives no SVHN '
+                                                             'batch: its CIFAR batch, 128'}),
+    ('cmpe-se', 'imagenet', None): Recipe('cmpe-se', 100, 64, 0.1, 0.1, 'epochs', (30, 60, 90),
+                                          None, {}),
+    ('demo', 'digits', None): Recipe('demo', 15, 64, 0.1, 0.1, 'fractions', (0.5, 0.75), 'crop',
+                                     {}),
+}
+
+_DATASETS = {'cifar10': 'cifar', 'cifar100': 'cifar', 'svhn': 'svhn', 'imagenet': 'imagenet',
+             'digits': 'digits'}
+
+
+def recipe(paper, dataset, family):
+    """The :class:`Recipe` of ``paper`` (``'ini'``, ``'cmpe-se'``) for ``dataset`` and a backbone
+    ``family`` (``'resnet'``, ``'wrn'``); the digits demo has its own whatever the paper."""
+    group = _DATASETS.get(dataset)
+    if group is None:
+        raise KeyError(dataset)
+    if group == 'digits':
+        paper = 'demo'
+    return _RECIPES.get((paper, group, family)) or _RECIPES[(paper, group, None)]
+
+
+def decay_epochs(r, num_epochs):
+    """The epochs at which ``r``'s learning rate decays in a run of ``num_epochs`` (the epochs
+    before any mixup-free tail); fractions that round to the run's end are dropped (a run of 2
+    epochs decays once, at epoch 1)."""
+    if r.decay == 'fractions':
+        return sorted({int(round(num_epochs * f)) for f in r.points} & set(range(1, num_epochs)))
+    if r.decay == 'every':
+        return list(range(r.points[0], num_epochs, r.points[0]))
+    return list(r.points)
+
+
+def weight_decay(family):
+    """``(wd, note)``: the papers give none, so each backbone's own paper's."""
+    if family == 'wrn':
+        return 5e-4, 'the papers give no weight decay: the WRN paper\'s 5e-4'
+    return 1e-4, 'the papers give no weight decay: the ResNet papers\' 1e-4'
