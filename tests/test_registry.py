@@ -1,15 +1,22 @@
-"""The registry: every listed name builds; names parse into arguments; bad names and impossible
-configurations raise one clear ValueError."""
+"""The registry: every listed name parses and fits its backbone; one model of each backbone
+family with each kind of attention has the parameter count worked out by hand; names parse into
+arguments; bad names and impossible configurations raise one clear ValueError."""
 import pytest
+from gluoncv.model_zoo import get_model as gluoncv_model
+from gluoncv.model_zoo.cifarresnet import CIFARResNetV2, get_cifar_resnet
+from gluoncv.model_zoo.cifarwideresnet import get_cifar_wide_resnet
+from gluoncv.model_zoo.resnet import BottleneckV2
 
 import ini_gluon as ig
-from ini_gluon.summary import residual_blocks
 from ini_gluon.models import parse_model_name
+from ini_gluon.models.registry import _model_name
+from ini_gluon.models.residual import check_attention
+from ini_gluon.summary import residual_blocks
 
 ALL = ig.list_models()
 
 
-def test_listing_covers_spec_names():
+def test_listing_covers_the_papers_names():
     for name in ['wrn28_10', 'se_wrn28_10', 'cmpe_se_doublefc_wrn28_10', 'cmpe_se_3x3_resnet164',
                  'ini_wrn28_10_mix5d', 'ini_resnet164_square3d', 'ini_resnet164_square1_nojoint',
                  'ini_wrn16_8_simple3', 'ini_wrn22_10_mix5d_concat', 'resnet110']:
@@ -19,11 +26,89 @@ def test_listing_covers_spec_names():
                                          'se_wrn28_10', 'se_wrn40_4']
 
 
-@pytest.mark.parametrize('chunk', range(8))
-def test_every_listed_model_builds(chunk):
-    for name in ALL[chunk::8]:
-        net = ig.get_model(name)
-        assert net.model_name == name
+def test_every_listed_name_parses_and_fits_its_backbone():
+    assert len(ALL) > 1000
+    for name in ALL:
+        backbone, args, attn = parse_model_name(name)
+        check_attention(attn, backbone.stages(**args))          # raises where it cannot build
+        text = next(t for t in backbone.listed if name.endswith(t) or '_%s_' % t in name)
+        assert _model_name(text, attn) == name
+
+
+# ---- one model per (backbone family x attention kind), counted by hand
+# Each family: our name, GluonCV's own plain model, and its residual blocks as (C, width,
+# count): C the block's output channels, width its (bottleneck) width, which sets
+# epsilon = width / 16 G-filters per shape; and the columns M of the inner-imaged map
+# (InI paper Section V-B: M = 16, n = 2C / 16 rows; WRN: M = C / 10, 20 rows).
+FAMILIES = {
+    'resnet20': (lambda: get_cifar_resnet(2, 20, classes=10),
+                 [(16, 16, 3), (32, 32, 3), (64, 64, 3)], lambda c: 16),
+    # pre-act bottlenecks: GluonCV's CIFAR net with its BottleneckV2 (its get_cifar_resnet
+    # builds basic blocks only)
+    'resnet29': (lambda: CIFARResNetV2(BottleneckV2, [3] * 3, [16, 64, 128, 256], classes=10),
+                 [(64, 16, 3), (128, 32, 3), (256, 64, 3)], lambda c: 16),
+    'wrn10_10': (lambda: get_cifar_wide_resnet(10, 10, classes=10),
+                 [(160, 160, 1), (320, 320, 1), (640, 640, 1)], lambda c: c // 10),
+    'resnet18_v2': (lambda: gluoncv_model('resnet18_v2', classes=10),
+                    [(64, 64, 2), (128, 128, 2), (256, 256, 2), (512, 512, 2)], lambda c: 16),
+    'resnet50_v1': (lambda: gluoncv_model('resnet50_v1', classes=10),
+                    [(256, 64, 3), (512, 128, 4), (1024, 256, 6), (2048, 512, 3)],
+                    lambda c: 16),
+}
+# Table I's G-filters as (rows, cols, dilation); the dilated one is 3x3 with dilation 2
+MIX5D = [(1, 1, 1), (1, 5, 1), (3, 3, 1), (5, 1, 1), (5, 5, 1), (3, 3, 2)]
+SQUARE3 = [(1, 1, 1), (3, 3, 1), (5, 5, 1)]
+# attention kind: (map layout, G-filters, aggregation, spatial maps); layouts (InI eq. 4,
+# eq. 19, eq. 24): 'fold' C / M x M, 'stack' 2 x C, 'alt' 2C / M x M
+KINDS = {
+    'se': None, 'cmpe_se_doublefc': None,
+    'cmpe_se_1x1': ('stack', [(1, 1, 1)], 'sum', 0),
+    'cmpe_se_2x1': ('stack', [(2, 1, 1)], 'sum', 0),
+    'cmpe_se_3x3': ('alt', [(3, 3, 1)], 'sum', 0),
+    'ini_mix5d': ('alt', MIX5D, 'sum', 0),
+    'ini_square3_nojoint': ('fold', SQUARE3, 'sum', 0),
+    'ini_mix5d_concat': ('alt', MIX5D, 'concat', 0),
+    'ini_simple1': ('stack', [(2, 1, 1)], 'sum', 0),
+    'ini_mix5d_spa4': ('alt', MIX5D, 'sum', 4),
+}
+
+
+def _by_hand(kind, c, width, cols):
+    """Parameters one attention layer adds to a block of output width ``c``."""
+    r = c // 16                                                   # encoder bottleneck, t = 16
+    if kind == 'se':
+        return 2 * c * r                                          # C -> C/16 -> C, no biases
+    if kind == 'cmpe_se_doublefc':
+        return c * r + c * r + 2 * r * c                          # w1_r, w1_id, w2 (eq. 7-9)
+    layout, g_filters, aggregation, spatial = KINDS[kind]
+    rows, cols = {'fold': (c // cols, cols), 'stack': (2, c), 'alt': (2 * c // cols, cols)}[layout]
+    eps = width // 16
+    outputs = [(rows - (a - 1) * d, cols - (b - 1) * d) for a, b, d in g_filters]
+    kept = [(g, out) for g, out in zip(g_filters, outputs) if min(out) >= 1]
+    if not kept:
+        return None                                               # no G-filter fits the map
+    g_params = sum(eps * a * b + 4 * eps for (a, b, d), _ in kept)   # weights + BatchNorm
+    n_max = max(n for _, (n, m) in kept)
+    c_g = n_max * (max(m for _, (n, m) in kept) if aggregation == 'sum'
+                   else sum(m for _, (n, m) in kept))
+    return g_params + c_g * r + r * c + spatial * (7 * 7 * 2 + 4)  # CBAM's map + BatchNorm
+
+
+@pytest.mark.parametrize('kind', [''] + list(KINDS))
+@pytest.mark.parametrize('family', list(FAMILIES))
+def test_one_model_of_each_family_and_attention_counts_by_hand(family, kind):
+    gluoncv, blocks, cols = FAMILIES[family]
+    name = _model_name(family, kind)
+    added = [_by_hand(kind, c, width, cols(c)) if kind else 0 for c, width, _ in blocks]
+    if None in added:           # a block where no G-filter fits: the name is refused
+        assert name not in ALL
+        with pytest.raises(ValueError, match='cannot build'):
+            ig.get_model(name)
+        return
+    net = ig.get_model(name, classes=10)
+    assert net.model_name == name
+    expected = ig.count_params(gluoncv()) + sum(n * a for (_, _, n), a in zip(blocks, added))
+    assert ig.count_params(net) == expected
 
 
 def test_names_parse_into_arguments():
