@@ -278,7 +278,7 @@ def _ablation_child(version, backbone, repeats, iters):
     names = _trio(backbone)
     with formulations.use(version) as switch:
         train, infer = measure(names, (3, size, size), batch, _classes(size), repeats, iters)
-    unused = [t for t, n in switch.calls.items() if n == 0]
+    unused = switch.unused()
     if unused:    # the InI model uses every function a version replaces
         raise SystemExit('version %r: %s never called by %s' % (version, ', '.join(unused),
                                                                 ', '.join(names)))

@@ -114,7 +114,11 @@ class Switch(object):
         module_name, attr = target.rsplit('.', 1)
         # the module itself, from its import path: a package attribute of the same name may be
         # something else that the package re-exports
-        home = importlib.import_module(module_name)
+        try:
+            home = importlib.import_module(module_name)
+        except ImportError:
+            raise LookupError('formulation switch %r matches nothing: no module %s'
+                              % (target, module_name))
         current = getattr(home, attr, None)
         if not callable(current):
             raise LookupError('formulation switch %r matches nothing: %s has no function %r'
@@ -140,6 +144,11 @@ class Switch(object):
         counted.__doc__ = replacement.__doc__
         return counted
 
+    def unused(self):
+        """The targets whose replacement was never called: what the body ran did not reach
+        them (a model built or traced outside the body, or one that has no such part)."""
+        return sorted(target for target, n in self.calls.items() if n == 0)
+
     def undo(self):
         for module, key, value in reversed(self._undo):
             setattr(module, key, value)
@@ -149,8 +158,13 @@ class Switch(object):
 @contextmanager
 def use(name_or_version):
     """Run the body with the functions of a version (a name of :data:`VERSIONS` or a
-    :class:`Version`); yields the :class:`Switch`.  Build models inside the body: a model built
-    before keeps what it was built with (the squeeze hand-on is set at construction).
+    :class:`Version`); yields the :class:`Switch`.
+
+    A replacement acts on what runs inside the body: build the model there (the squeeze hand-on
+    is set at construction) and run it there (a hybridized model keeps the graph of its first
+    call, traced with the functions of that moment; an imperative one calls the functions at
+    every step).  :meth:`Switch.unused` names the replacements the body never reached: check it
+    before trusting a comparison.
 
     Raises
     ------

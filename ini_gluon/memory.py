@@ -54,6 +54,11 @@ def main(argv=None):
     p.add_argument('--classes', type=int, default=10)
     p.add_argument('--steps', type=int, default=2)
     args = p.parse_args(argv)
+    for flag in ('size', 'batch', 'classes', 'steps'):
+        if getattr(args, flag) < 1:
+            print('%s: error: --%s must be >= 1, not %d' % (p.prog, flag, getattr(args, flag)),
+                  file=sys.stderr)
+            return 2
     import mxnet as mx
     from .compare import _Bench
     try:

@@ -42,6 +42,7 @@ def _assert_same(a, b, rtol=1e-5, atol=1e-6):
 
 
 def _called(switch):
+    assert set(switch.unused()) == {t for t, n in switch.calls.items() if not n}
     return {target for target, n in switch.calls.items() if n}
 
 
@@ -171,6 +172,10 @@ def test_a_switch_that_matches_nothing_is_an_error():
     missing = Version('missing', {'ini_gluon.layers.channel_attention.excite': abs}, '', '')
     with pytest.raises(LookupError, match='channel_attention has no function'):
         with formulations.use(missing):
+            pass
+    nowhere = Version('nowhere', {'ini_gluon.layers.attention.squeeze': abs}, '', '')
+    with pytest.raises(LookupError, match='no module ini_gluon.layers.attention'):
+        with formulations.use(nowhere):
             pass
     with pytest.raises(KeyError, match='expected one of reference'):
         formulations.version('fastest')

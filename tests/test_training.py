@@ -127,15 +127,48 @@ def test_dry_run_prints_every_setting_and_its_source(tmp_path, capsys):
     assert 'sources' not in out and 'dry_run' not in out
 
 
-def test_bad_settings():
-    with pytest.raises(ValueError, match='unknown --kvstore'):
-        settings('--kvstore', 'nccl2')
-    with pytest.raises(ValueError, match='unknown dataset'):
-        settings('--dataset', 'mnist')
-    with pytest.raises(ValueError, match='lr-decay-epoch'):
-        settings('--lr-decay-epoch', '60;120')
-    with pytest.raises(ValueError, match='--lr must be a positive finite number'):
-        settings('--lr', 'nan')
+@pytest.mark.parametrize('argv, fragment', [
+    (['--kvstore', 'nccl2'], 'unknown --kvstore'),
+    (['--dataset', 'mnist'], 'unknown dataset'),
+    (['--lr-decay-epoch', '60;120'], 'comma-separated epochs'),
+    (['--lr-decay-epoch', '120,60'], 'increasing epochs >= 1'),
+    (['--lr-decay-epoch', '0,60'], 'increasing epochs >= 1'),
+    (['--lr', 'nan'], '--lr must be a positive finite number'),
+    (['--lr-decay', '-1'], '--lr-decay must be a positive finite number'),
+    (['--wd', 'inf'], '--wd must be a finite number >= 0'),
+    (['--momentum', '1'], '--momentum must be in [0, 1)'),
+    (['--mixup', '--mixup-alpha', '0'], '--mixup-alpha must be a positive'),
+    (['--mixup', '--num-epochs', '10'], 'raise --num-epochs or lower --mixup-off-epoch'),
+    (['--drop-rate', '1.5'], '--drop-rate must be in [0, 1)'),
+    (['--model', 'se_resnet20', '--drop-rate', '0.3'], 'se_resnet20 has none'),
+    (['--seed', '-1'], '--seed must be >= 0'),
+])
+def test_bad_settings(argv, fragment, capsys):
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        settings(*argv)
+    assert main(argv + ['--dry-run']) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith('train_cifar.py: error: ') and fragment in err[0]
+
+
+@pytest.mark.parametrize('argv', [['--num-epochs', 'abc'], ['--bogus'], ['--preset', 'PAPER']])
+def test_bad_arguments_are_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv + ['--dry-run'])
+    err = capsys.readouterr().err.splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and err[0].startswith('train_cifar.py: error')
+
+
+def test_the_original_codes_name_follows_its_paper():
+    # cmpe_se_resnet164 is the original CMPE-SE code's SE baseline: the CMPE-SE recipe
+    s = settings('--model', 'cmpe_se_resnet164')
+    assert (s['num_epochs'], s['batch_size'], s['lr_decay_epoch']) == (200, 128, [100, 150])
+    assert s['sources']['num_epochs'] == 'preset:cmpe-se'
+
+
+def test_unused_mixup_tail_is_a_default():
+    s = settings('--model', 'se_resnet20')
+    assert (s['mixup_off_epoch'], s['sources']['mixup_off_epoch']) == (0, 'default')
 
 
 # ---------------------------------------------------------------- checkpoints

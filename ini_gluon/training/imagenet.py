@@ -8,7 +8,6 @@ the CMPE-SE paper's 100 epochs, batch 64, lr 0.1 / 10 at 30, 60 and 90 (Section 
 SGD; 224 random-resized crops with mirroring, colour jitter and lighting noise for training,
 the 224 centre crop of the 256 resize for validation.
 """
-import argparse
 import math
 import os
 import random
@@ -20,7 +19,7 @@ from mxnet.gluon.data.vision import transforms
 
 from .data import DataError
 from .loop import Data
-from .settings import PRESETS, SettingsError, fill
+from .settings import PRESETS, OneLineParser, SettingsError, fill
 
 __all__ = ['build_parser', 'resolve', 'imagenet_data', 'RecordStream', 'FolderStream']
 
@@ -32,8 +31,8 @@ FALLBACK = {'num_epochs': 120, 'batch_size': 32, 'lr': 0.1, 'lr_decay': 0.1,
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description='Train an InI / CMPE-SE network on ImageNet as the '
-                                            'papers did.')
+    p = OneLineParser(prog='train_imagenet.py',
+                      description='Train an InI / CMPE-SE network on ImageNet as the papers did.')
     a = p.add_argument
     a('--model', type=str, default='ini_resnet50_v2_mix5d')
     a('--data-dir', type=str, default='~/.mxnet/datasets/imagenet',
@@ -86,6 +85,10 @@ def resolve(opt):
         raise SettingsError('--dtype float16 trains on GPUs only: give --num-gpus')
     if s['input_size'] < 32:
         raise SettingsError('--input-size must be >= 32, not %d' % s['input_size'])
+    if not (math.isfinite(s['crop_ratio']) and 0 < s['crop_ratio'] <= 1):
+        raise SettingsError('--crop-ratio must be in (0, 1], not %r' % (s['crop_ratio'],))
+    if s['classes'] < 2:
+        raise SettingsError('--classes must be >= 2, not %d' % s['classes'])
     return s
 
 

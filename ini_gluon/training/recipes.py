@@ -19,6 +19,7 @@ epochs); the CMPE-SE paper's SVHN batch (its CIFAR batch, 128).
 A paper's batch is the batch of one update; the preset divides it over the devices of the
 machine (``--batch-size`` is per device, as in GluonCV's scripts).
 """
+import math
 from collections import namedtuple
 
 __all__ = ['PAPERS', 'Recipe', 'recipe', 'decay_epochs', 'weight_decay']
@@ -76,10 +77,11 @@ def recipe(paper, dataset, family):
 
 def decay_epochs(r, num_epochs):
     """The epochs at which ``r``'s learning rate decays in a run of ``num_epochs`` (the epochs
-    before any mixup-free tail); fractions that round to the run's end are dropped (a run of 2
-    epochs decays once, at epoch 1)."""
+    before any mixup-free tail), fractions rounded half up; points that round to the start or
+    the end of the run, or onto another, are dropped (a run of 2 epochs decays once, at 1)."""
     if r.decay == 'fractions':
-        return sorted({int(round(num_epochs * f)) for f in r.points} & set(range(1, num_epochs)))
+        points = {int(math.floor(num_epochs * f + 0.5)) for f in r.points}
+        return sorted(points & set(range(1, num_epochs)))
     if r.decay == 'every':
         return list(range(r.points[0], num_epochs, r.points[0]))
     return list(r.points)

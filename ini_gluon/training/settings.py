@@ -9,6 +9,7 @@ ask for one paper's recipe whatever the model; ``none`` leaves GluonCV's script 
 Every resolved setting records where it came from: ``preset:<paper>``, ``user`` or ``default``.
 """
 import argparse
+import inspect
 import json
 import math
 
@@ -16,7 +17,7 @@ from ..models.registry import resolve_model_name
 from .recipes import PAPERS, decay_epochs, recipe, weight_decay
 
 __all__ = ['build_parser', 'resolve', 'fill', 'preset_recipe', 'paper_preset', 'describe',
-           'dumps', 'SettingsError']
+           'dumps', 'SettingsError', 'OneLineParser']
 
 
 class SettingsError(ValueError):
@@ -32,12 +33,15 @@ PRESETS = ('paper', 'ini', 'cmpe-se', 'none')
 _META = ('sources', 'notes', 'warnings', 'dry_run')
 
 
-def _paper(preset, attn):
-    """The recipe a ``--preset`` value names for a model with attention ``attn``."""
+def _paper(preset, model, attn):
+    """The recipe a ``--preset`` value names for ``model`` (with attention ``attn``): under
+    ``paper`` a ``cmpe_se_*`` name -- the CMPE-SE models, and the original CMPE-SE code's name of
+    its SE baseline, ``cmpe_se_resnet164`` -- follows the CMPE-SE paper."""
     if preset == 'none':
         return None
     if preset == 'paper':
-        return 'cmpe-se' if attn is not None and attn.startswith('cmpe_se') else 'ini'
+        cmpe = model.lower().startswith('cmpe_se_') or (attn or '').startswith('cmpe_se')
+        return 'cmpe-se' if cmpe else 'ini'
     return preset
 
 
@@ -45,7 +49,7 @@ def preset_recipe(model, dataset, preset='paper'):
     """The :class:`~ini_gluon.training.recipes.Recipe` that ``--preset`` names for ``model`` on
     ``dataset`` (``None`` for ``none``)."""
     backbone, _, attn = resolve_model_name(model)
-    paper = _paper(preset, attn)
+    paper = _paper(preset, model, attn)
     if paper is None:
         return None
     try:
@@ -95,8 +99,17 @@ def _per_device(r, devices):
     return r.batch_size // devices, '; '.join(filter(None, [note, split]))
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line, ``<prog>: error: <message>`` (exit 2),
+    like every other error of the training scripts; ``--help`` shows the usage."""
+
+    def error(self, message):
+        self.exit(2, '%s: error: %s\n' % (self.prog, message))
+
+
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
+        prog='train_cifar.py',
         description='Train an InI / CMPE-SE / SE network on CIFAR-10/100, SVHN or the offline '
                     'digits set, as the papers did.')
     a = p.add_argument
@@ -155,22 +168,22 @@ def fill(opt, defaults, fallback, dataset, **extra):
     """
     s = dict(vars(opt), **extra)
     s.setdefault('dataset', dataset)
-    if s['kvstore'] not in KVSTORES:
-        raise SettingsError('unknown --kvstore %r: expected one of %s'
-                            % (s['kvstore'], ', '.join(KVSTORES)))
-    if s['num_gpus'] < 0 or s['num_workers'] < 0:
-        raise SettingsError('--num-gpus and -j must be >= 0')
-    if not s['mixup']:
-        s['mixup_off_epoch'] = 0
     sources = {k: 'user' if k in vars(opt) and s[k] != defaults.get(k) else 'default'
                for k in s}
     notes = {}
+    _check_counts(s)
+    if not s['mixup']:
+        s['mixup_off_epoch'] = 0
+        sources['mixup_off_epoch'] = 'default'
+        notes['mixup_off_epoch'] = 'no mixup (--mixup not given)'
     user_epochs = s['num_epochs'] is not None
     r = preset_recipe(s['model'], dataset, s['preset'])
     devices = max(1, s['num_gpus']) if s['batch_size'] is None else 1
     preset = paper_preset(s['model'], dataset, s['preset'], s['mixup_off_epoch'], devices)
     if r is not None:
         notes['preset'] = PAPERS[r.paper]
+        if r.paper == 'demo' and s['preset'] in PAPERS:
+            notes['preset'] += ' (the %s recipe has no digits)' % PAPERS[s['preset']]
     for key in fallback:
         if s[key] is not None:
             sources[key] = 'user'
@@ -186,35 +199,86 @@ def fill(opt, defaults, fallback, dataset, **extra):
         # a schedule given as fractions of the run (or a period) moves with --num-epochs
         base = s['num_epochs'] - s['mixup_off_epoch']
         s['lr_decay_epoch'] = decay_epochs(r, base)
-        notes['lr_decay_epoch'] = _decay_note(r, base)
-    s['test_batch_size'] = s['test_batch_size'] or s['batch_size']
+        notes['lr_decay_epoch'] = _decay_note(r, base) + (
+            ' before the %d without mixup' % s['mixup_off_epoch'] if s['mixup_off_epoch']
+            else '')
+    if not s['lr_decay_epoch']:
+        notes['lr_decay_epoch'] = 'no decay: the learning rate stays at --lr'
+    if s['test_batch_size'] is None:
+        s['test_batch_size'] = s['batch_size']
+        sources['test_batch_size'], notes['test_batch_size'] = sources['batch_size'], \
+            'the training batch'
+    if s['kvstore'].startswith('dist') and sources['batch_size'].startswith('preset'):
+        notes['batch_size'] = '; '.join(filter(None, [
+            notes.get('batch_size'), 'each worker of a %s run takes this batch: the papers\' '
+            'batch is that of one machine' % s['kvstore']]))
     s.update(sources=sources, notes=notes, warnings=_decay_warnings(s, sources))
     return s
 
 
+def _check_counts(s):
+    """The options no preset sets: checked before the preset is looked up."""
+    if s['kvstore'] not in KVSTORES:
+        raise SettingsError('unknown --kvstore %r: expected one of %s'
+                            % (s['kvstore'], ', '.join(KVSTORES)))
+    for key, flag in (('num_gpus', '--num-gpus'), ('num_workers', '-j'), ('seed', '--seed')):
+        if s[key] < 0:
+            raise SettingsError('%s must be >= 0, not %d' % (flag, s[key]))
+    if s['mixup'] and s['mixup_off_epoch'] < 0:
+        raise SettingsError('--mixup-off-epoch must be >= 0, not %d' % s['mixup_off_epoch'])
+    if s['mixup'] and not (math.isfinite(s['mixup_alpha']) and s['mixup_alpha'] > 0):
+        raise SettingsError('--mixup-alpha must be a positive finite number, not %r'
+                            % (s['mixup_alpha'],))
+    if not (math.isfinite(s['drop_rate']) and 0 <= s['drop_rate'] < 1):
+        raise SettingsError('--drop-rate must be in [0, 1), not %r' % (s['drop_rate'],))
+    backbone = resolve_model_name(s['model'])[0]
+    if s['drop_rate'] and 'drop_rate' not in inspect.signature(backbone.constructor).parameters:
+        raise SettingsError('--drop-rate applies to the dropout of WRN blocks; %s has none'
+                            % s['model'])
+
+
+def _positive(s, key, flag, upper=None):
+    value = s[key]
+    if not (math.isfinite(value) and value > 0 and (upper is None or value < upper)):
+        raise SettingsError('%s must be a positive finite number%s, not %r'
+                            % (flag, '' if upper is None else ' below %g' % upper, value))
+
+
 def _check(s, opt):
     try:
-        s['lr_decay_epoch'] = [int(e) for e in str(s['lr_decay_epoch']).strip('[]').split(',')
-                               if e.strip()]
+        epochs = [int(e) for e in str(s['lr_decay_epoch']).strip('[]').split(',') if e.strip()]
     except ValueError:
         raise SettingsError('--lr-decay-epoch must be comma-separated epochs, not %r'
                             % (opt.lr_decay_epoch,))
+    if any(e < 1 for e in epochs) or epochs != sorted(set(epochs)):
+        raise SettingsError('--lr-decay-epoch must be increasing epochs >= 1, not %r'
+                            % (opt.lr_decay_epoch,))
+    s['lr_decay_epoch'] = epochs
     for key in ('num_epochs', 'batch_size', 'save_period'):
         if s[key] < 1:
             raise SettingsError('--%s must be >= 1, not %d' % (key.replace('_', '-'), s[key]))
     if s['test_batch_size'] is not None and s['test_batch_size'] < 1:
         raise SettingsError('--test-batch-size must be >= 1, not %d' % s['test_batch_size'])
-    if not (math.isfinite(s['lr']) and s['lr'] > 0):
-        raise SettingsError('--lr must be a positive finite number, not %r' % (s['lr'],))
-    if not (math.isfinite(s['wd']) and s['wd'] >= 0) or not 0 <= s['momentum'] < 1:
-        raise SettingsError('--wd must be >= 0 and --momentum in [0, 1)')
-    if s['mixup_off_epoch'] < 0 or s['mixup_off_epoch'] >= s['num_epochs']:
-        raise SettingsError('--mixup-off-epoch must be >= 0 and below the %d epochs of the run, '
-                            'not %d' % (s['num_epochs'], s['mixup_off_epoch']))
+    _positive(s, 'lr', '--lr')
+    _positive(s, 'lr_decay', '--lr-decay')
+    if not (math.isfinite(s['wd']) and s['wd'] >= 0):
+        raise SettingsError('--wd must be a finite number >= 0, not %r' % (s['wd'],))
+    if not 0 <= s['momentum'] < 1:
+        raise SettingsError('--momentum must be in [0, 1), not %r' % (s['momentum'],))
+    if s['mixup_off_epoch'] >= s['num_epochs']:
+        raise SettingsError('the %d epochs of the run leave none for mixup before the %d '
+                            'without it: raise --num-epochs or lower --mixup-off-epoch'
+                            % (s['num_epochs'], s['mixup_off_epoch']))
+    warmup = s.get('warmup_epochs', 0)
+    if not 0 <= warmup < s['num_epochs']:
+        raise SettingsError('--warmup-epochs must be >= 0 and below the %d epochs of the run, '
+                            'not %d' % (s['num_epochs'], warmup))
 
 
 def _decay_warnings(s, sources):
-    outside = [e for e in s['lr_decay_epoch'] if not 0 < e < s['num_epochs']]
+    if s.get('lr_mode', 'step') != 'step':
+        return []                   # cosine / poly: no decay epochs
+    outside = [e for e in s['lr_decay_epoch'] if e >= s['num_epochs']]
     if not outside:
         return []
     return ['learning-rate decay at epoch %s (%s) lies outside this %d-epoch run: the learning '
@@ -234,7 +298,8 @@ def describe(s):
 
 
 def dumps(s):
-    return json.dumps(describe(s), indent=1, sort_keys=True)
+    """The dry run's JSON (strict: no NaN or infinity)."""
+    return json.dumps(describe(s), indent=1, sort_keys=True, allow_nan=False)
 
 
 def resolve(opt):
