@@ -305,6 +305,24 @@ def _replaced(version, rows):
             for b, _, _ in ABLATIONS)) for target, fn in version.patches.items())
 
 
+def _ini_over_se(version, rows, backbone):
+    got = rows['%s/%s' % (backbone, version.name)]['rates']
+    _, se, ini = (got[n] for n in _trio(backbone))
+    return ini[0] / se[0], ini[1] / se[1]
+
+
+def _change(before, version, rows):
+    """How InI / SE moved, training and inference, from ``before`` to ``version``."""
+    if before is None:
+        return '-'
+    parts = []
+    for backbone, _, _ in ABLATIONS:
+        (t0, i0), (t1, i1) = (_ini_over_se(v, rows, backbone) for v in (before, version))
+        parts.append('`%s` training %.2f -> %.2f, inference %.2f -> %.2f'
+                     % (backbone, t0, t1, i0, i1))
+    return '; '.join(parts)
+
+
 def render_ablation(rows):
     lines = ['## Versions of the formulation: what was predicted, what was measured', '',
              'Each version is switched on by `ini_gluon.formulations.use`, which replaces a '
@@ -316,10 +334,11 @@ def render_ablation(rows):
              'only replaces the ε average or the squeeze hand-on leaves the SE models\' code as '
              'it is (SE has neither).  Each row is measured in its own process with the three '
              'models of a backbone interleaved, 32x32, batch 64.', '',
-             '| version | what changed | functions replaced | prediction |', '|---|---|---|---|']
-    for v in VERSIONS:
-        lines.append('| %s | %s | %s | %s |' % (v.name, v.change, _replaced(v, rows),
-                                               v.prediction))
+             '| version | what changed | functions replaced | prediction | measured: InI / SE '
+             'from the version before |', '|---|---|---|---|---|']
+    for before, v in zip([None] + VERSIONS[:-1], VERSIONS):
+        lines.append('| %s | %s | %s | %s | %s |' % (v.name, v.change, _replaced(v, rows),
+                                                    v.prediction, _change(before, v, rows)))
     lines += ['', '| model | version | train img/s | / plain | / SE | infer img/s | / plain | '
               '/ SE |', '|---|---|---:|---:|---:|---:|---:|---:|']
     for backbone, _, _ in ABLATIONS:
@@ -359,7 +378,7 @@ def targets(results):
             r = get[_ini(backbone, g_set)]
             check('`%s` hybridized / imperative training >= 1.2' % r['model'],
                   r['hybrid_over_imperative'], 1.2)
-    return lines
+    return lines + ['']
 
 
 def render(results, repeats, iters):
