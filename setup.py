@@ -25,6 +25,6 @@ setup(
         # the CPU and GPU wheels of MXNet conflict: install exactly one
         'cpu': ['mxnet==1.9.1'],
         'gpu': ['mxnet-cu112==1.9.1'],
-        'test': ['pytest'],
+        'test': ['pytest', 'pytest-xdist'],   # make test runs on both cores (-n 2)
     },
 )
