@@ -16,7 +16,7 @@ import math
 from ..models.registry import resolve_model_name
 from .recipes import PAPERS, decay_epochs, recipe, weight_decay
 
-__all__ = ['build_parser', 'resolve', 'fill', 'preset_recipe', 'paper_preset', 'describe',
+__all__ = ['build_parser', 'resolve', 'fill', 'paper_preset', 'describe',
            'dumps', 'SettingsError', 'OneLineParser']
 
 
@@ -33,27 +33,22 @@ PRESETS = ('paper', 'ini', 'cmpe-se', 'none')
 _META = ('sources', 'notes', 'warnings', 'dry_run')
 
 
-def _paper(preset, model, attn):
-    """The recipe a ``--preset`` value names for ``model`` (with attention ``attn``): under
-    ``paper`` a ``cmpe_se_*`` name -- the CMPE-SE models, and the original CMPE-SE code's name of
-    its SE baseline, ``cmpe_se_resnet164`` -- follows the CMPE-SE paper."""
+def _paper(preset, model):
+    """The paper a ``--preset`` value names for ``model``: under ``paper`` a ``cmpe_se_*`` name --
+    the CMPE-SE models, and the original CMPE-SE code's name of its SE baseline,
+    ``cmpe_se_resnet164`` -- follows the CMPE-SE paper, every other the InI paper."""
     if preset == 'none':
         return None
     if preset == 'paper':
-        cmpe = model.lower().startswith('cmpe_se_') or (attn or '').startswith('cmpe_se')
-        return 'cmpe-se' if cmpe else 'ini'
+        return 'cmpe-se' if model.lower().startswith('cmpe_se_') else 'ini'
     return preset
 
 
-def preset_recipe(model, dataset, preset='paper'):
-    """The :class:`~ini_gluon.training.recipes.Recipe` that ``--preset`` names for ``model`` on
-    ``dataset`` (``None`` for ``none``)."""
-    backbone, _, attn = resolve_model_name(model)
-    paper = _paper(preset, model, attn)
+def _recipe(paper, dataset, family):
     if paper is None:
         return None
     try:
-        return recipe(paper, dataset, backbone.family)
+        return recipe(paper, dataset, family)
     except KeyError:
         raise SettingsError('unknown dataset %r: expected cifar10, cifar100, svhn or digits'
                             % (dataset,))
@@ -63,7 +58,13 @@ def paper_preset(model, dataset, preset='paper', mixup_off_epoch=0, devices=1):
     """``{setting: (value, note)}`` of the recipe ``preset`` names, for ``model`` on
     ``dataset`` (a run of the recipe's epochs, plus ``mixup_off_epoch`` epochs without mixup);
     empty for ``none``."""
-    r = preset_recipe(model, dataset, preset)
+    family = resolve_model_name(model)[0].family
+    return _preset_values(_recipe(_paper(preset, model), dataset, family), family,
+                          mixup_off_epoch, devices)
+
+
+def _preset_values(r, family, mixup_off_epoch, devices):
+    """:func:`paper_preset` of the recipe ``r`` for a backbone ``family``."""
     if r is None:
         return {}
     out = {key: (getattr(r, key), r.notes.get(key))
@@ -73,7 +74,7 @@ def paper_preset(model, dataset, preset='paper', mixup_off_epoch=0, devices=1):
                          % (r.num_epochs, mixup_off_epoch) if mixup_off_epoch else None)
     out['lr_decay_epoch'] = (decay_epochs(r, r.num_epochs),
                              r.notes.get('lr_decay_epoch') or _decay_note(r))
-    out['wd'] = weight_decay(resolve_model_name(model)[0].family)
+    out['wd'] = weight_decay(family)
     out['batch_size'] = _per_device(r, devices)
     return out
 
@@ -171,15 +172,16 @@ def fill(opt, defaults, fallback, dataset, **extra):
     sources = {k: 'user' if k in vars(opt) and s[k] != defaults.get(k) else 'default'
                for k in s}
     notes = {}
-    _check_counts(s)
+    backbone = resolve_model_name(s['model'])[0]
+    _check_counts(s, backbone)
     if not s['mixup']:
         s['mixup_off_epoch'] = 0
         sources['mixup_off_epoch'] = 'default'
         notes['mixup_off_epoch'] = 'no mixup (--mixup not given)'
     user_epochs = s['num_epochs'] is not None
-    r = preset_recipe(s['model'], dataset, s['preset'])
+    r = _recipe(_paper(s['preset'], s['model']), dataset, backbone.family)
     devices = max(1, s['num_gpus']) if s['batch_size'] is None else 1
-    preset = paper_preset(s['model'], dataset, s['preset'], s['mixup_off_epoch'], devices)
+    preset = _preset_values(r, backbone.family, s['mixup_off_epoch'], devices)
     if r is not None:
         notes['preset'] = PAPERS[r.paper]
         if r.paper == 'demo' and s['preset'] in PAPERS:
@@ -216,7 +218,7 @@ def fill(opt, defaults, fallback, dataset, **extra):
     return s
 
 
-def _check_counts(s):
+def _check_counts(s, backbone):
     """The options no preset sets: checked before the preset is looked up."""
     if s['kvstore'] not in KVSTORES:
         raise SettingsError('unknown --kvstore %r: expected one of %s'
@@ -231,22 +233,21 @@ def _check_counts(s):
                             % (s['mixup_alpha'],))
     if not (math.isfinite(s['drop_rate']) and 0 <= s['drop_rate'] < 1):
         raise SettingsError('--drop-rate must be in [0, 1), not %r' % (s['drop_rate'],))
-    backbone = resolve_model_name(s['model'])[0]
     if s['drop_rate'] and 'drop_rate' not in inspect.signature(backbone.constructor).parameters:
         raise SettingsError('--drop-rate applies to the dropout of WRN blocks; %s has none'
                             % s['model'])
 
 
-def _positive(s, key, flag, upper=None):
-    value = s[key]
-    if not (math.isfinite(value) and value > 0 and (upper is None or value < upper)):
-        raise SettingsError('%s must be a positive finite number%s, not %r'
-                            % (flag, '' if upper is None else ' below %g' % upper, value))
+def _positive(s, key, flag):
+    if not (math.isfinite(s[key]) and s[key] > 0):
+        raise SettingsError('%s must be a positive finite number, not %r' % (flag, s[key]))
 
 
 def _check(s, opt):
     try:
-        epochs = [int(e) for e in str(s['lr_decay_epoch']).strip('[]').split(',') if e.strip()]
+        epochs = s['lr_decay_epoch']           # a preset's list, or the user's "60,120"
+        if isinstance(epochs, str):
+            epochs = [int(e) for e in epochs.split(',') if e.strip()]
     except ValueError:
         raise SettingsError('--lr-decay-epoch must be comma-separated epochs, not %r'
                             % (opt.lr_decay_epoch,))
