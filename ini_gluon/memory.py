@@ -7,9 +7,10 @@ first step (building the graph) and 2 training steps, and prints its own peak re
 memory.  One process per model: MXNet's memory pool keeps what a
 model used, so a second model in the same process would report the first one's peak.
 """
-import argparse
 import subprocess
 import sys
+
+from ._argparse import OneLineParser
 
 __all__ = ['own_peak_mib', 'peak_training_memory']
 
@@ -44,10 +45,9 @@ def peak_training_memory(name, input_shape, batch, classes=10, steps=2):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog='python -m ini_gluon.memory',
-                                description='Print the peak resident memory (MiB) of this '
-                                            'process after building MODEL and training it for '
-                                            'a few steps.')
+    p = OneLineParser(prog='python -m ini_gluon.memory',
+                      description='Print the peak resident memory (MiB) of this process after '
+                                  'building MODEL and training it for a few steps.')
     p.add_argument('model')
     p.add_argument('--size', type=int, default=32, help='input height and width')
     p.add_argument('--batch', type=int, default=32)
@@ -65,7 +65,7 @@ def main(argv=None):
         bench = _Bench(args.model, (3, args.size, args.size), args.batch, args.classes,
                        mx.cpu(), infer=False)
     except ValueError as err:
-        print('python -m ini_gluon.memory: error: %s' % err, file=sys.stderr)
+        print('%s: error: %s' % (p.prog, err), file=sys.stderr)
         return 2
     for _ in range(args.steps):
         bench.train_step()

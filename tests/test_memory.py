@@ -1,5 +1,7 @@
 """The peak memory the benchmark reports is the measured model's, not the measuring process's."""
 import numpy as np
+import pytest
+
 from ini_gluon.memory import main, own_peak_mib, peak_training_memory
 
 
@@ -21,3 +23,10 @@ def test_peak_memory_of_an_unknown_model_is_one_line_and_exit_2(capsys):
     assert main(['resnet9']) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and 'resnet9' in err
+
+
+def test_a_bad_argument_is_one_line_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(['resnet8', '--batch', 'x'])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and '--batch' in err[0]

@@ -8,11 +8,11 @@ default) is the CMPE-SE paper's for ``cmpe_se_*`` models and the InI paper's for
 ask for one paper's recipe whatever the model; ``none`` leaves GluonCV's script defaults.
 Every resolved setting records where it came from: ``preset:<paper>``, ``user`` or ``default``.
 """
-import argparse
 import inspect
 import json
 import math
 
+from .._argparse import OneLineParser
 from ..models.registry import resolve_model_name
 from .recipes import PAPERS, decay_epochs, recipe, weight_decay
 
@@ -98,14 +98,6 @@ def _per_device(r, devices):
                                                            devices))
     split = 'the batch of %d split over %d devices' % (r.batch_size, devices)
     return r.batch_size // devices, '; '.join(filter(None, [note, split]))
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line, ``<prog>: error: <message>`` (exit 2),
-    like every other error of the training scripts; ``--help`` shows the usage."""
-
-    def error(self, message):
-        self.exit(2, '%s: error: %s\n' % (self.prog, message))
 
 
 def build_parser():
