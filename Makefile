@@ -19,6 +19,7 @@ demo: $(VENV)/.installed
 	$(BIN)/python train_cifar.py --dataset digits --model ini_resnet8_mix5d --save-dir runs/digits
 
 test: $(VENV)/.installed
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 tests
 
 fidelity: $(VENV)/.installed

@@ -20,11 +20,14 @@ setup(
         'tqdm',
         'mxop',
         'scikit-learn',   # its bundled digits: the offline demo data set
+        'scipy',          # scipy.io reads SVHN's .mat files (and the tests write them)
+        'Pillow',         # PIL: tests/test_imagenet.py writes the image-folder JPEGs
     ],
     extras_require={
         # the CPU and GPU wheels of MXNet conflict: install exactly one
         'cpu': ['mxnet==1.9.1'],
         'gpu': ['mxnet-cu112==1.9.1'],
-        'test': ['pytest', 'pytest-xdist'],   # make test runs on both cores (-n 2)
+        # make test lints with ruff (ruff.toml), then runs pytest on both cores (-n 2)
+        'test': ['pytest', 'pytest-xdist', 'ruff'],
     },
 )

@@ -18,7 +18,8 @@ def _kind(name):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m ini_gluon', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='python -m ini_gluon',
+                                     description=__doc__.splitlines()[0])
     parser.add_argument('model', nargs='?', default='ini_wrn28_10_mix5d',
                         help='model to summarise (default: %(default)s)')
     parser.add_argument('--list', metavar='PATTERN', help="print the registered names matching "

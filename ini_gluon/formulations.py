@@ -3,8 +3,9 @@
 The layers compute the squeeze, the rescaling and the average over ε with operators chosen for
 speed (see :mod:`ini_gluon.layers.channel_attention` and :mod:`ini_gluon.layers.inner_imaging`),
 and pre-activation stages hand a block's output squeeze to the next block
-(:func:`ini_gluon.models.residual.chain_identity_squeezes`).  Each :data:`VERSIONS` entry names
-the functions a version of the code used in place of the current ones.
+(:func:`ini_gluon.models.residual.hands_on_squeeze`, asked by each stage when it is built).
+Each :data:`VERSIONS` entry names the functions a version of the code used in place of the
+current ones.
 ``benchmarks/throughput.py`` times every version and ``tests/test_fast_paths.py`` checks that
 each computes what the current code computes; both switch versions with :func:`use`.
 
@@ -24,7 +25,7 @@ __all__ = ['Version', 'VERSIONS', 'version', 'use', 'Switch', 'pooling_squeeze',
 SQUEEZE = 'ini_gluon.layers.channel_attention.squeeze'
 RESCALE = 'ini_gluon.layers.channel_attention.rescale'
 AVERAGE = 'ini_gluon.layers.inner_imaging.average_filters'
-CHAIN = 'ini_gluon.models.residual.chain_identity_squeezes'
+CHAIN = 'ini_gluon.models.residual.hands_on_squeeze'
 
 
 def pooling_squeeze(F, x):
@@ -48,9 +49,9 @@ def mean_average_filters(F, y, num_filters):
     return F.mean(y, axis=1, keepdims=True)
 
 
-def no_chaining(net):
+def no_chaining(block, successor):
     """Every block squeezes its own identity: no squeeze is handed on."""
-    return net
+    return False
 
 
 Version = namedtuple('Version', ['name', 'patches', 'change', 'prediction'])

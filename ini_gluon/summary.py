@@ -11,7 +11,7 @@ import numpy as np
 
 from .layers.g_filters import DILATED
 from .models.registry import DEFAULT_INPUT_SHAPE
-from .models.residual import AttentionResidual
+from .models.residual import AttentionBlock
 
 __all__ = ['param_shapes', 'count_params', 'residual_blocks', 'summary']
 
@@ -50,7 +50,7 @@ def residual_blocks(net):
 
     def walk(block):
         for child in block._children.values():
-            if isinstance(child, AttentionResidual):
+            if isinstance(child, AttentionBlock):
                 stage = re.search(r'(stage\d+)_', child.prefix)
                 key = stage.group(1) if stage else 'block'
                 counters[key] = counters.get(key, -1) + 1

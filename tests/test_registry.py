@@ -8,12 +8,17 @@ from gluoncv.model_zoo.cifarwideresnet import get_cifar_wide_resnet
 from gluoncv.model_zoo.resnet import BottleneckV2
 
 import ini_gluon as ig
+from ini_gluon.layers import AttnSpec, parse_attn
 from ini_gluon.models import parse_model_name
-from ini_gluon.models.registry import _model_name
-from ini_gluon.models.residual import check_attention
+from ini_gluon.models.residual import check_blocks
 from ini_gluon.summary import residual_blocks
 
 ALL = ig.list_models()
+
+
+def _model_name(backbone, attn):
+    """The name of ``backbone`` (a backbone name) with the attention named ``attn``."""
+    return parse_model_name(backbone)._replace(attn=parse_attn(attn or None)).name
 
 
 def test_listing_covers_the_papers_names():
@@ -26,13 +31,14 @@ def test_listing_covers_the_papers_names():
                                          'se_wrn28_10', 'se_wrn40_4']
 
 
-def test_every_listed_name_parses_and_fits_its_backbone():
+def test_every_listed_name_parses_fits_its_backbone_and_round_trips():
     assert len(ALL) > 1000
     for name in ALL:
-        backbone, args, attn = parse_model_name(name)
-        check_attention(attn, backbone.stages(**args))          # raises where it cannot build
-        text = next(t for t in backbone.listed if name.endswith(t) or '_%s_' % t in name)
-        assert _model_name(text, attn) == name
+        spec = parse_model_name(name)
+        check_blocks(spec.attn, spec.blocks())          # raises where it cannot build
+        assert spec.name == name                        # name -> spec -> name
+        assert parse_model_name(spec.name) == spec      # spec -> name -> spec
+        assert hash(spec) == hash(parse_model_name(name))
 
 
 # ---- one model per (backbone family x attention kind), counted by hand
@@ -111,12 +117,15 @@ def test_one_model_of_each_family_and_attention_counts_by_hand(family, kind):
     assert ig.count_params(net) == expected
 
 
-def test_names_parse_into_arguments():
-    backbone, args, attn = parse_model_name('ini_wrn40_4_square3_nojoint_concat')
-    assert args == {'depth': 40, 'width': 4}
-    assert attn == 'ini_square3_nojoint_concat'
-    assert parse_model_name('cmpe_se_2x1_resnet1001')[1:] == ({'depth': 1001}, 'cmpe_se_2x1')
-    assert parse_model_name('resnet56')[1:] == ({'depth': 56}, None)
+def test_names_parse_into_specs():
+    spec = parse_model_name('ini_wrn40_4_square3_nojoint_concat')
+    assert (spec.backbone, spec.kwargs) == ('cifar_wrn', {'depth': 40, 'width': 4})
+    assert spec.attn == AttnSpec('ini', 'square3', joint=False, aggregation='concat')
+    assert spec.family == 'wrn'
+    spec = parse_model_name('cmpe_se_2x1_resnet1001')
+    assert (spec.kwargs, spec.attn) == ({'depth': 1001}, AttnSpec('cmpe_se_2x1'))
+    assert parse_model_name('resnet56').attn is None
+    assert parse_model_name('cifar_resnet56_v2').name == 'resnet56'      # alias -> canonical
 
 
 def test_any_depth_builds():
@@ -152,14 +161,14 @@ def test_bad_names(name, fragment, suggestion):
 
 
 @pytest.mark.parametrize('name, kwargs, fragments', [
-    ('ini_resnet20_square1', {}, ['stage1 (C=16)', 'alt map 2x16', '{3x3}']),
-    ('ini_wrn28_10_mix5d', {'map_cols': 7}, ['with map_cols=7', 'stage1 (C=160)',
+    ('ini_resnet20_square1', {}, ['stage1.0 (C=16)', 'alt map 2x16', '{3x3}']),
+    ('ini_wrn28_10_mix5d', {'map_cols': 7}, ['with map_cols=7', 'stage1.0 (C=160)',
                                              'divisors near it: 5, 8']),
     ('ini_wrn28_10_mix5d', {'g_filters': [(0, 3)]}, ['malformed G-filter (0, 3)']),
     ('ini_wrn28_10_mix5d', {'layout': 'fold'}, ['needs joint=False']),
     ('ini_resnet164_mix5d', {'aggregation': 'max'}, ["aggregation 'max'"]),
     ('wrn28_10', {'map_cols': 8}, ['plain backbone takes no attention options']),
-    ('ini_resnet164_horizon2', {'map_cols': 256}, ['stage1 (C=64)', 'map_cols=256']),
+    ('ini_resnet164_horizon2', {'map_cols': 256}, ['stage1.0 (C=64)', 'map_cols=256']),
     ('cmpe_se_3x3_wrn28_10', {'g_filters': 'mix5d'}, ['cmpe_se_3x3 takes no g_filters']),
     ('se_resnet164', {'map_cols': 8}, ['se takes no map_cols']),
 ])
@@ -185,9 +194,10 @@ def test_non_string_name():
 
 def test_imagenet_names_and_gluoncv_baselines():
     from gluoncv.model_zoo import get_model as gluoncv_model
-    backbone, args, attn = parse_model_name('ini_resnet50_v2_mix5d_spa4')
-    assert (args, attn) == ({'depth': 50, 'version': 2}, 'ini_mix5d_spa4')
-    assert parse_model_name('se_wrn28_10_spa')[2] == 'se_spa'
+    spec = parse_model_name('ini_resnet50_v2_mix5d_spa4')
+    assert (spec.kwargs, spec.attn) == ({'depth': 50, 'version': 2},
+                                        AttnSpec('ini', 'mix5d', spatial=4))
+    assert parse_model_name('se_wrn28_10_spa').attn == AttnSpec('se', spatial=1)
     for name in ('se_resnet50_v2', 'resnet50_v1'):
         ours = ig.get_model(name)
         assert type(ours).__module__.startswith('gluoncv.')

@@ -1,9 +1,31 @@
-"""Attention layers: SE, competitive SE (CMPE-SE) and Inner-Imaging (InI), and their factory."""
+"""Attention layers: SE, competitive SE (CMPE-SE), Inner-Imaging (InI), CBAM, and their factory.
+
+Every module of this package is imported here, so that a new attention module's
+``register_attention`` call runs: adding an attention is one file (README, "Adding an
+attention").
+"""
+import importlib
+import pkgutil
+
 from .g_filters import (GFilter, GFILTER_SETS, parse_g_filters, set_names, plan_inner_imaging,
                         InnerImagingPlan, closest_divisor)
+from .create_attn import (AttnSpec, AttnType, NameSuffix, BlockShape, register_attention,
+                          attention_types, parse_attn, attn_name, create_attn, plan_attn,
+                          CMPE_SE_MODES)
 from .channel_attention import (squeeze, ChannelEncoder, ChannelAttention, SqueezeExcite,
                                 DoubleFCSqueezeExcite)
 from .inner_imaging import (inner_imaged_map, average_filters, group_signals, GFilterBank,
                             InnerImaging)
-from .create_attn import AttnSpec, parse_attn, attn_name, create_attn, plan_attn, CMPE_SE_MODES
 from .spatial import SpatialAttention
+from .cbam import CBAM
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module('%s.%s' % (__name__, _module.name))
+
+__all__ = ['GFilter', 'GFILTER_SETS', 'parse_g_filters', 'set_names', 'plan_inner_imaging',
+           'InnerImagingPlan', 'closest_divisor', 'AttnSpec', 'AttnType', 'NameSuffix',
+           'BlockShape', 'register_attention', 'attention_types', 'parse_attn', 'attn_name',
+           'create_attn', 'plan_attn', 'CMPE_SE_MODES', 'squeeze', 'ChannelEncoder',
+           'ChannelAttention', 'SqueezeExcite', 'DoubleFCSqueezeExcite', 'inner_imaged_map',
+           'average_filters', 'group_signals', 'GFilterBank', 'InnerImaging', 'SpatialAttention',
+           'CBAM']

@@ -10,6 +10,8 @@ and eq. 27; CMPE-SE paper eq. 4 and eq. 9).  The block adds the identity itself.
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from .create_attn import AttnType, register_attention
+
 __all__ = ['squeeze', 'rescale', 'ChannelEncoder', 'ChannelAttention', 'SqueezeExcite',
            'DoubleFCSqueezeExcite', 'reduced']
 
@@ -164,3 +166,24 @@ class DoubleFCSqueezeExcite(ChannelAttention):
 
     def describe(self):
         return {'kind': 'cmpe_se_doublefc', 'group_signals': 2 * self._channels}
+
+
+# Registration
+def _build_se(spec, block, norm_layer, norm_kwargs):
+    return SqueezeExcite(block.channels, spec.reduction)
+
+
+def _build_double_fc(spec, block, norm_layer, norm_kwargs):
+    return DoubleFCSqueezeExcite(block.channels, spec.reduction)
+
+
+def _plan_double_fc(spec, block):
+    if not block.identity:
+        raise ValueError('cmpe_se_doublefc encodes the identity with the residual, and this '
+                         'block has no identity flow')
+    return None
+
+
+register_attention(AttnType('se', _build_se, options=('reduction', 'spatial')))
+register_attention(AttnType('cmpe_se_doublefc', _build_double_fc, _plan_double_fc,
+                            options=('reduction', 'spatial')))

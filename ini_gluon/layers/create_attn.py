@@ -1,37 +1,35 @@
-"""One factory for every channel-attention layer a residual block can take.
+"""One registry and one factory for every attention layer a block can take (timm's
+``create_attn`` in Gluon).
 
-``create_attn(attn, channels, width, map_cols)`` builds the layer named by ``attn`` -- a string
-such as ``'se'``, ``'cmpe_se_3x3'``, ``'ini_mix5d'``, ``'ini_square1_nojoint'``, or an
-:class:`AttnSpec` -- for a block whose residual output has ``channels`` channels.  ``None``
-means no attention (the plain backbone).
+An attention is named once and parsed once into an :class:`AttnSpec`; everything after works on
+the spec.  Each attention type registers an :class:`AttnType`: how to build its layer for a
+block, and optionally a pure-Python plan that says whether (and how) it fits a block of ``C``
+channels before any network is built.  Adding an attention is one new module with one
+:func:`register_attention` call (the package imports every module of ``ini_gluon.layers``).
+
+Names: ``<kind>[<suffix>][_spa<τ>]`` -- ``'se'``, ``'cbam'``, ``'cmpe_se_3x3'``,
+``'ini_mix5d'``, ``'ini_square1_nojoint'``, ``'se_spa4'``; in a model name the suffix follows
+the backbone (``ini_wrn28_10_mix5d``).
 """
 import re
 from collections import namedtuple
 
 from mxnet.gluon.nn import BatchNorm
 
-from .channel_attention import SqueezeExcite, DoubleFCSqueezeExcite, reduced
-from .g_filters import GFilter, parse_g_filters, plan_inner_imaging, LAYOUTS, AGGREGATIONS
-from .inner_imaging import InnerImaging
-from .spatial import SpatialAttention
+__all__ = ['AttnSpec', 'AttnType', 'NameSuffix', 'BlockShape', 'register_attention',
+           'attention_types', 'parse_attn', 'attn_name', 'split_spatial', 'create_attn',
+           'plan_attn', 'CMPE_SE_MODES']
 
-__all__ = ['AttnSpec', 'parse_attn', 'attn_name', 'create_attn', 'plan_attn', 'CMPE_SE_MODES']
-
-# CMPE-SE pair-view modes as Inner-Imaging configurations: (layout, G-filter)
-CMPE_SE_MODES = {
-    'doublefc': None,                          # CMPE-SE eq. 7-9: its own layer
-    '1x1': ('stack', GFilter(1, 1, 1)),        # CMPE-SE eq. 13-14
-    '2x1': ('stack', GFilter(2, 1, 1)),        # CMPE-SE eq. 10-12
-    '3x3': ('alt', GFilter(3, 3, 1)),          # CMPE-SE eq. 15-16
-}
-DEFAULT_G_FILTERS = 'mix5d'
+# CMPE-SE pair-view modes (registered with the Inner-Imaging module, whose configurations
+# three of them are; ``doublefc`` is its own layer)
+CMPE_SE_MODES = ('doublefc', '1x1', '2x1', '3x3')
 
 
 class AttnSpec(namedtuple('AttnSpec', ['kind', 'g_filters', 'joint', 'aggregation', 'layout',
                                        'reduction', 'map_cols', 'spatial'])):
-    """What attention a block takes.
+    """What attention a block takes: immutable, hashable, comparable.
 
-    kind : ``'se'``, ``'cmpe_se_<mode>'`` (mode in doublefc, 1x1, 2x1, 3x3) or ``'ini'``.
+    kind : a registered type (``'se'``, ``'cbam'``, ``'cmpe_se_<mode>'``, ``'ini'``, ...).
     g_filters : set name or list of shapes (``'ini'`` only).
     joint : bool -- model the identity with the residual (``False``: the ``*`` rows).
     aggregation : ``'sum'`` or ``'concat'``.
@@ -39,6 +37,9 @@ class AttnSpec(namedtuple('AttnSpec', ['kind', 'g_filters', 'joint', 'aggregatio
     reduction : ``t``.
     map_cols : ``None`` (the backbone's rule) or an exact column count for every block.
     spatial : τ, the number of spatial attention maps applied first (0: none; Table V).
+
+    A type accepts only the fields it lists in :attr:`AttnType.options`; the others keep their
+    defaults.
     """
     __slots__ = ()
 
@@ -47,53 +48,139 @@ class AttnSpec(namedtuple('AttnSpec', ['kind', 'g_filters', 'joint', 'aggregatio
         return super(AttnSpec, cls).__new__(cls, kind, g_filters, joint, aggregation, layout,
                                             reduction, map_cols, spatial)
 
+    @property
+    def type(self):
+        """The registered :class:`AttnType` of ``kind``."""
+        return _TYPES[self.kind]
 
-_ATTN_RE = re.compile(r'^(?:(se)|cmpe_se_(doublefc|1x1|2x1|3x3)|'
-                      r'ini(?:_(?!nojoint|concat|spa)([a-z0-9]+))?(_nojoint)?(_concat)?)'
-                      r'(?:_spa(\d*))?$')
+    @property
+    def name(self):
+        """The spec's name (``'ini_mix5d_concat'``); see :func:`attn_name`."""
+        return attn_name(self)
+
+
+_DEFAULTS = AttnSpec('-')._asdict()
+
+
+class BlockShape(namedtuple('BlockShape', ['label', 'channels', 'width', 'map_cols',
+                                           'identity'])):
+    """The block an attention layer is built for: ``channels`` = ``C`` of its output,
+    ``width`` its (bottleneck) width, which sets ε = width // t; ``map_cols`` the backbone's
+    column count of an inner-imaged map (InI Section V-B); ``identity`` whether the block has
+    an identity flow to model (All-CNN has none).  Backbones register one per block."""
+    __slots__ = ()
+
+    def __new__(cls, label, channels, width=None, map_cols=16, identity=True):
+        return super(BlockShape, cls).__new__(cls, label, channels,
+                                              channels if width is None else width, map_cols,
+                                              identity)
+
+AttnType = namedtuple('AttnType', ['kind', 'build', 'plan', 'options', 'suffix', 'variants',
+                                   'check'])
+AttnType.__new__.__defaults__ = (None, (), None, ({},), None)
+AttnType.__doc__ = """A registered attention type.
+
+kind : str -- the name prefix (``'se'``).
+build : ``build(spec, block, norm_layer, norm_kwargs)`` -> the layer, a
+    :class:`~ini_gluon.layers.channel_attention.ChannelAttention`, for the block described by
+    the :class:`BlockShape` ``block``.
+plan : ``plan(spec, block)`` -> a pure-Python plan (``InnerImagingPlan``) or ``None``; raises
+    ``ValueError`` where the layer cannot be built for ``block``.  ``None``: fits any block.
+options : the :class:`AttnSpec` fields besides ``kind`` the type takes.
+suffix : ``None``, or a :class:`NameSuffix`: the part of a name after the kind (after the
+    backbone in a model name).
+variants : the ``{field: value}`` of each model :func:`~ini_gluon.list_models` lists.
+check : ``check(spec)`` raising ``ValueError`` for an inconsistent spec, or ``None``.
+"""
+
+NameSuffix = namedtuple('NameSuffix', ['regex', 'model_regex', 'parse', 'format', 'what'])
+NameSuffix.__doc__ = """The suffix of an attention's names: ``regex`` matches it in an attention
+name (``'_mix5d_nojoint'`` of ``'ini_mix5d_nojoint'``, possibly empty), ``model_regex`` at the
+end of a model name; ``parse(match or None) -> {field: value}``, ``format(spec) -> str``;
+``what`` it names, for messages (``'a G-filter set'``)."""
+
+_TYPES = {}
+
+
+def register_attention(attn_type):
+    """Register an :class:`AttnType` under its ``kind``; returns it."""
+    if not re.match(r'^[a-z][a-z0-9]*(_[a-z0-9]+)*$', attn_type.kind):
+        raise ValueError('attention kind %r: lowercase words joined by _' % (attn_type.kind,))
+    unknown = set(attn_type.options) - set(_DEFAULTS) | ({'kind'} & set(attn_type.options))
+    if unknown:
+        raise ValueError('attention %r lists unknown options %s'
+                         % (attn_type.kind, ', '.join(sorted(unknown))))
+    _TYPES[attn_type.kind] = attn_type
+    return attn_type
+
+
+def attention_types():
+    """The registered types, ``{kind: AttnType}``, longest kind first (how names are matched)."""
+    return dict(sorted(_TYPES.items(), key=lambda kv: (-len(kv[0]), kv[0])))
+
+
+_SPATIAL_RE = re.compile(r'_spa(\d*)$')
+
+
+def split_spatial(text):
+    """``(text without '_spa<τ>', τ)``; τ = 0 where there is none, 1 for ``_spa``."""
+    match = _SPATIAL_RE.search(text)
+    if not match:
+        return text, 0
+    return text[:match.start()], int(match.group(1) or 1)
+
+
+def match_kind(text):
+    """``(AttnType, rest)`` for the longest registered kind ``text`` starts with (followed by
+    ``_`` or the end), or ``(None, text)``."""
+    for kind, attn_type in attention_types().items():
+        if text == kind or text.startswith(kind + '_'):
+            return attn_type, text[len(kind):]
+    return None, text
+
+
+def _expected():
+    return ', '.join("'%s'" % k for k in sorted(_TYPES)) + ' (each optionally + _spa<τ>)'
 
 
 def parse_attn(attn, **overrides):
-    """An :class:`AttnSpec` from a name (``'se'``, ``'cmpe_se_1x1'``, ``'ini'``, ``'ini_mix5d'``,
-    ``'ini_square3d_nojoint_concat'``) or a spec; ``overrides`` replace its fields.
-    ``None`` / ``'none'`` give ``None``."""
+    """An :class:`AttnSpec` from a name (``'se'``, ``'cmpe_se_1x1'``, ``'ini'``,
+    ``'ini_mix5d'``, ``'ini_square3d_nojoint_concat'``, ``'se_spa4'``) or a spec; ``overrides``
+    replace its fields.  ``None`` / ``'none'`` give ``None``.  Raises ``ValueError``."""
     if attn is None or attn == 'none':
+        if overrides:
+            raise ValueError('no attention takes no options (%s)' % ', '.join(sorted(overrides)))
         return None
     if isinstance(attn, str):
-        match = _ATTN_RE.match(attn)
-        if not match:
-            raise ValueError("unknown attention %r: expected 'se', 'cmpe_se_doublefc', "
-                             "'cmpe_se_1x1', 'cmpe_se_2x1', 'cmpe_se_3x3' or 'ini[_<G-filter set>]"
-                             "[_nojoint][_concat]'" % (attn,))
-        se, mode, g_set, nojoint, concat, spa = match.groups()
-        spatial = 0 if spa is None else int(spa or 1)
-        if se:
-            spec = AttnSpec('se', spatial=spatial)
-        elif mode:
-            spec = AttnSpec('cmpe_se_' + mode, spatial=spatial)
-        else:
-            spec = AttnSpec('ini', g_set or DEFAULT_G_FILTERS, joint=not nojoint,
-                            aggregation='concat' if concat else 'sum', spatial=spatial)
+        spec = _parse_name(attn)
     elif isinstance(attn, AttnSpec):
         spec = attn
     else:
         raise ValueError('attention must be a name, an AttnSpec or None, not %r' % (attn,))
     spec = spec._replace(**overrides) if overrides else spec
-    _check(spec)
+    check(spec)
     return spec
 
 
-def _check(spec):
-    valid = ('se', 'ini') + tuple('cmpe_se_' + m for m in CMPE_SE_MODES)
-    if spec.kind not in valid:
+def _parse_name(name):
+    text, spatial = split_spatial(name)
+    attn_type, rest = match_kind(text)
+    if attn_type is None:
+        raise ValueError('unknown attention %r: expected %s' % (name, _expected()))
+    suffix = attn_type.suffix
+    match = suffix and re.match('^(?:%s)$' % suffix.regex, rest)
+    if rest and not match:
+        raise ValueError('unknown attention %r: %s takes no %r' % (name, attn_type.kind, rest))
+    fields = suffix.parse(match or None) if suffix else {}
+    return AttnSpec(attn_type.kind, spatial=spatial, **fields)
+
+
+def check(spec):
+    """Raise ``ValueError`` unless ``spec`` is a consistent spec of a registered type."""
+    if spec.kind not in _TYPES:
         raise ValueError('unknown attention kind %r: expected one of %s'
-                         % (spec.kind, ', '.join(valid)))
-    if spec.aggregation not in AGGREGATIONS:
-        raise ValueError('unknown G-filter aggregation %r: expected one of %s'
-                         % (spec.aggregation, ', '.join(AGGREGATIONS)))
-    if spec.layout is not None and spec.layout not in LAYOUTS:
-        raise ValueError('unknown inner-imaged map layout %r: expected one of %s'
-                         % (spec.layout, ', '.join(LAYOUTS)))
+                         % (spec.kind, ', '.join(sorted(_TYPES))))
+    attn_type = _TYPES[spec.kind]
     if not (isinstance(spec.spatial, int) and spec.spatial >= 0):
         raise ValueError('spatial (the number of spatial maps) must be an integer >= 0, not %r'
                          % (spec.spatial,))
@@ -103,94 +190,73 @@ def _check(spec):
     if spec.map_cols is not None and not (isinstance(spec.map_cols, int)
                                           and spec.map_cols >= 1):
         raise ValueError('map_cols must be a positive integer, not %r' % (spec.map_cols,))
-    if spec.kind != 'ini':
-        ini_only = [f for f, v in (('g_filters', spec.g_filters), ('layout', spec.layout),
-                                   ('joint', not spec.joint),
-                                   ('aggregation', spec.aggregation != 'sum')) if v]
-        if spec.kind in ('se', 'cmpe_se_doublefc') and spec.map_cols is not None:
-            ini_only.append('map_cols')
-        if ini_only:
-            raise ValueError('%s takes no %s: these options shape an inner-imaged map of '
-                             'ini models' % (spec.kind, ', '.join(ini_only)))
-    if spec.kind == 'ini':
-        g_filters = parse_g_filters(spec.g_filters)
-        layout = _ini_layout(spec, g_filters)
-        if layout == 'fold' and spec.joint and spec.layout is not None:
-            raise ValueError("layout 'fold' holds the residual signal alone: it needs joint=False")
-        if layout != 'fold' and not spec.joint:
-            raise ValueError("the %s layout holds the identity signal; without joint modelling "
-                             "(_nojoint) only 'fold' applies" % layout)
+    foreign = [f for f, v in spec._asdict().items()
+               if f != 'kind' and f not in attn_type.options and v != _DEFAULTS[f]]
+    if foreign:
+        raise ValueError('%s takes no %s: %s' % (spec.kind, ', '.join(foreign), _why(foreign)))
+    if attn_type.check is not None:
+        attn_type.check(spec)
 
 
-def _ini_layout(spec, g_filters):
-    """The paper's layout: ``stack`` for the simple-* sets (eq. 19), ``alt`` for joint
-    modelling (eq. 24), ``fold`` without it (eq. 4)."""
-    if spec.layout is not None:
-        return spec.layout
-    if isinstance(spec.g_filters, str) and spec.g_filters.startswith('simple'):
-        return 'stack'
-    return 'alt' if spec.joint else 'fold'
+def _why(fields):
+    if fields == ['spatial']:
+        return 'it has no spatial maps before the channel attention'
+    return 'these options shape an inner-imaged map of ini models'
 
 
 def attn_name(spec):
-    """The name part of a spec, as used in model names (``'se'``, ``'ini_mix5d_concat'``)."""
+    """The name part of a spec, as used in model names (``'se'``, ``'ini_mix5d_concat'``); the
+    empty string for ``None``."""
     if spec is None:
         return ''
-    spa = '' if not spec.spatial else '_spa' if spec.spatial == 1 else '_spa%d' % spec.spatial
-    if spec.kind != 'ini':
-        return spec.kind + spa
-    g = spec.g_filters if isinstance(spec.g_filters, str) else 'custom'
-    return 'ini_%s%s%s%s' % (g, '' if spec.joint else '_nojoint',
-                             '_concat' if spec.aggregation == 'concat' else '', spa)
+    return spec.kind + suffix_name(spec) + spatial_name(spec)
 
 
-def _ini_args(spec, channels, map_cols):
-    """Arguments of :class:`InnerImaging` (or ``None`` for SE / double FC)."""
-    if spec.kind.startswith('cmpe_se_'):
-        mode = CMPE_SE_MODES[spec.kind[len('cmpe_se_'):]]
-        if mode is None:
-            return None
-        layout, g_filters = mode[0], (mode[1],)
-    elif spec.kind == 'ini':
-        g_filters = parse_g_filters(spec.g_filters)
-        layout = _ini_layout(spec, g_filters)
-    else:
+def suffix_name(spec):
+    """The suffix of ``spec``'s name (``'_mix5d_nojoint'``), empty for types without one."""
+    attn_type = _TYPES[spec.kind]
+    return attn_type.suffix.format(spec) if attn_type.suffix else ''
+
+
+def spatial_name(spec):
+    return '' if not spec.spatial else '_spa' if spec.spatial == 1 else '_spa%d' % spec.spatial
+
+
+def plan_attn(attn, channels, map_cols=16, identity=True, width=None):
+    """The plan of the layer :func:`create_attn` would build for a block (``None`` where the
+    type has no plan: SE, CBAM); raises ``ValueError`` where it could not be built."""
+    return plan_block(parse_attn(attn), BlockShape('block', channels, width, map_cols, identity))
+
+
+def plan_block(spec, block):
+    """:func:`plan_attn` of an :class:`AttnSpec` (or ``None``) and a :class:`BlockShape`."""
+    if spec is None:
         return None
-    exact = spec.map_cols is not None
-    return dict(g_filters=g_filters, layout=layout, aggregation=spec.aggregation,
-                map_cols=spec.map_cols if exact else map_cols, exact_cols=exact)
-
-
-def plan_attn(attn, channels, map_cols):
-    """The :class:`~ini_gluon.layers.g_filters.InnerImagingPlan` of the layer ``create_attn``
-    would build (``None`` for no attention, SE and double FC); raises ``ValueError`` where it
-    could not be built."""
-    spec = parse_attn(attn)
-    if spec is not None and spec.spatial and channels % spec.spatial:
+    if spec.spatial and block.channels % spec.spatial:
         raise ValueError('%d spatial maps need C divisible by %d' % (spec.spatial, spec.spatial))
-    args = None if spec is None else _ini_args(spec, channels, map_cols)
-    if args is None:
-        return None
-    return plan_inner_imaging(channels, args['g_filters'], args['layout'], args['map_cols'],
-                              args['aggregation'], exact=args['exact_cols'])
+    plan = spec.type.plan
+    return None if plan is None else plan(spec, block)
 
 
 def create_attn(attn, channels, width=None, map_cols=16, norm_layer=BatchNorm, norm_kwargs=None,
-                **kwargs):
-    """Build the attention layer for a block.
+                identity=True):
+    """Build the attention layer of a block (timm's ``create_attn``).
 
     Parameters
     ----------
-    attn : str, AttnSpec or None
+    attn : AttnSpec, str or None
+        A spec (a name is parsed here, for direct use; the models pass specs).
     channels : int
         ``C``, width of the residual output.
     width : int, optional
         The block's width (the bottleneck width in bottleneck blocks); ε = width // t.
         Defaults to ``channels``.
     map_cols : float
-        The backbone's column count for the inner-imaged map (paper Section V-B).
+        The backbone's column count for an inner-imaged map (InI paper Section V-B).
     norm_layer, norm_kwargs
-        Normalisation after the G-filters.
+        Normalisation of the layer (after the G-filters, in the spatial map).
+    identity : bool, default True
+        Whether the block has an identity flow (All-CNN has none).
 
     Returns
     -------
@@ -199,17 +265,11 @@ def create_attn(attn, channels, width=None, map_cols=16, norm_layer=BatchNorm, n
     spec = parse_attn(attn)
     if spec is None:
         return None
-    if spec.kind == 'se':
-        layer = SqueezeExcite(channels, spec.reduction, **kwargs)
-    elif spec.kind == 'cmpe_se_doublefc':
-        layer = DoubleFCSqueezeExcite(channels, spec.reduction, **kwargs)
-    else:
-        args = _ini_args(spec, channels, map_cols)
-        num_filters = reduced(channels if width is None else width, spec.reduction)
-        layer = InnerImaging(channels, num_filters, reduction=spec.reduction,
-                             norm_layer=norm_layer, norm_kwargs=norm_kwargs,
-                             kind=attn_name(spec), **dict(args, **kwargs))
+    block = BlockShape('block', channels, width, map_cols, identity)
+    plan_block(spec, block)
+    layer = spec.type.build(spec, block, norm_layer, norm_kwargs)
     if spec.spatial:
+        from .spatial import SpatialAttention
         layer.add_spatial(SpatialAttention(channels, spec.spatial, norm_layer=norm_layer,
                                            norm_kwargs=norm_kwargs))
     return layer

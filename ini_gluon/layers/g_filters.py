@@ -26,7 +26,8 @@ class GFilter(namedtuple('GFilter', ['rows', 'cols', 'dilation'])):
         return ((self.rows - 1) * self.dilation + 1, (self.cols - 1) * self.dilation + 1)
 
     def output_shape(self, map_rows, map_cols):
-        """Shape ``(n, m)`` of the valid (unpadded) convolution over a ``map_rows x map_cols`` map."""
+        """Shape ``(n, m)`` of the valid (unpadded) convolution over a ``map_rows x map_cols``
+        map."""
         fr, fc = self.field
         return (map_rows - fr + 1, map_cols - fc + 1)
 
@@ -61,7 +62,8 @@ GFILTER_SETS = {
 # complete a large scope of channel scanning" (Fig. 5(d)).  Only added to another set
 # (Table I, footnote b).
 DILATED = GFilter(3, 3, 2)
-_SET_RE = re.compile(r'^(square[1-5]|mix[1-5]|simple[13]|horizon([1-9]\d*)|vertical([1-9]\d*))(d?)$')
+_SET_RE = re.compile(r'^(square[1-5]|mix[1-5]|simple[13]'
+                     r'|horizon([1-9]\d*)|vertical([1-9]\d*))(d?)$')
 
 
 def set_names(max_n=5):
@@ -104,7 +106,8 @@ def parse_g_filters(spec):
         items = None
     if not items:
         raise ValueError('malformed G-filter set %r: expected a set name such as "mix5d" or a '
-                         'non-empty list of (rows, cols) or (rows, cols, dilation) tuples' % (spec,))
+                         'non-empty list of (rows, cols) or (rows, cols, dilation) tuples'
+                         % (spec,))
     shapes = []
     for item in items:
         ok = isinstance(item, (tuple, list)) and len(item) in (2, 3) and all(

@@ -20,8 +20,9 @@ from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 from mxnet.gluon.block import HybridBlock
 
-from .channel_attention import ChannelAttention, ChannelEncoder
-from .g_filters import plan_inner_imaging
+from .channel_attention import ChannelAttention, ChannelEncoder, reduced
+from .create_attn import AttnType, NameSuffix, register_attention
+from .g_filters import GFilter, parse_g_filters, plan_inner_imaging, LAYOUTS, AGGREGATIONS
 
 __all__ = ['inner_imaged_map', 'average_filters', 'group_signals', 'GFilterBank',
            'InnerImaging']
@@ -179,3 +180,125 @@ class InnerImaging(ChannelAttention):
                 'discarded': [str(g) for g in plan.discarded],
                 'num_filters': self._num_filters, 'aggregation': plan.aggregation,
                 'group_signals': plan.group_signals}
+
+
+# Registration: Inner-Imaging (any G-filter set, layout, aggregation) and the CMPE-SE pair-view
+# modes, which are Inner-Imaging configurations with one G-filter
+DEFAULT_G_FILTERS = 'mix5d'
+CMPE_SE_PAIR_VIEWS = {
+    '1x1': ('stack', GFilter(1, 1, 1)),        # CMPE-SE eq. 13-14
+    '2x1': ('stack', GFilter(2, 1, 1)),        # CMPE-SE eq. 10-12
+    '3x3': ('alt', GFilter(3, 3, 1)),          # CMPE-SE eq. 15-16
+}
+
+
+def ini_layout(spec):
+    """The layout of an ``ini`` spec: as given, else the paper's -- ``stack`` for the simple-*
+    sets (eq. 19), ``alt`` for joint modelling (eq. 24), ``fold`` without it (eq. 4)."""
+    if spec.layout is not None:
+        return spec.layout
+    if isinstance(spec.g_filters, str) and spec.g_filters.startswith('simple'):
+        return 'stack'
+    return 'alt' if spec.joint else 'fold'
+
+
+def _configuration(spec, block):
+    """``(layout, G-filters)`` of an ``ini`` or pair-view spec in ``block``.  Where the block
+    has no identity flow (All-CNN), the ``ini`` map is the residual signal's fold (eq. 4)."""
+    if spec.kind == 'ini':
+        if block.identity:
+            return ini_layout(spec), parse_g_filters(spec.g_filters)
+        if not spec.joint:
+            raise ValueError('_nojoint leaves out an identity this block does not have: the '
+                             'ini model without it is the same')
+        if spec.layout not in (None, 'fold'):
+            raise ValueError("the %s layout holds the identity signal, and this block has no "
+                             "identity flow: only 'fold' applies" % spec.layout)
+        return 'fold', parse_g_filters(spec.g_filters)
+    if not block.identity:
+        raise ValueError('%s lays the identity out with the residual, and this block has no '
+                         'identity flow' % spec.kind)
+    layout, g_filter = CMPE_SE_PAIR_VIEWS[spec.kind[len('cmpe_se_'):]]
+    return layout, (g_filter,)
+
+
+def _plan(spec, block):
+    layout, g_filters = _configuration(spec, block)
+    exact = spec.map_cols is not None
+    return plan_inner_imaging(block.channels, g_filters, layout,
+                              spec.map_cols if exact else block.map_cols, spec.aggregation,
+                              exact=exact)
+
+
+def _build(spec, block, norm_layer, norm_kwargs):
+    layout, g_filters = _configuration(spec, block)
+    exact = spec.map_cols is not None
+    return InnerImaging(block.channels, reduced(block.width, spec.reduction), g_filters,
+                        layout=layout,
+                        map_cols=spec.map_cols if exact else block.map_cols,
+                        aggregation=spec.aggregation, reduction=spec.reduction,
+                        exact_cols=exact, norm_layer=norm_layer, norm_kwargs=norm_kwargs,
+                        kind=spec.name)
+
+
+def _check(spec):
+    if spec.aggregation not in AGGREGATIONS:
+        raise ValueError('unknown G-filter aggregation %r: expected one of %s'
+                         % (spec.aggregation, ', '.join(AGGREGATIONS)))
+    if spec.layout is not None and spec.layout not in LAYOUTS:
+        raise ValueError('unknown inner-imaged map layout %r: expected one of %s'
+                         % (spec.layout, ', '.join(LAYOUTS)))
+    if spec.kind != 'ini':
+        return
+    parse_g_filters(spec.g_filters)
+    layout = ini_layout(spec)
+    if layout == 'fold' and spec.joint and spec.layout is not None:
+        raise ValueError("layout 'fold' holds the residual signal alone: it needs joint=False")
+    if layout != 'fold' and not spec.joint:
+        raise ValueError("the %s layout holds the identity signal; without joint modelling "
+                         "(_nojoint) only 'fold' applies" % layout)
+
+
+_OPTIONS = r'(?P<nojoint>_nojoint)?(?P<concat>_concat)?'
+_G_SET = r'_(?P<g_filters>(?!nojoint|concat|spa)[a-z0-9]+)'
+
+
+def _parse_suffix(match):
+    groups = match.groupdict() if match else {}
+    return {'g_filters': groups.get('g_filters') or DEFAULT_G_FILTERS,
+            'joint': not groups.get('nojoint'),
+            'aggregation': 'concat' if groups.get('concat') else 'sum'}
+
+
+def _format_suffix(spec):
+    g = spec.g_filters if isinstance(spec.g_filters, str) else 'custom'
+    return '_%s%s%s' % (g, '' if spec.joint else '_nojoint',
+                        '_concat' if spec.aggregation == 'concat' else '')
+
+
+def _ini_variants():
+    """The variants of every backbone that :func:`~ini_gluon.list_models` lists: each set of
+    Table I, with ``_nojoint`` and ``_concat`` where they apply; mix-5-d with the spatial maps
+    of Table V."""
+    from .g_filters import set_names
+    for g_set in set_names():
+        yield {'g_filters': g_set}
+        if not g_set.startswith('simple'):
+            yield {'g_filters': g_set, 'joint': False}
+        if len(parse_g_filters(g_set)) > 1:
+            yield {'g_filters': g_set, 'aggregation': 'concat'}
+            if not g_set.startswith('simple'):
+                yield {'g_filters': g_set, 'joint': False, 'aggregation': 'concat'}
+    for spatial in (1, 4):
+        yield {'g_filters': 'mix5d', 'spatial': spatial}
+
+
+register_attention(AttnType(
+    'ini', _build, _plan, options=('g_filters', 'joint', 'aggregation', 'layout', 'reduction',
+                                   'map_cols', 'spatial'),
+    suffix=NameSuffix('(?:%s)?%s' % (_G_SET, _OPTIONS), _G_SET + _OPTIONS, _parse_suffix,
+                      _format_suffix, 'a G-filter set'),
+    variants=tuple(_ini_variants()), check=_check))
+for _mode in CMPE_SE_PAIR_VIEWS:
+    register_attention(AttnType('cmpe_se_' + _mode, _build, _plan,
+                                options=('reduction', 'map_cols', 'spatial'), check=_check))

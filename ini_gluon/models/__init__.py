@@ -1,14 +1,24 @@
 """Backbones with attention, and the registry that names them.
 
-The family modules keep their own names here (``ini_gluon.models.cifar_wrn`` is the module, not
-its constructor), so a tool that replaces a function in a module reaches the module itself.
+Every module of this package is imported here, so that a new backbone module's
+``register_backbone`` runs: adding a backbone is one file (README, "Adding a backbone").  The
+family modules keep their own names here (``ini_gluon.models.cifar_wrn`` is the module, not its
+constructor), so a tool that replaces a function in a module reaches the module itself.
 """
-__all__ = ['register_backbone', 'get_model', 'list_models', 'parse_model_name',
-           'CIFARPreActBlock', 'PreActBottleneck', 'CIFARWideBlock', 'ResNetV1Block',
-           'ResNetV1Bottleneck', 'ResNetV2Block']
+import importlib
+import pkgutil
 
-from .registry import register_backbone, get_model, list_models, parse_model_name
-from . import cifar_resnet, cifar_wrn, imagenet_resnet  # noqa: F401  (register the families)
+from .registry import (Backbone, ModelSpec, register_backbone, backbones, get_model, list_models,
+                       parse_model_name, model_name)
+from .residual import AttentionBlock, AttentionResidual, SqueezeChain, BlockShape
 from .cifar_resnet import CIFARPreActBlock, PreActBottleneck
 from .cifar_wrn import CIFARWideBlock
 from .imagenet_resnet import ResNetV1Block, ResNetV1Bottleneck, ResNetV2Block
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module('%s.%s' % (__name__, _module.name))
+
+__all__ = ['Backbone', 'ModelSpec', 'register_backbone', 'backbones', 'get_model', 'list_models',
+           'parse_model_name', 'model_name', 'AttentionBlock', 'AttentionResidual',
+           'SqueezeChain', 'BlockShape', 'CIFARPreActBlock', 'PreActBottleneck',
+           'CIFARWideBlock', 'ResNetV1Block', 'ResNetV1Bottleneck', 'ResNetV2Block']

@@ -16,10 +16,11 @@ from mxnet.gluon.nn import BatchNorm
 from gluoncv.model_zoo.cifarresnet import CIFARBasicBlockV2, CIFARResNetV2
 from gluoncv.model_zoo.resnet import BottleneckV2
 
+from ..layers.create_attn import parse_attn
 from .registry import register_backbone
-from .residual import AttentionResidual, chain_identity_squeezes, check_attention
+from .residual import AttentionResidual, BlockShape, ChainedStages
 
-__all__ = ['CIFARPreActBlock', 'PreActBottleneck', 'cifar_preact_resnet']
+__all__ = ['CIFARPreActBlock', 'PreActBottleneck', 'PreActResNet', 'cifar_preact_resnet']
 
 RESNET_MAP_COLS = 16
 
@@ -32,7 +33,7 @@ class CIFARPreActBlock(AttentionResidual, CIFARBasicBlockV2):
     ----------
     channels, stride, downsample, in_channels, norm_layer, norm_kwargs
         As :class:`gluoncv.model_zoo.cifarresnet.CIFARBasicBlockV2`.
-    attn : str, AttnSpec or None
+    attn : AttnSpec or None
         The attention (see :func:`ini_gluon.layers.create_attn`); ``None`` for the plain block.
     """
 
@@ -45,16 +46,15 @@ class CIFARPreActBlock(AttentionResidual, CIFARBasicBlockV2):
 
     preactivation = True
 
-    def hybrid_forward(self, F, x):
-        x, x_hat = self.split_input(x)
+    def branches(self, F, x, x_hat):
         residual = x
         x = F.Activation(self.bn1(x), act_type='relu')
         x = self.conv1(x)
         x = F.Activation(self.bn2(x), act_type='relu')
         x = self.conv2(x)
         if self.downsample:
-            residual, x_hat = self.downsample(residual), None
-        return self.merge(F, x, residual, x_hat)
+            return x, self.downsample(residual), None
+        return x, residual, x_hat
 
 
 class PreActBottleneck(AttentionResidual, BottleneckV2):
@@ -67,7 +67,7 @@ class PreActBottleneck(AttentionResidual, BottleneckV2):
     ----------
     channels, stride, downsample, in_channels, norm_layer, norm_kwargs
         As :class:`gluoncv.model_zoo.resnet.BottleneckV2`.
-    attn : str, AttnSpec or None
+    attn : AttnSpec or None
     """
 
     def __init__(self, channels, stride, downsample=False, in_channels=0, norm_layer=BatchNorm,
@@ -80,15 +80,20 @@ class PreActBottleneck(AttentionResidual, BottleneckV2):
 
     preactivation = True
 
-    def hybrid_forward(self, F, x):
-        x, x_hat = self.split_input(x)
+    def branches(self, F, x, x_hat):
         x, residual = self.preact(F, x)
         x = self.conv1(x)
         x = F.Activation(self.bn2(x), act_type='relu')
         x = self.conv2(x)
         x = F.Activation(self.bn3(x), act_type='relu')
         x = self.conv3(x)
-        return self.merge(F, x, residual, None if self.downsample else x_hat)
+        return x, residual, None if self.downsample else x_hat
+
+
+# Nets
+class PreActResNet(ChainedStages, CIFARResNetV2):
+    """GluonCV's ``CIFARResNetV2`` whose stages hand the identity squeeze on
+    (:class:`~ini_gluon.models.residual.SqueezeChain`)."""
 
 
 # Specification
@@ -108,16 +113,19 @@ def resnet_spec(depth):
                      'or 9n+2 (bottlenecks: 164, 1001), not %d' % depth)
 
 
-def resnet_stages(depth):
-    """``(label, C, map_cols)`` of each stage, for checking an attention configuration."""
-    _, _, channels = resnet_spec(depth)
-    return [('stage%d' % (i + 1), c, RESNET_MAP_COLS) for i, c in enumerate(channels[1:])]
+def resnet_blocks(depth):
+    """The :class:`~ini_gluon.models.residual.BlockShape` of every block of pre-act
+    ResNet-depth: ``C`` per stage, ε from the bottleneck width ``C / 4``, 16 map columns."""
+    block, layers, channels = resnet_spec(depth)
+    ratio = 4 if block is PreActBottleneck else 1
+    return [BlockShape('stage%d.%d' % (i + 1, j), c, c // ratio, RESNET_MAP_COLS)
+            for i, (n, c) in enumerate(zip(layers, channels[1:])) for j in range(n)]
 
 
 # Constructor
-@register_backbone(r'resnet(?P<depth>\d+)', stages=resnet_stages,
-                   listed=['resnet20', 'resnet56', 'resnet110', 'resnet164'], family='resnet',
-                   aliases=[(r'cifar_resnet(\d+)_v2', r'resnet\1')])
+@register_backbone('resnet{depth}', blocks=resnet_blocks, family='resnet',
+                   listed=['resnet20', 'resnet56', 'resnet110', 'resnet164'],
+                   aliases=['cifar_resnet{depth}_v2'])
 def cifar_preact_resnet(depth, attn=None, classes=10, norm_layer=BatchNorm, norm_kwargs=None,
                         **kwargs):
     r"""Pre-activation ResNet-depth for CIFAR with the attention ``attn`` in every block.
@@ -126,14 +134,12 @@ def cifar_preact_resnet(depth, attn=None, classes=10, norm_layer=BatchNorm, norm
     ----------
     depth : int
         ``6n + 2`` (basic blocks) or ``9n + 2`` (bottlenecks), see :func:`resnet_spec`.
-    attn : str, AttnSpec or None
+    attn : AttnSpec, str or None
         Attention of every block (see :func:`ini_gluon.layers.create_attn`).
     classes : int, default 10
     norm_layer, norm_kwargs
         Normalisation layer of the backbone and of the G-filters.
     """
     block, layers, channels = resnet_spec(depth)
-    check_attention(attn, resnet_stages(depth))
-    return chain_identity_squeezes(CIFARResNetV2(partial(block, attn=attn), layers, channels,
-                                                 classes=classes, norm_layer=norm_layer,
-                                                 norm_kwargs=norm_kwargs, **kwargs))
+    return PreActResNet(partial(block, attn=parse_attn(attn)), layers, channels, classes=classes,
+                        norm_layer=norm_layer, norm_kwargs=norm_kwargs, **kwargs)

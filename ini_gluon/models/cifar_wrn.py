@@ -10,10 +10,11 @@ from functools import partial
 from mxnet.gluon.nn import BatchNorm
 from gluoncv.model_zoo.cifarwideresnet import CIFARBasicBlockV2, CIFARWideResNet
 
+from ..layers.create_attn import parse_attn
 from .registry import register_backbone
-from .residual import AttentionResidual, chain_identity_squeezes, check_attention
+from .residual import AttentionResidual, BlockShape, ChainedStages
 
-__all__ = ['CIFARWideBlock', 'cifar_wrn']
+__all__ = ['CIFARWideBlock', 'WideResNet', 'cifar_wrn']
 
 
 def wrn_map_cols(channels):
@@ -29,7 +30,7 @@ class CIFARWideBlock(AttentionResidual, CIFARBasicBlockV2):
     ----------
     channels, stride, downsample, drop_rate, in_channels, norm_layer, norm_kwargs
         As :class:`gluoncv.model_zoo.cifarwideresnet.CIFARBasicBlockV2`.
-    attn : str, AttnSpec or None
+    attn : AttnSpec or None
         The attention (see :func:`ini_gluon.layers.create_attn`); ``None`` for the plain block.
     """
 
@@ -43,15 +44,20 @@ class CIFARWideBlock(AttentionResidual, CIFARBasicBlockV2):
 
     preactivation = True
 
-    def hybrid_forward(self, F, x):
-        x, x_hat = self.split_input(x)
+    def branches(self, F, x, x_hat):
         x, residual = self.preact(F, x)
         x = self.conv1(x)
         x = F.Activation(self.bn2(x), act_type='relu')
         if self.droprate > 0:
             x = F.Dropout(x, self.droprate)
         x = self.conv2(x)
-        return self.merge(F, x, residual, None if self.downsample else x_hat)
+        return x, residual, None if self.downsample else x_hat
+
+
+# Nets
+class WideResNet(ChainedStages, CIFARWideResNet):
+    """GluonCV's ``CIFARWideResNet`` whose stages hand the identity squeeze on
+    (:class:`~ini_gluon.models.residual.SqueezeChain`)."""
 
 
 # Specification
@@ -66,16 +72,17 @@ def wrn_spec(depth, width):
     return [n] * 3, [16, 16 * width, 32 * width, 64 * width]
 
 
-def wrn_stages(depth, width):
-    """``(label, C, map_cols)`` of each stage, for checking an attention configuration."""
-    _, channels = wrn_spec(depth, width)
-    return [('stage%d' % (i + 1), c, wrn_map_cols(c)) for i, c in enumerate(channels[1:])]
+def wrn_blocks(depth, width):
+    """The :class:`~ini_gluon.models.residual.BlockShape` of every block of WRN-depth-width."""
+    layers, channels = wrn_spec(depth, width)
+    return [BlockShape('stage%d.%d' % (i + 1, j), c, c, wrn_map_cols(c))
+            for i, (n, c) in enumerate(zip(layers, channels[1:])) for j in range(n)]
 
 
 # Constructor
-@register_backbone(r'wrn(?P<depth>\d+)_(?P<width>\d+)', stages=wrn_stages,
-                   listed=['wrn16_4', 'wrn16_8', 'wrn22_10', 'wrn28_10', 'wrn40_4'], family='wrn',
-                   aliases=[(r'cifar_wideresnet(\d+)_(\d+)', r'wrn\1_\2')])
+@register_backbone('wrn{depth}_{width}', blocks=wrn_blocks, family='wrn',
+                   listed=['wrn16_4', 'wrn16_8', 'wrn22_10', 'wrn28_10', 'wrn40_4'],
+                   aliases=['cifar_wideresnet{depth}_{width}'])
 def cifar_wrn(depth, width, attn=None, classes=10, drop_rate=0.0, norm_layer=BatchNorm,
               norm_kwargs=None, **kwargs):
     r"""WRN-depth-width for CIFAR with the attention ``attn`` in every block.
@@ -86,7 +93,7 @@ def cifar_wrn(depth, width, attn=None, classes=10, drop_rate=0.0, norm_layer=Bat
         ``6n + 4``.
     width : int
         Widening factor ``k``.
-    attn : str, AttnSpec or None
+    attn : AttnSpec, str or None
         Attention of every block (see :func:`ini_gluon.layers.create_attn`).
     classes : int, default 10
     drop_rate : float, default 0
@@ -95,8 +102,6 @@ def cifar_wrn(depth, width, attn=None, classes=10, drop_rate=0.0, norm_layer=Bat
         Normalisation layer of the backbone and of the G-filters.
     """
     layers, channels = wrn_spec(depth, width)
-    check_attention(attn, wrn_stages(depth, width))
-    block = partial(CIFARWideBlock, attn=attn)
-    return chain_identity_squeezes(CIFARWideResNet(block, layers, channels, drop_rate,
-                                                   classes=classes, norm_layer=norm_layer,
-                                                   norm_kwargs=norm_kwargs, **kwargs))
+    block = partial(CIFARWideBlock, attn=parse_attn(attn))
+    return WideResNet(block, layers, channels, drop_rate, classes=classes, norm_layer=norm_layer,
+                      norm_kwargs=norm_kwargs, **kwargs)

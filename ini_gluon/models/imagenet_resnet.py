@@ -12,11 +12,15 @@ from gluoncv.model_zoo import get_model as gluoncv_model
 from gluoncv.model_zoo.resnet import (BasicBlockV1, BasicBlockV2, BottleneckV1, ResNetV1,
                                       ResNetV2, resnet_spec)
 
+from ..layers.create_attn import AttnSpec, parse_attn
 from .cifar_resnet import PreActBottleneck, RESNET_MAP_COLS
 from .registry import register_backbone
-from .residual import AttentionResidual, chain_identity_squeezes, check_attention
+from .residual import AttentionResidual, BlockShape, ChainedStages
 
-__all__ = ['ResNetV1Block', 'ResNetV1Bottleneck', 'ResNetV2Block', 'imagenet_resnet']
+__all__ = ['ResNetV1Block', 'ResNetV1Bottleneck', 'ResNetV2Block', 'AttnResNetV1',
+           'AttnResNetV2', 'imagenet_resnet']
+
+GLUONCV_SE = AttnSpec('se')     # GluonCV's own SE-ResNets: t = 16, no spatial map
 
 
 # Blocks
@@ -30,9 +34,11 @@ class _V1(AttentionResidual):
         self._init_attention(attn, channels, width(channels), RESNET_MAP_COLS, norm_layer,
                              norm_kwargs)
 
+    def branches(self, F, x, x_hat):
+        return self.body(x), (self.downsample(x) if self.downsample else x), None
+
     def hybrid_forward(self, F, x):
-        residual = self.downsample(x) if self.downsample else x
-        return F.Activation(self.merge(F, self.body(x), residual), act_type='relu')
+        return F.Activation(self.chained(F, x)[0], act_type='relu')
 
 
 class ResNetV1Block(_V1, BasicBlockV1):
@@ -61,17 +67,25 @@ class ResNetV2Block(AttentionResidual, BasicBlockV2):
 
     preactivation = True
 
-    def hybrid_forward(self, F, x):
-        x, x_hat = self.split_input(x)
+    def branches(self, F, x, x_hat):
         x, residual = self.preact(F, x)
         x = self.conv2(F.Activation(self.bn2(self.conv1(x)), act_type='relu'))
-        return self.merge(F, x, residual, None if self.downsample else x_hat)
+        return x, residual, None if self.downsample else x_hat
+
+
+# Nets
+class AttnResNetV1(ChainedStages, ResNetV1):
+    """GluonCV's ``ResNetV1`` with :class:`~ini_gluon.models.residual.SqueezeChain` stages."""
+
+
+class AttnResNetV2(ChainedStages, ResNetV2):
+    """GluonCV's ``ResNetV2`` with :class:`~ini_gluon.models.residual.SqueezeChain` stages."""
 
 
 # Specification
 BLOCKS = {1: {'basic_block': ResNetV1Block, 'bottle_neck': ResNetV1Bottleneck},
           2: {'basic_block': ResNetV2Block, 'bottle_neck': PreActBottleneck}}
-NETS = {1: ResNetV1, 2: ResNetV2}
+NETS = {1: AttnResNetV1, 2: AttnResNetV2}
 
 
 def imagenet_spec(depth, version):
@@ -84,21 +98,24 @@ def imagenet_spec(depth, version):
     return resnet_spec[depth]
 
 
-def imagenet_stages(depth, version):
-    """``(label, C, map_cols)`` of each stage, for checking an attention configuration."""
-    _, _, channels = imagenet_spec(depth, version)
-    return [('stage%d' % (i + 1), c, RESNET_MAP_COLS) for i, c in enumerate(channels[1:])]
+def imagenet_blocks(depth, version):
+    """The :class:`~ini_gluon.models.residual.BlockShape` of every block of GluonCV's
+    ResNet-depth (bottlenecks: ε from the width ``C / 4``)."""
+    kind, layers, channels = imagenet_spec(depth, version)
+    ratio = 4 if kind == 'bottle_neck' else 1
+    return [BlockShape('stage%d.%d' % (i + 1, j), c, c // ratio, RESNET_MAP_COLS)
+            for i, (n, c) in enumerate(zip(layers, channels[1:])) for j in range(n)]
 
 
 # Constructor
-@register_backbone(r'resnet(?P<depth>\d+)_v(?P<version>\d)', stages=imagenet_stages,
+@register_backbone('resnet{depth}_v{version}', blocks=imagenet_blocks, family='resnet',
                    listed=['resnet50_v1', 'resnet50_v2', 'resnet101_v1', 'resnet101_v2'],
-                   family='resnet', input_shape=(1, 3, 224, 224))
+                   input_shape=(1, 3, 224, 224))
 def imagenet_resnet(depth, version, attn=None, classes=1000, norm_layer=BatchNorm,
                     norm_kwargs=None, **kwargs):
     r"""ResNet-depth v1/v2 for ImageNet with the attention ``attn`` in every block; without
-    attention, or with plain SE, GluonCV's own ``resnet<depth>_v<version>`` /
-    ``se_resnet<depth>_v<version>``.
+    attention, or with GluonCV's SE (``AttnSpec('se')``: t = 16, no spatial map), GluonCV's own
+    ``resnet<depth>_v<version>`` / ``se_resnet<depth>_v<version>``.
 
     Parameters
     ----------
@@ -106,18 +123,17 @@ def imagenet_resnet(depth, version, attn=None, classes=1000, norm_layer=BatchNor
         18, 34, 50, 101 or 152.
     version : int
         1 (post-activation) or 2 (pre-activation).
-    attn : str, AttnSpec or None
+    attn : AttnSpec, str or None
     classes : int, default 1000
     norm_layer, norm_kwargs
         Normalisation layer of the backbone and of the G-filters.
     """
     kind, layers, channels = imagenet_spec(depth, version)
-    if attn in (None, 'se'):
+    attn = parse_attn(attn)
+    if attn in (None, GLUONCV_SE):
         return gluoncv_model('%sresnet%d_v%d' % ('se_' if attn else '', depth, version),
                              classes=classes, norm_layer=norm_layer, norm_kwargs=norm_kwargs,
                              **kwargs)
-    check_attention(attn, imagenet_stages(depth, version))
     block = partial(BLOCKS[version][kind], attn=attn)
-    return chain_identity_squeezes(NETS[version](block, layers, channels, classes=classes,
-                                                 norm_layer=norm_layer,
-                                                 norm_kwargs=norm_kwargs, **kwargs))
+    return NETS[version](block, layers, channels, classes=classes, norm_layer=norm_layer,
+                         norm_kwargs=norm_kwargs, **kwargs)

@@ -1,129 +1,212 @@
-"""The model registry: names parsed into a backbone and an attention.
+"""The model registry: a name is parsed once into a :class:`ModelSpec`, everything after works
+on the spec.
 
-A name is ``[<attention>_]<backbone>``:
+A name is ``[<attention>_]<backbone>[<attention suffix>][_spa<τ>]``:
 
 * ``<backbone>`` -- any depth of a registered family: ``resnet110``, ``resnet164`` (pre-act,
-  CIFAR), ``wrn28_10``, ``wrn40_4`` (WRN-depth-k);
-* ``<attention>`` -- none (plain), ``se``, ``cmpe_se_<mode>`` (mode in doublefc, 1x1, 2x1, 3x3),
-  or ``ini``, in which case the G-filter set of Table I follows the backbone, then optionally
-  ``_nojoint`` (the ``*`` rows: residual signal alone) and ``_concat`` (eq. 11 literally):
+  CIFAR), ``wrn28_10`` (WRN-depth-k), ``resnet50_v2`` (ImageNet), ``allcnn``,
+  ``pyramidnet272`` (α = 200; ``pyramidnet110_a48``);
+* ``<attention>`` -- a registered attention kind (:mod:`ini_gluon.layers.create_attn`): none
+  (plain), ``se``, ``cbam``, ``cmpe_se_<mode>`` (mode in doublefc, 1x1, 2x1, 3x3), or ``ini``,
+  whose suffix after the backbone names the G-filter set of Table I and optionally ``_nojoint``
+  (the ``*`` rows: residual signal alone) and ``_concat`` (eq. 11 literally):
   ``ini_wrn28_10_mix5d``, ``ini_resnet164_square1_nojoint``.
 
 The original CMPE-SE code's names are accepted as aliases (its ``cmpe_se_resnet164`` is the SE
 baseline), and so are GluonCV's (``cifar_wideresnet28_10``, ``cifar_resnet110_v2``).
+
+A backbone registers data with its constructor (:func:`register_backbone`): the name templates,
+the family whose training recipe applies, its blocks' widths (to check an attention before
+building), the names to list.  Adding a backbone is one module with one decorated constructor
+(the package imports every module of ``ini_gluon.models``).
 """
 import difflib
 import fnmatch
 import re
+import string
 from collections import namedtuple
 from functools import lru_cache
 
-from ..layers.create_attn import parse_attn, AttnSpec, CMPE_SE_MODES
-from ..layers.g_filters import parse_g_filters, set_names
-from .residual import check_attention
+from ..layers.create_attn import (AttnSpec, attention_types, match_kind, parse_attn,
+                                  split_spatial, suffix_name, spatial_name)
+from .residual import check_blocks
 
-__all__ = ['register_backbone', 'get_model', 'list_models', 'parse_model_name',
-           'resolve_model_name',
-           'DEFAULT_INPUT_SHAPE']
+__all__ = ['Backbone', 'ModelSpec', 'register_backbone', 'backbones', 'parse_model_name',
+           'resolve_model_name', 'model_name', 'get_model', 'list_models', 'DEFAULT_INPUT_SHAPE']
 
 DEFAULT_INPUT_SHAPE = (1, 3, 32, 32)
-Backbone = namedtuple('Backbone', ['regex', 'constructor', 'stages', 'listed', 'input_shape',
-                                   'family'])
-_BACKBONES = []
-_ALIASES = [(re.compile(r'^cmpe_se_((?:resnet|wrn)[0-9_]+)$'), r'se_\1')]
-_ATTN_PREFIXES = ['se'] + ['cmpe_se_' + m for m in CMPE_SE_MODES] + ['ini']
-_ATTN_OPTIONS = set(AttnSpec._fields) - {'kind'}
+_ATTN_OPTIONS = tuple(f for f in AttnSpec._fields if f != 'kind')
+# the original CMPE-SE code calls its SE baseline cmpe_se_<backbone>
+_MODEL_ALIASES = [(re.compile(r'^cmpe_se_((?:resnet|wrn)[0-9_]+)$'), r'se_\1')]
+
+Backbone = namedtuple('Backbone', ['key', 'names', 'build', 'blocks', 'family', 'listed',
+                                   'input_shape', 'aliases', 'defaults'])
+Backbone.__doc__ = """A registered backbone family (see :func:`register_backbone`)."""
+_BACKBONES = {}
 
 
-def register_backbone(pattern, stages, listed, family, aliases=(),
+def register_backbone(names, blocks, family, listed, aliases=(), defaults=None,
                       input_shape=DEFAULT_INPUT_SHAPE):
-    """Register a backbone family.
+    """Register a backbone family: a decorator of its constructor.
 
     Parameters
     ----------
-    pattern : str
-        Regular expression of the backbone part of a name; its named groups (integers) are
-        passed to the constructor.
-    stages : callable
-        ``stages(**groups)`` -> list of ``(label, C, map_cols)``, to check configurations.
+    names : str or tuple of str
+        Name templates of the backbone part of a model name, with integer fields in braces:
+        ``'wrn{depth}_{width}'``.  Several templates: the first whose missing fields all have
+        their ``defaults`` is the canonical name (``('pyramidnet{depth}',
+        'pyramidnet{depth}_a{alpha}')``).
+    blocks : callable
+        ``blocks(**fields)`` -> list of :class:`~ini_gluon.models.residual.BlockShape`, one per
+        attention block, to check an attention before building; raises ``ValueError`` for
+        fields the family does not accept (a depth it cannot have).
+    family : str
+        Which of the papers' training recipes applies (:mod:`ini_gluon.training.recipes`):
+        ``'resnet'``, ``'wrn'``, ``'allcnn'``, ``'pyramidnet'``.
     listed : list of str
         The backbones :func:`list_models` enumerates.
-    family : str
-        Which of the papers' training schedules the backbone follows: ``'resnet'`` (pre-act
-        ResNet: decay at fractions of the run) or ``'wrn'`` (fixed decay epochs); see
-        :mod:`ini_gluon.training.recipes`.
-    aliases : list of (pattern, replacement)
-        Other names of the backbone (e.g. GluonCV's).
+    aliases : tuple of str
+        Other templates of the same names (GluonCV's, ``'cifar_wideresnet{depth}_{width}'``).
+    defaults : dict, optional
+        Values of fields a template may leave out.
     input_shape : tuple
         The input of one image (``net.input_shape``: summaries, counts, FLOPs).
+
+    The constructor is called as ``constructor(attn=<AttnSpec or None>, **fields, **kwargs)``.
     """
+    names = (names,) if isinstance(names, str) else tuple(names)
+
     def wrap(constructor):
-        _BACKBONES.append(Backbone(re.compile('^%s$' % pattern), constructor, stages, listed,
-                                   tuple(input_shape), family))
-        for alias, repl in aliases:
-            _ALIASES.append((re.compile(r'^((?:%s)_)?%s$' % ('|'.join(_ATTN_PREFIXES), alias)),
-                             _shift(repl)))
-        _all_models.cache_clear()
+        key = constructor.__name__
+        _BACKBONES[key] = Backbone(key, names, constructor, blocks, family, tuple(listed),
+                                   tuple(input_shape), tuple(aliases), dict(defaults or {}))
         return constructor
     return wrap
 
 
-def _shift(repl):
-    """Shift the group references of an alias replacement by one (group 1 is the prefix)."""
-    return r'\1' + re.sub(r'\\(\d)', lambda m: '\\%d' % (int(m.group(1)) + 1), repl)
+def backbones():
+    """``{key: Backbone}`` of every registered family."""
+    return dict(_BACKBONES)
+
+
+@lru_cache(maxsize=None)
+def _template_regex(template):
+    fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    pattern = re.escape(template)
+    for field in fields:
+        pattern = pattern.replace(re.escape('{%s}' % field), r'(?P<%s>\d+)' % field)
+    return re.compile('^%s$' % pattern)
 
 
 def _match_backbone(text):
-    for backbone in _BACKBONES:
-        match = backbone.regex.match(text)
-        if match:
-            return backbone, {k: int(v) for k, v in match.groupdict().items()}
+    """``(Backbone, fields)`` of the backbone name ``text``, or ``(None, None)``."""
+    for backbone in _BACKBONES.values():
+        for template in backbone.names + backbone.aliases:
+            match = _template_regex(template).match(text)
+            if match:
+                fields = dict(backbone.defaults)
+                fields.update((k, int(v)) for k, v in match.groupdict().items())
+                return backbone, fields
     return None, None
 
 
+def _format_backbone(backbone, fields):
+    for template in backbone.names:
+        used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        if all(backbone.defaults.get(k) == v for k, v in fields.items() if k not in used):
+            return template.format(**fields)
+    raise ValueError('no name template of %s fits %r' % (backbone.key, fields))
+
+
+class ModelSpec(namedtuple('ModelSpec', ['backbone', 'args', 'attn'])):
+    """A model: the key of its registered backbone, the backbone's fields as sorted
+    ``(name, value)`` pairs, and an :class:`~ini_gluon.layers.AttnSpec` (``None``: plain).
+    Immutable and hashable; ``spec.name`` is the canonical model name."""
+    __slots__ = ()
+
+    @property
+    def entry(self):
+        """The registered :class:`Backbone`."""
+        return _BACKBONES[self.backbone]
+
+    @property
+    def kwargs(self):
+        return dict(self.args)
+
+    @property
+    def family(self):
+        return self.entry.family
+
+    @property
+    def name(self):
+        return model_name(self)
+
+    def blocks(self):
+        """The backbone's :class:`~ini_gluon.models.residual.BlockShape` list."""
+        return self.entry.blocks(**self.kwargs)
+
+
+def model_name(spec):
+    """The canonical name of a :class:`ModelSpec` (``parse_model_name(name).name == name`` for
+    every canonical name)."""
+    backbone = _format_backbone(spec.entry, spec.kwargs)
+    attn = spec.attn
+    if attn is None:
+        return backbone
+    return '%s_%s%s%s' % (attn.kind, backbone, suffix_name(attn), spatial_name(attn))
+
+
 def _resolve_alias(name):
-    for regex, repl in _ALIASES:
+    for regex, repl in _MODEL_ALIASES:
         if regex.match(name):
             return regex.sub(repl, name)
     return name
 
 
-def parse_model_name(name):
-    """Split a model name into ``(backbone, backbone_args, attention_name)``.
+def _split_suffix(attn_type, rest):
+    """``(backbone text, suffix match)``: the split of ``rest`` whose tail is the attention's
+    suffix and whose head a backbone (rightmost first)."""
+    regex = re.compile('^(?:%s)$' % attn_type.suffix.model_regex)
+    for i in [m.start() for m in re.finditer('_', rest)][::-1]:
+        match = regex.match(rest[i:])
+        if match and _match_backbone(rest[:i])[0] is not None:
+            return rest[:i], match
+    if _match_backbone(rest)[0] is not None:
+        raise ValueError('an %s_ name needs %s after the backbone, e.g. %s'
+                         % (attn_type.kind, attn_type.suffix.what, _example(attn_type)))
+    tails = [m.start() for m in re.finditer('_', rest) if regex.match(rest[m.start():])]
+    return (rest[:tails[0]] if tails else rest), None
 
-    ``attention_name`` is ``None`` for the plain backbone.  Raises ``ValueError`` for a name
-    that does not follow the naming (without suggestions; :func:`get_model` adds them).
-    """
-    name = _resolve_alias(name.lower())
-    spa = re.search(r'_spa\d*$', name)
-    spa, name = (spa.group(0), name[:spa.start()]) if spa else ('', name)
-    attn, rest = None, name
-    for prefix in sorted(_ATTN_PREFIXES, key=len, reverse=True):
-        if name.startswith(prefix + '_'):
-            attn, rest = prefix, name[len(prefix) + 1:]
-            break
-    if attn == 'ini':
-        options = ''
-        for suffix in ('_concat', '_nojoint'):
-            if rest.endswith(suffix):
-                options, rest = suffix + options, rest[:-len(suffix)]
-        if '_' not in rest or _match_backbone(rest)[0] is not None:
-            raise ValueError('an ini_ name needs a G-filter set after the backbone, '
-                             'e.g. ini_wrn28_10_mix5d')
-        rest, g_set = rest.rsplit('_', 1)
-        attn = 'ini_%s%s' % (g_set, options)
-        parse_attn(attn)  # checks the set and the options together
-    if spa:
-        if attn is None:
-            raise ValueError('spatial attention (%s) goes with a channel attention: se_, '
-                             'cmpe_se_<mode>_ or ini_' % spa[1:])
-        attn += spa
-        parse_attn(attn)
-    backbone, args = _match_backbone(rest)
+
+def _example(attn_type):
+    return '%s_wrn28_10%s' % (attn_type.kind,
+                              suffix_name(AttnSpec(attn_type.kind, **attn_type.variants[0])))
+
+
+def parse_model_name(name):
+    """The :class:`ModelSpec` of a model name.  Raises ``ValueError`` for a name that does not
+    follow the naming (without suggestions; :func:`resolve_model_name` adds them)."""
+    text, spatial = split_spatial(_resolve_alias(name.lower()))
+    attn_type, rest = match_kind(text)
+    attn = None
+    if attn_type is None:
+        if spatial:
+            raise ValueError('spatial attention (%s) goes with a channel attention: %s'
+                             % (spatial_name(AttnSpec('-', spatial=spatial))[1:], ', '.join(
+                                 k + '_' for k, t in sorted(attention_types().items())
+                                 if 'spatial' in t.options)))
+    else:
+        rest = rest[1:]
+        fields = {}
+        if attn_type.suffix is not None:
+            rest, match = _split_suffix(attn_type, rest)
+            fields = attn_type.suffix.parse(match) if match else {}
+        attn = parse_attn(AttnSpec(attn_type.kind, spatial=spatial, **fields))
+    backbone, fields = _match_backbone(rest)
     if backbone is None:
         raise ValueError('unknown backbone %r' % rest)
-    backbone.stages(**args)  # checks the depth / width
-    return backbone, args, attn
+    backbone.blocks(**fields)  # checks the depth / width
+    return ModelSpec(backbone.key, tuple(sorted(fields.items())), attn)
 
 
 def _near(name, n=3):
@@ -138,7 +221,9 @@ def _near(name, n=3):
 
 def resolve_model_name(name):
     """:func:`parse_model_name`, with the error a user sees: the name and the closest valid
-    names."""
+    names.  A :class:`ModelSpec` is returned as it is."""
+    if isinstance(name, ModelSpec):
+        return name
     if not isinstance(name, str):
         raise ValueError('model name must be a string, not %r' % (name,))
     try:
@@ -149,21 +234,23 @@ def resolve_model_name(name):
 
 
 def get_model(name, **kwargs):
-    """Build a model by name.
+    """Build a model by name or :class:`ModelSpec`.
 
     Parameters
     ----------
-    name : str
-        E.g. ``'ini_wrn28_10_mix5d'``, ``'se_resnet164'``, ``'cmpe_se_3x3_wrn28_10'``.
+    name : str or ModelSpec
+        E.g. ``'ini_wrn28_10_mix5d'``, ``'se_resnet164'``, ``'cmpe_se_3x3_wrn28_10'``,
+        ``'cbam_resnet50_v1'``, ``'ini_allcnn_square3'``.
     **kwargs
         Passed to the backbone constructor (``classes``, ``drop_rate``, ``norm_layer``, ...),
         except the attention options ``g_filters``, ``joint``, ``aggregation``, ``layout``,
-        ``reduction``, ``map_cols``, which override those of the name.
+        ``reduction``, ``map_cols``, ``spatial``, which override those of the name.
 
     Returns
     -------
     HybridBlock
-        Not initialised, as GluonCV's models; ``net.model_name`` holds the canonical name.
+        Not initialised, as GluonCV's models; ``net.model_name`` holds the name,
+        ``net.model_spec`` the spec it was built from.
 
     Raises
     ------
@@ -171,66 +258,59 @@ def get_model(name, **kwargs):
         For an unknown or malformed name (naming the closest valid names), or a configuration
         that cannot be built (naming the block and the shapes).
     """
-    backbone, args, attn = resolve_model_name(name)
+    spec = resolve_model_name(name)
     options = {k: kwargs.pop(k) for k in list(kwargs) if k in _ATTN_OPTIONS}
     try:
-        if options and attn is None:
+        if options and spec.attn is None:
             raise ValueError('the plain backbone takes no attention options (%s)'
                              % ', '.join(sorted(options)))
         if options:
-            attn = parse_attn(attn, **options)
-        net = backbone.constructor(attn=attn, **dict(args, **kwargs))
+            spec = spec._replace(attn=parse_attn(spec.attn, **options))
+        check_blocks(spec.attn, spec.blocks())
+        net = spec.entry.build(attn=spec.attn, **dict(spec.kwargs, **kwargs))
     except ValueError as err:
         raise ValueError('cannot build %r%s: %s' % (
-            name, ' with %s' % ', '.join('%s=%r' % kv for kv in sorted(options.items()))
+            name if isinstance(name, str) else spec.name,
+            ' with %s' % ', '.join('%s=%r' % kv for kv in sorted(options.items()))
             if options else '', err))
-    net.model_name = name
-    net.input_shape = backbone.input_shape
+    net.model_name = name if isinstance(name, str) else spec.name
+    net.model_spec = spec
+    net.input_shape = spec.entry.input_shape
     return net
 
 
-def _variants():
-    yield ''
-    for attn in _ATTN_PREFIXES[:-1]:
-        yield attn
-    for g_set in set_names():
-        yield 'ini_' + g_set
-        if not g_set.startswith('simple'):
-            yield 'ini_%s_nojoint' % g_set
-        if len(parse_g_filters(g_set)) > 1:
-            yield 'ini_%s_concat' % g_set
-            if not g_set.startswith('simple'):
-                yield 'ini_%s_nojoint_concat' % g_set
-    for spa in ('_spa', '_spa4'):                   # Table V
-        yield 'ini_mix5d' + spa
+def _attentions():
+    """Every attention :func:`list_models` lists: ``None`` and each type's variants."""
+    yield None
+    for attn_type in attention_types().values():
+        for variant in attn_type.variants:
+            yield AttnSpec(attn_type.kind, **variant)
 
 
-def _model_name(backbone, attn):
-    if not attn:
-        return backbone
-    if attn.startswith('ini_'):
-        parts = attn.split('_')
-        return '_'.join(['ini', backbone] + parts[1:])
-    return '%s_%s' % (attn, backbone)
-
-
-def _buildable(backbone, args, attn):
+def _buildable(spec):
     try:
-        check_attention(attn, backbone.stages(**args))
+        check_blocks(spec.attn, spec.blocks())
     except ValueError:
         return False
     return True
 
 
-@lru_cache(maxsize=None)
 def _all_models():
+    """Every listed name, computed once per set of registered backbones and attentions."""
+    return _listing(tuple((k, id(b)) for k, b in _BACKBONES.items()),
+                    tuple((k, id(t)) for k, t in attention_types().items()))
+
+
+@lru_cache(maxsize=None)
+def _listing(_backbones, _attention_types):
     names = []
-    for backbone in _BACKBONES:
+    for backbone in _BACKBONES.values():
         for text in backbone.listed:
-            args = _match_backbone(text)[1]
-            for attn in _variants():
-                if _buildable(backbone, args, attn or None):
-                    names.append(_model_name(text, attn))
+            fields = _match_backbone(text)[1]
+            for attn in _attentions():
+                spec = ModelSpec(backbone.key, tuple(sorted(fields.items())), attn)
+                if _buildable(spec):
+                    names.append(spec.name)
     return tuple(sorted(names))
 
 

@@ -1,99 +1,147 @@
-"""What every residual block of the project shares: an attention layer after its last
-convolution, applied before the identity is added (InI eq. 27: ``y = X + s o U``)."""
+"""What every attention block of the project shares: an attention layer after its last
+convolution, applied before the identity is added (InI eq. 27: ``y = X + s o U``); the stage
+that hands a block's output squeeze on to the next; and the check of an attention against a
+backbone's blocks before anything is built."""
 from mxnet.gluon import nn
 
 from ..layers import channel_attention
-from ..layers.create_attn import create_attn, plan_attn
+from ..layers.create_attn import BlockShape, create_attn, plan_block
 
-__all__ = ['AttentionResidual', 'check_attention', 'chain_identity_squeezes']
+__all__ = ['AttentionBlock', 'AttentionResidual', 'SqueezeChain', 'ChainedStages',
+           'hands_on_squeeze', 'BlockShape', 'check_blocks']
 
 
-class AttentionResidual(object):
-    """Mixin for GluonCV residual blocks: ``self.attn`` and the merge ``X + attn(U, X)``.
+class AttentionBlock(object):
+    """Mixin for every block that holds an attention layer (``self.attn``, ``None`` for the
+    plain block) applied to its output ``U`` of ``self.out_channels`` channels."""
 
-    A block's input is a tensor, or ``(tensor, its squeeze)`` when the block before it hands its
-    output's squeeze on (:func:`chain_identity_squeezes`).
-    """
-    hands_on_squeeze = False
-
-    def _init_attention(self, attn, channels, width, map_cols, norm_layer, norm_kwargs):
+    def _init_attention(self, attn, channels, width, map_cols, norm_layer, norm_kwargs,
+                        identity=True):
         self.out_channels = channels
         with self.name_scope():
             self.attn = create_attn(attn, channels, width=width, map_cols=map_cols,
-                                    norm_layer=norm_layer, norm_kwargs=norm_kwargs)
+                                    norm_layer=norm_layer, norm_kwargs=norm_kwargs,
+                                    identity=identity)
 
-    @staticmethod
-    def split_input(x):
-        """``(x, x_hat)``: the block's input and its squeeze, ``None`` if not handed on."""
-        return tuple(x) if isinstance(x, (list, tuple)) else (x, None)
+
+class AttentionResidual(AttentionBlock):
+    """Mixin for residual blocks: the merge ``X + attn(U, X)``.
+
+    A block subclass implements :meth:`branches`; ``block(x)`` takes and returns a tensor.  The
+    stage (:class:`SqueezeChain`) calls :meth:`chained` instead where a squeeze is handed on.
+    """
+    preactivation = False        # the output is X + s o U itself (no activation after the sum)
+
+    @property
+    def keeps_identity(self):
+        """Whether the identity is the block's input itself (no projection, no pooling), so that
+        the squeeze of the input is the squeeze of the identity (up to zero channels)."""
+        return not self.downsample
+
+    def branches(self, F, x, x_hat):
+        """``(U, X, x̂ or None)``: the residual output, the identity and its squeeze when
+        ``x_hat``, the squeeze of the input, gives it."""
+        raise NotImplementedError
 
     def preact(self, F, x):
-        """The BN-ReLU that the residual branch and the projection shortcut share (pre-act
-        blocks, He et al. 2016): ``(activated x, identity)``."""
+        """The BN-ReLU that the residual branch and the projection shortcut share (GluonCV's
+        pre-activation blocks, He et al. 2016): ``(activated x, identity)``."""
         act = F.Activation(self.bn1(x), act_type='relu')
         return act, (self.downsample(act) if self.downsample else x)
 
-    def merge(self, F, u, identity, identity_hat=None):
-        """``y = X + s o U`` (eq. 27), or ``X + U`` without attention (eq. 25).
+    def hybrid_forward(self, F, x):
+        return self.chained(F, x)[0]
 
-        ``identity_hat`` is the squeeze of ``identity`` when the block before handed it on.  A
-        block that ``hands_on_squeeze`` returns ``(y, y_hat)`` with
-        ``y_hat = x_hat + s * u_hat``, the squeeze of ``y`` without a pass over ``y``.
-        """
+    def chained(self, F, x, x_hat=None, hand_on=False):
+        """``(y, ŷ)``: the block's output and, if ``hand_on``, its squeeze
+        ``ŷ = x̂ + s * û`` computed without a pass over ``y`` (squeezing is linear and ``s`` is
+        constant over H and W); ``x_hat`` is the squeeze of ``x`` when the block before handed
+        it on."""
+        u, identity, identity_hat = self.branches(F, x, x_hat)
+        return self.merge(F, u, identity, identity_hat, hand_on)
+
+    def merge(self, F, u, identity, identity_hat=None, hand_on=False):
+        """``(X + s o U, ŷ or None)`` (eq. 27), or ``X + U`` without attention (eq. 25)."""
         if self.attn is None:
-            return u + identity
+            return u + identity, None
         if not self.attn.uses_identity:
-            return self.attn(u, identity) + identity
+            return self.attn(u, identity) + identity, None
         if identity_hat is None:
             identity_hat = channel_attention.squeeze(F, identity)      # eq. 17
         out, scaled_u_hat = self.attn(u, identity, identity_hat)
-        y = out + identity
-        if self.hands_on_squeeze:
-            return y, identity_hat + scaled_u_hat
-        return y
+        return out + identity, (identity_hat + scaled_u_hat if hand_on else None)
 
 
-def chain_identity_squeezes(net):
-    """Let each pre-activation block whose successor in a stage keeps the identity (no
-    projection) hand its output's squeeze on, so that the successor's competitive attention
-    does not squeeze its identity again: ``squeeze(X + s o U) = x_hat + s * u_hat``.
-
-    Only for blocks whose output is ``X + s o U`` itself (pre-activation); the successor must
-    add its input unchanged.  Returns ``net``.
-    """
-    for stage in (b for b in _blocks(net) if isinstance(b, nn.HybridSequential)):
-        blocks = list(stage._children.values())
-        for block, successor in zip(blocks, blocks[1:]):
-            if (isinstance(block, AttentionResidual) and isinstance(successor, AttentionResidual)
-                    and getattr(block, 'preactivation', False)
-                    and block.attn is not None and block.attn.uses_identity
-                    and not successor.downsample):
-                block.hands_on_squeeze = True
-    return net
+def hands_on_squeeze(block, successor):
+    """Whether ``block`` hands the squeeze of its output on to ``successor``: where its output
+    is ``X + s o U`` itself (pre-activation), its attention squeezes the identity (the
+    competitive modes), and ``successor``'s identity is its input."""
+    return (isinstance(block, AttentionResidual) and isinstance(successor, AttentionResidual)
+            and block.preactivation and block.attn is not None and block.attn.uses_identity
+            and successor.keeps_identity)
 
 
-def _blocks(block):
-    yield block
-    for child in block._children.values():
-        for b in _blocks(child):
-            yield b
-
-
-def check_attention(attn, stages):
-    """Check that every stage can take ``attn`` before a network is built.
+class SqueezeChain(nn.HybridSequential):
+    """A stage of residual blocks that owns the squeeze hand-on: where
+    :func:`hands_on_squeeze` says so, a block gives the next the squeeze of its output, so that
+    the next block's competitive attention does not squeeze its identity again:
+    ``squeeze(X + s o U) = x̂ + s * û``.  It takes and returns a tensor, as a
+    ``HybridSequential`` of the same blocks does, and computes the same.
 
     Parameters
     ----------
-    attn : str, AttnSpec or None
-    stages : list of (label, channels, map_cols)
+    blocks : list of HybridBlock
+        The stage's blocks, already built (their parameter names do not change).
+    prefix : str
+        As ``HybridSequential``'s.
+    """
+
+    def __init__(self, blocks, prefix=None, params=None):
+        super(SqueezeChain, self).__init__(prefix=prefix, params=params)
+        self.add(*blocks)
+        self.hand_on = tuple(hands_on_squeeze(b, s) for b, s in zip(blocks, blocks[1:])) + (
+            False,)
+
+    def hybrid_forward(self, F, x):
+        x_hat = None
+        for block, hand_on in zip(self._children.values(), self.hand_on):
+            if hand_on or x_hat is not None:
+                x, x_hat = block.chained(F, x, x_hat, hand_on)
+            else:
+                x = block(x)
+        return x
+
+
+class ChainedStages(object):
+    """Mixin for GluonCV's nets: each stage that the net's own ``_make_layer`` builds becomes a
+    :class:`SqueezeChain` of the same blocks, under the same name."""
+
+    def _make_layer(self, *args, **kwargs):
+        plain = super(ChainedStages, self)._make_layer(*args, **kwargs)
+        # built in the net's name scope: the stage's own part of the prefix is 'stage<i>_'
+        return SqueezeChain([plain[i] for i in range(len(plain))],
+                            prefix=plain.prefix[len(self.prefix):])
+
+
+def check_blocks(attn, blocks):
+    """Check that every block can take ``attn`` before a network is built.
+
+    Parameters
+    ----------
+    attn : AttnSpec or None
+    blocks : list of BlockShape
 
     Raises
     ------
     ValueError
-        Naming the stage, its width and the shapes involved.
+        Naming the first block that cannot, its width and the shapes involved.
     """
-    for label, channels, map_cols in stages:
+    seen = set()
+    for block in blocks:
+        if block[1:] in seen:
+            continue
+        seen.add(block[1:])
         try:
-            plan_attn(attn, channels, map_cols)
+            plan_block(attn, block)
         except ValueError as err:
-            raise ValueError('%s (C=%d): %s' % (label, channels, err))
+            raise ValueError('%s (C=%d): %s' % (block.label, block.channels, err))

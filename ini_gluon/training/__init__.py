@@ -1,4 +1,9 @@
 """Training: the papers' settings, data readers, checkpoints, the loop of ``train_cifar.py``."""
+__all__ = ['build_parser', 'resolve', 'paper_preset', 'SettingsError', 'load_dataset',
+           'DataError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint', 'atomic_write',
+           'CheckpointError', 'BatchStream', 'channel_stats', 'mixup_lambda', 'fit', 'cifar_data',
+           'Data', 'TrainingError', 'main', 'main_imagenet', 'launch_local']
+
 from .settings import build_parser, resolve, paper_preset, SettingsError
 from .data import load_dataset, DataError
 from .checkpoint import (save_checkpoint, load_checkpoint, latest_checkpoint, atomic_write,

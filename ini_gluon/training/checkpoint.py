@@ -108,7 +108,8 @@ def load_checkpoint(path, net, trainer, ctx):
     needed = ['model.params'] + (['trainer.states'] if meta.get('has_trainer_states') else [])
     missing = [n for n in needed if not os.path.isfile(os.path.join(path, n))]
     if missing:
-        raise CheckpointError('checkpoint %r is incomplete: %s missing' % (path, ', '.join(missing)))
+        raise CheckpointError('checkpoint %r is incomplete: %s missing'
+                              % (path, ', '.join(missing)))
     try:
         net.load_parameters(os.path.join(path, 'model.params'), ctx=ctx)
     except Exception as err:  # MXNet raises MXNetError / AssertionError / ValueError here

@@ -18,13 +18,13 @@ from ..models import get_model
 from .checkpoint import (atomic_write, latest_checkpoint, load_checkpoint, save_checkpoint)
 from .data import load_dataset
 from .pipeline import BatchStream, channel_stats, mixup_lambda
+from .settings import SettingsError, describe
 
 Data = namedtuple('Data', ['train', 'test', 'classes', 'input_shape', 'mean', 'std',
                            'description'])
 Data.__doc__ = '''What a run trains on: ``train`` / ``test`` streams (``len()`` batches,
 ``epoch(e)`` yielding ``(data, label)`` as numpy arrays or NDArrays, ``indices`` of this worker's
 training samples), the number of classes, the input shape ``(3, H, W)``, the normalisation.'''
-from .settings import SettingsError, describe
 
 __all__ = ['fit', 'cifar_data', 'Data', 'TrainingError', 'EPOCH_LINE']
 
@@ -111,7 +111,9 @@ class ParameterServer(object):
 
 
 def _nd(x, dtype='float32'):
-    return x.astype(dtype, copy=False) if isinstance(x, mx.nd.NDArray) else mx.nd.array(x, dtype=dtype)
+    if isinstance(x, mx.nd.NDArray):
+        return x.astype(dtype, copy=False)
+    return mx.nd.array(x, dtype=dtype)
 
 
 def _np(x):
@@ -292,7 +294,7 @@ def fit(s, make_data=cifar_data):
                 trainer.step(global_batch)
             else:
                 server.step(trainer, global_batch)
-            batch_loss = sum(l.sum().asscalar() for l in losses)
+            batch_loss = sum(loss.sum().asscalar() for loss in losses)
             if not math.isfinite(batch_loss):
                 raise TrainingError(
                     'non-finite loss (%s) at epoch %d, batch %d: training stopped; the last good '

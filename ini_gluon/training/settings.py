@@ -58,7 +58,7 @@ def paper_preset(model, dataset, preset='paper', mixup_off_epoch=0, devices=1):
     """``{setting: (value, note)}`` of the recipe ``preset`` names, for ``model`` on
     ``dataset`` (a run of the recipe's epochs, plus ``mixup_off_epoch`` epochs without mixup);
     empty for ``none``."""
-    family = resolve_model_name(model)[0].family
+    family = resolve_model_name(model).family
     return _preset_values(_recipe(_paper(preset, model), dataset, family), family,
                           mixup_off_epoch, devices)
 
@@ -164,16 +164,16 @@ def fill(opt, defaults, fallback, dataset, **extra):
     sources = {k: 'user' if k in vars(opt) and s[k] != defaults.get(k) else 'default'
                for k in s}
     notes = {}
-    backbone = resolve_model_name(s['model'])[0]
-    _check_counts(s, backbone)
+    spec = resolve_model_name(s['model'])
+    _check_counts(s, spec)
     if not s['mixup']:
         s['mixup_off_epoch'] = 0
         sources['mixup_off_epoch'] = 'default'
         notes['mixup_off_epoch'] = 'no mixup (--mixup not given)'
     user_epochs = s['num_epochs'] is not None
-    r = _recipe(_paper(s['preset'], s['model']), dataset, backbone.family)
+    r = _recipe(_paper(s['preset'], s['model']), dataset, spec.family)
     devices = max(1, s['num_gpus']) if s['batch_size'] is None else 1
-    preset = _preset_values(r, backbone.family, s['mixup_off_epoch'], devices)
+    preset = _preset_values(r, spec.family, s['mixup_off_epoch'], devices)
     if r is not None:
         notes['preset'] = PAPERS[r.paper]
         if r.paper == 'demo' and s['preset'] in PAPERS:
@@ -210,7 +210,7 @@ def fill(opt, defaults, fallback, dataset, **extra):
     return s
 
 
-def _check_counts(s, backbone):
+def _check_counts(s, spec):
     """The options no preset sets: checked before the preset is looked up."""
     if s['kvstore'] not in KVSTORES:
         raise SettingsError('unknown --kvstore %r: expected one of %s'
@@ -225,9 +225,9 @@ def _check_counts(s, backbone):
                             % (s['mixup_alpha'],))
     if not (math.isfinite(s['drop_rate']) and 0 <= s['drop_rate'] < 1):
         raise SettingsError('--drop-rate must be in [0, 1), not %r' % (s['drop_rate'],))
-    if s['drop_rate'] and 'drop_rate' not in inspect.signature(backbone.constructor).parameters:
-        raise SettingsError('--drop-rate applies to the dropout of WRN blocks; %s has none'
-                            % s['model'])
+    if s['drop_rate'] and 'drop_rate' not in inspect.signature(spec.entry.build).parameters:
+        raise SettingsError('--drop-rate applies to a backbone\'s dropout (WRN, All-CNN); %s '
+                            'has none' % s['model'])
 
 
 def _positive(s, key, flag):
