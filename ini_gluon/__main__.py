@@ -8,13 +8,12 @@ import argparse
 from collections import Counter
 
 from . import get_model, list_models, summary
+from .models import parse_model_name
 
 
 def _kind(name):
-    for prefix in ('cmpe_se_', 'se_', 'ini_'):
-        if name.startswith(prefix):
-            return prefix.rstrip('_')
-    return 'plain'
+    attn = parse_model_name(name).attn
+    return 'plain' if attn is None else attn.kind
 
 
 def main(argv=None):
@@ -32,8 +31,8 @@ def main(argv=None):
     names = list_models()
     counts = Counter(_kind(n) for n in names)
     print('registry: %d models (%s); any depth of a family is accepted, e.g. ini_wrn40_4_square3'
-          % (len(names), ', '.join('%d %s' % (counts[k], k) for k in
-                                   ('plain', 'se', 'cmpe_se', 'ini'))))
+          % (len(names), ', '.join('%d %s' % (n, k) for k, n in
+                                   sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))))
     print()
     print(summary(get_model(args.model, classes=args.classes)))
 

@@ -9,9 +9,11 @@ BatchNorm multiplications) for one 32x32 image.
 import argparse
 import sys
 
+import numpy as np
+
 from .layers.g_filters import DILATED
-from .models import get_model
-from .summary import count_params
+from .models import get_model, parse_model_name
+from .summary import count_params, param_shapes
 
 __all__ = ['PAPER_PARAMS', 'PAPER_FLOPS', 'param_rows', 'flops_rows', 'render']
 
@@ -23,6 +25,30 @@ _SE_164_NOTE = ('The paper gives 1.95M for SE-ResNet-164 (the CMPE-SE paper too)
                 '{p[resnet164]:,}-parameter pre-act ResNet-164. The same SE reproduces the '
                 'original code\'s SE-WRN-28-10 exactly, so the gap is in the paper\'s count, not '
                 'the block; a CIFAR-100 head (+{head100:,}) would explain most of it.')
+_ALLCNN_NOTE = ('All-CNN-C (Springenberg et al., the paper\'s ref. [70]) as that paper builds it: '
+                'nine convolutions with biases, no BatchNorm, {p[allcnn]:,} parameters, counted '
+                'by hand in tests/test_params.py; the paper\'s 1.30M is {allcnn_gap:,} fewer, '
+                'which no layer of All-CNN-C accounts for (the classifier convolution has '
+                '1,930). The attention rows below carry the same offset.')
+_ALLCNN_SE_NOTE = ('SE with t = 16 after each of the eight 96- and 192-channel convolutions adds '
+                   '2C^2/16 per layer, {se_allcnn_add:,} in all; the paper\'s SE-All-CNN is '
+                   '+0.05M over its All-CNN (t = 8 would give {se_allcnn_t8:,}, but Section III '
+                   'sets t = 16). Beside the All-CNN offset (note above), that is the gap.')
+_ALLCNN_INI_NOTE = ('The fold map of All-CNN is 8 x C/8 (Section V-B); InI against SE-All-CNN: '
+                    '{ini_allcnn_sq1:+,} (square-1: a 3x3 G-filter leaves 6 x (C/8 - 2) group '
+                    'signals, fewer than SE\'s C) and {ini_allcnn_sq3:+,} (square-3: the 1x1 '
+                    'G-filter keeps all C), as the paper\'s 0.00M and +0.01M; the rest is the '
+                    'SE-All-CNN gap (note above).')
+_PYRAMID_NOTE = ('PyramidNet-272, alpha = 200, bottlenecks, widths rounded from the running width '
+                 'as the PyramidNet authors\' code. {pyramid_running:,} of our parameters are '
+                 'BatchNorm running statistics (counted here throughout); without them it has '
+                 '{pyramid_trainable:,} ({pyramid_trainable_dev:+.2f} % against 26.0M).')
+_PYRAMID_INI_NOTE = ('With the 1x1 G-filter (square-3, mix-5, mix-5-d) the grouping map keeps its '
+                     'full 2C/16 x 16 size, so C^g = 2C and the first encoder layer has C^2/8 '
+                     'weights, twice SE\'s: this row adds {row[add]:,} to PyramidNet-272, SE '
+                     'alone adds {se_pyramid_add:,} (`se_pyramidnet272`). The paper\'s InI rows '
+                     'add 1.5-1.8M, about half of SE\'s, the same gap as in Table V (ImageNet '
+                     'section); no map shape of Section V-B gives it.')
 PAPER_PARAMS = [
     ('se_wrn28_10', 36.80, 36766022, None),
     ('cmpe_se_doublefc_wrn28_10', 37.04, 37034822, None),
@@ -44,6 +70,14 @@ PAPER_PARAMS = [
     ('ini_resnet164_square1', 1.99, None, None),
     ('ini_resnet164_square3', 2.02, None, None),
     ('ini_resnet164_mix5d', 2.04, None, None),
+    ('allcnn', 1.30, None, _ALLCNN_NOTE),
+    ('se_allcnn', 1.35, None, _ALLCNN_SE_NOTE),
+    ('ini_allcnn_square1', 1.35, None, _ALLCNN_INI_NOTE),
+    ('ini_allcnn_square3', 1.36, None, _ALLCNN_INI_NOTE),
+    ('pyramidnet272', 26.0, None, _PYRAMID_NOTE),
+    ('ini_pyramidnet272_square3', 27.5, None, _PYRAMID_INI_NOTE),
+    ('ini_pyramidnet272_mix5', 27.8, None, _PYRAMID_INI_NOTE),
+    ('ini_pyramidnet272_mix5d', 27.8, None, _PYRAMID_INI_NOTE),
 ]
 _INI_IMAGENET_NOTE = (
     'With the mix-5 1x1 G-filter the grouping map keeps its full 2C/16 x 16 size, so C^g = 2C '
@@ -63,6 +97,8 @@ PAPER_PARAMS_IMAGENET = [
     ('ResNet-101 [8]', 'resnet101_v{v}', 44.60),
     ('SE-ResNet-50 [19]', 'se_resnet50_v{v}', 28.10),
     ('SE-ResNet-101 [19]', 'se_resnet101_v{v}', 49.40),
+    ('CBAM-ResNet-50 [28]', 'cbam_resnet50_v{v}', 28.16),
+    ('CBAM-ResNet-101 [28]', 'cbam_resnet101_v{v}', 49.48),
     ('InI-ResNet-50-mix-5-d', 'ini_resnet50_v{v}_mix5d', 28.77),
     ('InI-ResNet-101-mix-5-d', 'ini_resnet101_v{v}_mix5d', 50.58),
     ('InI-ResNet-50-mix-5-d + spa', 'ini_resnet50_v{v}_mix5d_spa', 28.83),
@@ -70,6 +106,8 @@ PAPER_PARAMS_IMAGENET = [
     ('InI-ResNet-101-mix-5-d + spa', 'ini_resnet101_v{v}_mix5d_spa', 50.66),
     ('InI-ResNet-101-mix-5-d + spa×4', 'ini_resnet101_v{v}_mix5d_spa4', 50.89),
 ]
+_PYRAMID_FLOPS_NOTE = ('InI adds {row[add_m]:.1f}M multiply-adds to PyramidNet-272 (Table IV: '
+                       '{row[paper_add_m]:+.0f}M); the base differs as in the row above.')
 # (model, paper's multiply-adds, note)
 PAPER_FLOPS = [
     ('wrn28_10', 5.243e9, None),
@@ -79,6 +117,14 @@ PAPER_FLOPS = [
      "the same counter gives {f110:.1f}M for ResNet-110 against Table IV's 253.1M (row below), "
      "so the paper's ResNet-164 figure counts more than multiply-adds."),
     ('resnet110', 253.1e6, 'Table IV, "original ResNet 110" (calibration of the counter).'),
+    ('pyramidnet272', 8.176e9,
+     "Table IV's 8.176G is {ratio272:.2f}x the multiply-adds counted here, a larger factor than "
+     "ResNet-164's; the paper does not say what it counts."),
+    ('ini_pyramidnet272_square3', 8.184e9, _PYRAMID_FLOPS_NOTE),
+    ('ini_pyramidnet272_mix5', 8.188e9, _PYRAMID_FLOPS_NOTE),
+    ('ini_pyramidnet272_mix5d', 8.121e9,
+     _PYRAMID_FLOPS_NOTE + ' Table IV gives mix-5-d fewer FLOPs than the plain PyramidNet-272, '
+     'which a module that only adds operations cannot have.'),
 ]
 
 
@@ -133,7 +179,8 @@ def render_imagenet(rows):
     out = ['', '## Parameters, ImageNet (Table V)', '',
            'GluonCV\'s ResNet v1 and v2 with the joint InI module (alternating fold, 16 columns) '
            'in every block, 1000 classes; the plain and `se_` ResNets are GluonCV\'s own '
-           'blocks. Target: within 2 %.', '',
+           'blocks; CBAM (channel MLP with biases on the average- and max-pooled signals, then '
+           'the 7x7 spatial map) sits where the InI module sits. Target: within 2 %.', '',
            '| paper\'s row | paper (M) | ours, v1 | deviation | ours, v2 | deviation | closer '
            '| within 2 % |', '|---|---:|---:|---:|---:|---:|:---:|:---:|']
     notes, closer_v2 = [], 0
@@ -172,16 +219,49 @@ def flops_rows():
 
 
 def note_context(params, flops):
-    """Values the notes quote, all from this run."""
+    """Values the notes quote, all from this run; ``row`` per model name: what it adds to its
+    plain backbone (``add``, multiply-adds in M ``add_m``) and what the paper's row adds."""
     p = {row[0]: row[1] for row in params}
-    p['resnet164'] = count_params(get_model('resnet164', classes=10))
+    for name in ('resnet164', 'se_pyramidnet272'):
+        p[name] = count_params(get_model(name, classes=10))
     f = {row[0]: row[1] for row in flops}
+    running = sum(int(np.prod(shape)) for name, shape in
+                  param_shapes(get_model('pyramidnet272', classes=10)).items()
+                  if 'running' in name)
     ctx = {'p': p, 'se_add': p['se_resnet164'] - p['resnet164'],
            'simple1_add': p['ini_resnet164_simple1'] - p['se_resnet164'],
-           'head100': 90 * 256 + 90}
+           'head100': 90 * 256 + 90,
+           'allcnn_gap': p['allcnn'] - 1300000,
+           'se_allcnn_add': p['se_allcnn'] - p['allcnn'],
+           'se_allcnn_t8': 2 * (p['se_allcnn'] - p['allcnn']),
+           'ini_allcnn_sq1': p['ini_allcnn_square1'] - p['se_allcnn'],
+           'ini_allcnn_sq3': p['ini_allcnn_square3'] - p['se_allcnn'],
+           'pyramid_running': running, 'pyramid_trainable': p['pyramidnet272'] - running,
+           'pyramid_trainable_dev': _dev(p['pyramidnet272'] - running, 26.0e6),
+           'se_pyramid_add': p['se_pyramidnet272'] - p['pyramidnet272'],
+           'row': _row_context(params, flops)}
     if f:
-        ctx.update(ratio164=380.6e6 / f['resnet164'], f110=f['resnet110'] / 1e6)
+        ctx.update(ratio164=380.6e6 / f['resnet164'], f110=f['resnet110'] / 1e6,
+                   ratio272=8.176e9 / f['pyramidnet272'])
     return ctx
+
+
+def _row_context(params, flops):
+    """Per model: what it adds to the plain model of its backbone, ours and the paper's."""
+    rows = {}
+    paper_p = {row[0]: row[2] * 1e6 for row in params}
+    paper_f = {row[0]: row[2] for row in flops}
+    for table, paper, key in ((params, paper_p, 'add'), (flops, paper_f, 'add_m')):
+        ours = {row[0]: row[1] for row in table}
+        scale = 1e6 if key == 'add_m' else 1   # parameters stay integers
+        for name in ours:
+            base = parse_model_name(name)._replace(attn=None).name
+            if base != name and base in ours:
+                entry = rows.setdefault(name, {})
+                entry[key] = (ours[name] - ours[base]) / scale if scale != 1 else \
+                    ours[name] - ours[base]
+                entry['paper_' + key] = (paper[name] - paper[base]) / scale
+    return rows
 
 
 def render(params, flops, imagenet=()):
@@ -209,7 +289,8 @@ def render(params, flops, imagenet=()):
             original, ' (equal)' if original == ours else ' (DIFFERS)')
         ok = 'yes' if abs(dev) <= 1.0 else 'no (note %d)' % (len(notes) + 1)
         if abs(dev) > 1.0:
-            notes.append(note.format(**ctx) if note else 'No explanation recorded.')
+            notes.append(note.format(**dict(ctx, row=ctx['row'].get(name, {})))
+                         if note else 'No explanation recorded.')
         out.append('| `%s` | {:,} | %.2f | %s | %+.2f %% | %s |'.format(ours)
                    % (name, paper, orig, dev, ok))
     out += [''] + ['%d. %s' % (i + 1, n) for i, n in enumerate(notes)]
@@ -221,7 +302,8 @@ def render(params, flops, imagenet=()):
         '| model | ours | paper | deviation | note |', '|---|---:|---:|---:|---|']
     for name, ours, paper, dev, note in flops:
         out.append('| `%s` | %s | %s | %+.2f %% | %s |'
-                   % (name, _giga(ours), _giga(paper), dev, note.format(**ctx) if note else ''))
+                   % (name, _giga(ours), _giga(paper), dev,
+                      note.format(**dict(ctx, row=ctx['row'].get(name, {}))) if note else ''))
     return '\n'.join(out) + '\n'
 
 

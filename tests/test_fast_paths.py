@@ -200,7 +200,8 @@ def test_a_switch_reaches_every_module_that_holds_the_function():
 
 @pytest.mark.parametrize('name,shape', [
     ('ini_resnet20_mix5d', 32), ('cmpe_se_doublefc_resnet20', 32), ('ini_resnet29_square3', 32),
-    ('ini_wrn16_2_mix5d_spa4', 32), ('cmpe_se_1x1_wrn16_2', 32), ('ini_resnet18_v2_mix5d', 64)])
+    ('ini_wrn16_2_mix5d_spa4', 32), ('cmpe_se_1x1_wrn16_2', 32), ('ini_resnet18_v2_mix5d', 64),
+    ('ini_pyramidnet20_a18_mix5d', 32), ('cmpe_se_doublefc_pyramidnet20_a12', 32)])
 @pytest.mark.parametrize('hybrid', [False, True])
 def test_handing_on_the_identity_squeeze_computes_the_same(name, shape, hybrid, tmp_path):
     """A block that hands its output's squeeze on (x_hat + s * u_hat) gives the network the

@@ -67,7 +67,7 @@ SQUARE3 = [(1, 1, 1), (3, 3, 1), (5, 5, 1)]
 # attention kind: (map layout, G-filters, aggregation, spatial maps); layouts (InI eq. 4,
 # eq. 19, eq. 24): 'fold' C / M x M, 'stack' 2 x C, 'alt' 2C / M x M
 KINDS = {
-    'se': None, 'cmpe_se_doublefc': None,
+    'se': None, 'cmpe_se_doublefc': None, 'cbam': None,
     'cmpe_se_1x1': ('stack', [(1, 1, 1)], 'sum', 0),
     'cmpe_se_2x1': ('stack', [(2, 1, 1)], 'sum', 0),
     'cmpe_se_3x3': ('alt', [(3, 3, 1)], 'sum', 0),
@@ -86,6 +86,8 @@ def _by_hand(kind, c, width, cols):
         return 2 * c * r                                          # C -> C/16 -> C, no biases
     if kind == 'cmpe_se_doublefc':
         return c * r + c * r + 2 * r * c                          # w1_r, w1_id, w2 (eq. 7-9)
+    if kind == 'cbam':
+        return 2 * c * r + r + c + 7 * 7 * 2 + 4                  # MLP with biases, 7x7 map
     layout, g_filters, aggregation, spatial = KINDS[kind]
     rows, cols = {'fold': (c // cols, cols), 'stack': (2, c), 'alt': (2 * c // cols, cols)}[layout]
     eps = width // 16
@@ -198,6 +200,9 @@ def test_imagenet_names_and_gluoncv_baselines():
     assert (spec.kwargs, spec.attn) == ({'depth': 50, 'version': 2},
                                         AttnSpec('ini', 'mix5d', spatial=4))
     assert parse_model_name('se_wrn28_10_spa').attn == AttnSpec('se', spatial=1)
+    # the spec decides, not the spelling: t = 16 given explicitly is GluonCV's SE too
+    assert type(ig.get_model('se_resnet18_v2', reduction=16)).__module__.startswith('gluoncv.')
+    assert type(ig.get_model('se_resnet18_v2', reduction=8)).__module__.startswith('ini_gluon.')
     for name in ('se_resnet50_v2', 'resnet50_v1'):
         ours = ig.get_model(name)
         assert type(ours).__module__.startswith('gluoncv.')

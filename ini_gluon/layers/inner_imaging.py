@@ -211,9 +211,11 @@ def _configuration(spec, block):
         if not spec.joint:
             raise ValueError('_nojoint leaves out an identity this block does not have: the '
                              'ini model without it is the same')
-        if spec.layout not in (None, 'fold'):
+        simple = isinstance(spec.g_filters, str) and spec.g_filters.startswith('simple')
+        layout = spec.layout or ('stack' if simple else 'fold')
+        if layout != 'fold':
             raise ValueError("the %s layout holds the identity signal, and this block has no "
-                             "identity flow: only 'fold' applies" % spec.layout)
+                             "identity flow: only 'fold' applies" % layout)
         return 'fold', parse_g_filters(spec.g_filters)
     if not block.identity:
         raise ValueError('%s lays the identity out with the residual, and this block has no '

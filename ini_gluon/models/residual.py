@@ -90,16 +90,27 @@ class SqueezeChain(nn.HybridSequential):
 
     Parameters
     ----------
-    blocks : list of HybridBlock
-        The stage's blocks, already built (their parameter names do not change).
-    prefix : str
+    blocks : list of HybridBlock, optional
+        The stage's blocks, already built (their parameter names do not change); more can be
+        added with :meth:`add`, as to a ``HybridSequential``.
+    prefix, params
         As ``HybridSequential``'s.
+
+    Attributes
+    ----------
+    hand_on : tuple of bool
+        Per block, whether it hands its output's squeeze on to the next.
     """
 
-    def __init__(self, blocks, prefix=None, params=None):
+    def __init__(self, blocks=(), prefix=None, params=None):
         super(SqueezeChain, self).__init__(prefix=prefix, params=params)
+        self.hand_on = ()
         self.add(*blocks)
-        self.hand_on = tuple(hands_on_squeeze(b, s) for b, s in zip(blocks, blocks[1:])) + (
+
+    def add(self, *blocks):
+        super(SqueezeChain, self).add(*blocks)
+        children = list(self._children.values())
+        self.hand_on = tuple(hands_on_squeeze(b, s) for b, s in zip(children, children[1:])) + (
             False,)
 
     def hybrid_forward(self, F, x):

@@ -12,9 +12,12 @@
   lr 0.1 divided by 10 at 50 % and 75 %, translation only (mirroring would change the digits).
 
 What the papers leave out is filled in and said so in each setting's note: the weight decay
-(each backbone's own paper: 5e-4 for WRN, 1e-4 for ResNet); the InI paper's SVHN learning rate
-and its decay (the CMPE-SE paper's, lr 0.01 divided by 10 at 50 % and 75 %, scaled to 80
-epochs); the CMPE-SE paper's SVHN batch (its CIFAR batch, 128).
+(each backbone's own paper: 5e-4 for WRN, 1e-4 for ResNet and PyramidNet, 1e-3 for All-CNN);
+the InI paper's PyramidNet decay (PyramidNet's own: divided by 10 at 50 % and 75 % of the
+epochs, its epochs 150 and 225 of 300); the InI paper's SVHN learning rate and its decay (the
+CMPE-SE paper's, lr 0.01 divided by 10 at 50 % and 75 %, scaled to 80 epochs); the CMPE-SE
+paper's SVHN batch (its CIFAR batch, 128); the CMPE-SE paper's All-CNN and PyramidNet recipe,
+which it does not train (its pre-act ResNet recipe: 200 epochs, divided by 10 at 100 and 150).
 
 A paper's batch is the batch of one update; the preset divides it over the devices of the
 machine (``--batch-size`` is per device, as in GluonCV's scripts).
@@ -38,11 +41,24 @@ _CROP_FLIP = 'crop-flip'         # both papers: translation and mirroring on CIF
 _SVHN_LR = ('the InI paper gives SVHN 80 epochs only: lr 0.01 divided by 10 at 50 % and 75 % '
             'is the CMPE-SE paper\'s SVHN schedule (80 and 120 of 160 epochs) scaled to 80')
 
+_PYRAMID_DECAY = ('the InI paper gives PyramidNet 200 epochs only: divided by 10 at 50 % and 75 % '
+                  'of the epochs is the PyramidNet paper\'s schedule (epochs 150 and 225 of 300)')
+_PYRAMID_LR = ('the InI paper gives no PyramidNet learning rate: its 0.1 of every other backbone '
+               '(the PyramidNet paper started CIFAR-100 at 0.5: --lr 0.5)')
+_CMPE_OTHER = ('the CMPE-SE paper trains no All-CNN or PyramidNet: its pre-act ResNet recipe, '
+               '200 epochs, lr divided by 10 at epochs 100 and 150')
+
 _RECIPES = {
     ('ini', 'cifar', 'resnet'): Recipe('ini', 300, 64, 0.1, 0.1, 'fractions', (0.5, 0.75),
                                        _CROP_FLIP, {}),
     ('ini', 'cifar', 'wrn'): Recipe('ini', 200, 64, 0.1, 0.2, 'epochs', (60, 120, 160),
                                     _CROP_FLIP, {}),
+    ('ini', 'cifar', 'allcnn'): Recipe('ini', 200, 64, 0.1, 0.1, 'fractions', (0.5, 0.75),
+                                       _CROP_FLIP, {}),
+    ('ini', 'cifar', 'pyramidnet'): Recipe('ini', 200, 64, 0.1, 0.1, 'fractions', (0.5, 0.75),
+                                           _CROP_FLIP, {'lr': _PYRAMID_LR,
+                                                        'lr_decay': _PYRAMID_DECAY,
+                                                        'lr_decay_epoch': _PYRAMID_DECAY}),
     ('ini', 'svhn', None): Recipe('ini', 80, 64, 0.01, 0.1, 'fractions', (0.5, 0.75), 'none',
                                   {'lr': _SVHN_LR, 'lr_decay': _SVHN_LR,
                                    'lr_decay_epoch': _SVHN_LR}),
@@ -51,6 +67,10 @@ _RECIPES = {
                                            _CROP_FLIP, {}),
     ('cmpe-se', 'cifar', 'wrn'): Recipe('cmpe-se', 200, 128, 0.1, 0.2, 'epochs', (60, 120, 160),
                                         _CROP_FLIP, {}),
+    ('cmpe-se', 'cifar', 'allcnn'): Recipe('cmpe-se', 200, 128, 0.1, 0.1, 'epochs', (100, 150),
+                                           _CROP_FLIP, {'preset': _CMPE_OTHER}),
+    ('cmpe-se', 'cifar', 'pyramidnet'): Recipe('cmpe-se', 200, 128, 0.1, 0.1, 'epochs',
+                                               (100, 150), _CROP_FLIP, {'preset': _CMPE_OTHER}),
     ('cmpe-se', 'svhn', None): Recipe('cmpe-se', 160, 128, 0.01, 0.1, 'epochs', (80, 120),
                                       'none', {'batch_size': 'the CMPE-SE paper gives no SVHN '
                                                              'batch: its CIFAR batch, 128'}),
@@ -87,8 +107,13 @@ def decay_epochs(r, num_epochs):
     return list(r.points)
 
 
+_WEIGHT_DECAY = {'wrn': (5e-4, 'the WRN paper\'s 5e-4'),
+                 'allcnn': (1e-3, 'the All-CNN paper\'s 1e-3'),
+                 'pyramidnet': (1e-4, 'the PyramidNet paper\'s 1e-4'),
+                 'resnet': (1e-4, 'the ResNet papers\' 1e-4')}
+
+
 def weight_decay(family):
     """``(wd, note)``: the papers give none, so each backbone's own paper's."""
-    if family == 'wrn':
-        return 5e-4, 'the papers give no weight decay: the WRN paper\'s 5e-4'
-    return 1e-4, 'the papers give no weight decay: the ResNet papers\' 1e-4'
+    wd, source = _WEIGHT_DECAY.get(family, _WEIGHT_DECAY['resnet'])
+    return wd, 'the papers give no weight decay: ' + source

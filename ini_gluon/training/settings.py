@@ -166,6 +166,11 @@ def fill(opt, defaults, fallback, dataset, **extra):
     notes = {}
     spec = resolve_model_name(s['model'])
     _check_counts(s, spec)
+    own = _own_drop_rate(spec)
+    if own and not s['drop_rate']:
+        s['drop_rate'] = own
+        notes['drop_rate'] = ('the backbone\'s own dropout (All-CNN: after each stride-2 '
+                              'convolution, 20 % on the input)')
     if not s['mixup']:
         s['mixup_off_epoch'] = 0
         sources['mixup_off_epoch'] = 'default'
@@ -178,6 +183,8 @@ def fill(opt, defaults, fallback, dataset, **extra):
         notes['preset'] = PAPERS[r.paper]
         if r.paper == 'demo' and s['preset'] in PAPERS:
             notes['preset'] += ' (the %s recipe has no digits)' % PAPERS[s['preset']]
+        if 'preset' in r.notes:
+            notes['preset'] += '; ' + r.notes['preset']
     for key in fallback:
         if s[key] is not None:
             sources[key] = 'user'
@@ -208,6 +215,12 @@ def fill(opt, defaults, fallback, dataset, **extra):
             'batch is that of one machine' % s['kvstore']]))
     s.update(sources=sources, notes=notes, warnings=_decay_warnings(s, sources))
     return s
+
+
+def _own_drop_rate(spec):
+    """The dropout a backbone has by default (All-CNN's 0.5), 0 for none."""
+    parameter = inspect.signature(spec.entry.build).parameters.get('drop_rate')
+    return parameter.default if parameter is not None else 0.0
 
 
 def _check_counts(s, spec):
