@@ -97,6 +97,14 @@ def _register_toy():
     return toy
 
 
+def _assert_hybrid_is_imperative(net, size):
+    net.initialize()
+    x = mx.nd.random.uniform(shape=(2, 3, size, size))
+    eager = net(x).asnumpy()
+    net.hybridize()
+    np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-5, atol=1e-6)
+
+
 def _toy_plain_count(w, classes=10):
     """Stem, two w -> w blocks (BN + 3x3), one w -> 2w block (BN + 3x3 + 1x1 projection),
     the classifier; BatchNorm: 4 numbers per channel."""
@@ -114,12 +122,7 @@ def test_a_toy_attention_registers_from_this_file(registries):
         ig.count_params(ig.get_model('resnet20')) + 336
     with pytest.raises(ValueError, match='gate takes no reduction'):
         ig.get_model('gate_resnet20', reduction=8)
-    net = ig.get_model('gate_wrn10_2')
-    net.initialize()
-    x = mx.nd.random.uniform(shape=(2, 3, 32, 32))
-    eager = net(x).asnumpy()
-    net.hybridize()
-    np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-5, atol=1e-6)
+    _assert_hybrid_is_imperative(ig.get_model('gate_wrn10_2'), 32)
 
 
 def test_a_toy_backbone_registers_from_this_file(registries):
@@ -151,11 +154,7 @@ def test_the_toy_backbone_hands_the_squeeze_on_within_a_stage(registries):
     assert [stage.hand_on for stage in stages] == [(True, False), (False,)]
     assert [s.hand_on for s in (ig.get_model('se_toy32')[i] for i in (1, 2))] == \
         [(False, False), (False,)]                 # SE squeezes no identity
-    net.initialize()
-    x = mx.nd.random.uniform(shape=(2, 3, 8, 8))
-    eager = net(x).asnumpy()
-    net.hybridize()
-    np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-5, atol=1e-6)
+    _assert_hybrid_is_imperative(net, 8)
 
 
 def _readme_block(path):

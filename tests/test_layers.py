@@ -189,3 +189,17 @@ def test_spatial_attention_goes_first():
                                atol=1e-5)
     with pytest.raises(ValueError, match='divisible'):
         create_attn('se_spa3', 64)
+
+
+def test_a_spec_builds_and_plans_its_layer():
+    """``spec.layer`` / ``spec.plan``: the factory of timm's ``attn_layer``, and its plan."""
+    from ini_gluon.layers import parse_attn
+    spec = parse_attn('ini_square3')
+    assert spec.plan(64).map_shape == (8, 16)                 # alt: 2C/16 x 16
+    assert spec.layer(64, 16).plan == spec.plan(64)
+    assert spec.layer(64, 16).describe()['num_filters'] == 1   # eps = width // 16
+    with pytest.raises(ValueError, match='no G-filter of the set'):
+        parse_attn('ini_square1').plan(16)                    # 3x3 on the 2 x 16 map
+    assert parse_attn('se').plan(64) is None
+    with pytest.raises(ValueError, match='no identity flow'):
+        parse_attn('cmpe_se_3x3').plan(64, identity=False)

@@ -58,6 +58,16 @@ class AttnSpec(namedtuple('AttnSpec', ['kind', 'g_filters', 'joint', 'aggregatio
         """The spec's name (``'ini_mix5d_concat'``); see :func:`attn_name`."""
         return attn_name(self)
 
+    def layer(self, channels, width=None, map_cols=16, **kwargs):
+        """The layer for a block of ``channels`` output channels (timm's ``attn_layer``);
+        :func:`create_attn` with this spec."""
+        return create_attn(self, channels, width, map_cols, **kwargs)
+
+    def plan(self, channels, map_cols=16, identity=True):
+        """The pure-Python plan of :meth:`layer` (``None`` for types without one); raises
+        ``ValueError`` where the layer cannot be built."""
+        return plan_attn(self, channels, map_cols, identity)
+
 
 _DEFAULTS = AttnSpec('-')._asdict()
 
@@ -76,8 +86,7 @@ class BlockShape(namedtuple('BlockShape', ['label', 'channels', 'width', 'map_co
                                               identity)
 
 AttnType = namedtuple('AttnType', ['kind', 'build', 'plan', 'options', 'suffix', 'variants',
-                                   'check'])
-AttnType.__new__.__defaults__ = (None, (), None, ({},), None)
+                                   'check'], defaults=(None, (), None, ({},), None))
 AttnType.__doc__ = """A registered attention type.
 
 kind : str -- the name prefix (``'se'``).

@@ -223,7 +223,11 @@ def resolve_model_name(name):
     """:func:`parse_model_name`, with the error a user sees: the name and the closest valid
     names.  A :class:`ModelSpec` is returned as it is."""
     if isinstance(name, ModelSpec):
-        return name
+        if name.backbone not in _BACKBONES:
+            raise ValueError('unknown backbone %r: expected one of %s'
+                             % (name.backbone, ', '.join(sorted(_BACKBONES))))
+        name.blocks()
+        return name._replace(attn=parse_attn(name.attn))
     if not isinstance(name, str):
         raise ValueError('model name must be a string, not %r' % (name,))
     try:

@@ -86,7 +86,9 @@ class SqueezeChain(nn.HybridSequential):
     :func:`hands_on_squeeze` says so, a block gives the next the squeeze of its output, so that
     the next block's competitive attention does not squeeze its identity again:
     ``squeeze(X + s o U) = x̂ + s * û``.  It takes and returns a tensor, as a
-    ``HybridSequential`` of the same blocks does, and computes the same.
+    ``HybridSequential`` of the same blocks does, and computes the same.  A block that takes or
+    hands on a squeeze is run through :meth:`AttentionResidual.chained` (its layers are
+    called as usual), the others through ``block(x)``.
 
     Parameters
     ----------
@@ -129,7 +131,11 @@ class ChainedStages(object):
 
     def _make_layer(self, *args, **kwargs):
         plain = super(ChainedStages, self)._make_layer(*args, **kwargs)
-        # built in the net's name scope: the stage's own part of the prefix is 'stage<i>_'
+        # GluonCV builds a stage in the net's name scope: its own part of the prefix is
+        # 'stage<i>_', which the chain takes so that every parameter keeps its name
+        if not plain.prefix.startswith(self.prefix):
+            raise RuntimeError('stage %r is not in the scope of %r' % (plain.prefix,
+                                                                       self.prefix))
         return SqueezeChain([plain[i] for i in range(len(plain))],
                             prefix=plain.prefix[len(self.prefix):])
 
