@@ -4,10 +4,10 @@ With no argument: how many models the registry lists per attention kind, and the
 ``ini_wrn28_10_mix5d`` (InI-WRN-28-10 with the mix-5-d G-filter set, the paper's best CIFAR
 model).
 """
-import argparse
 from collections import Counter
 
 from . import get_model, list_models, summary
+from ._argparse import OneLineParser
 from .models import parse_model_name
 
 
@@ -17,8 +17,7 @@ def _kind(name):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m ini_gluon',
-                                     description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog='python -m ini_gluon', description=__doc__.splitlines()[0])
     parser.add_argument('model', nargs='?', default='ini_wrn28_10_mix5d',
                         help='model to summarise (default: %(default)s)')
     parser.add_argument('--list', metavar='PATTERN', help="print the registered names matching "
@@ -26,15 +25,22 @@ def main(argv=None):
     parser.add_argument('--classes', type=int, default=10)
     args = parser.parse_args(argv)
     if args.list:
-        print('\n'.join(list_models(args.list)))
+        found = list_models(args.list)
+        if not found:
+            parser.error('no registered model matches %r' % args.list)
+        print('\n'.join(found))
         return
+    try:
+        net = get_model(args.model, classes=args.classes)
+    except ValueError as err:
+        parser.error(str(err))
     names = list_models()
     counts = Counter(_kind(n) for n in names)
     print('registry: %d models (%s); any depth of a family is accepted, e.g. ini_wrn40_4_square3'
           % (len(names), ', '.join('%d %s' % (n, k) for k, n in
                                    sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))))
     print()
-    print(summary(get_model(args.model, classes=args.classes)))
+    print(summary(net))
 
 
 if __name__ == '__main__':

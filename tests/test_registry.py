@@ -152,6 +152,13 @@ def test_aliases(alias, canonical):
     ('se_wrn28_10_nojoint', 'unknown backbone', 'wrn28_10'),
     ('ini_wrn28_10_simple1_nojoint', "only 'fold' applies", 'ini_wrn28_10_simple1'),
     ('densenet121', 'unknown backbone', 'resnet'),
+    # a backbone name ending in _<word> is not read as a G-filter set
+    ('ini_pyramidnet272_a200', 'needs a G-filter set', 'ini_pyramidnet272_mix'),
+    ('ini_resnet50_v1', 'needs a G-filter set', 'ini_resnet50_v1_mix'),
+    ('cbam_resnet20_spa', 'cbam takes no spatial', 'cbam_resnet20'),
+    ('resnet20_spa0', 'unknown backbone', 'resnet20'),
+    ('resnet20\n', 'unknown backbone', 'resnet20'),
+    ('pyramidnet90000002', 'expected an integer from 0 to 10000', 'pyramidnet272'),
 ])
 def test_bad_names(name, fragment, suggestion):
     with pytest.raises(ValueError) as err:
@@ -173,6 +180,13 @@ def test_bad_names(name, fragment, suggestion):
     ('ini_resnet164_horizon2', {'map_cols': 256}, ['stage1.0 (C=64)', 'map_cols=256']),
     ('cmpe_se_3x3_wrn28_10', {'g_filters': 'mix5d'}, ['cmpe_se_3x3 takes no g_filters']),
     ('se_resnet164', {'map_cols': 8}, ['se takes no map_cols']),
+    # what the name says is not overridden by a keyword
+    ('pyramidnet11_a12', {'depth': 20}, ['depth belongs in the name (pyramidnet11_a12)']),
+    ('wrn16_2', {'width': 4}, ['width belongs in the name']),
+    ('ini_resnet20_mix5d', {'spatial': True}, ['must be an integer >= 0, not True']),
+    ('ini_resnet20_mix5d', {'joint': 'no'}, ['joint must be True or False']),
+    ('allcnn', {'foo': 1}, ['allcnn takes no keyword foo']),
+    ('pyramidnet11_a12', {'drop_rate': 0.3}, ['pyramidnet takes no keyword drop_rate']),
 ])
 def test_impossible_configurations(name, kwargs, fragments):
     with pytest.raises(ValueError) as err:
@@ -181,6 +195,23 @@ def test_impossible_configurations(name, kwargs, fragments):
     assert message.startswith('cannot build %r' % name)
     for fragment in fragments:
         assert fragment in message
+
+
+def test_specs_are_normalised_and_hashable():
+    from ini_gluon.models import ModelSpec
+    net = ig.get_model('ini_allcnn_square3', g_filters=[(3, 3)])
+    assert net.model_spec.attn.g_filters == ((3, 3, 1),) and hash(net.model_spec)
+    assert ig.get_model('ini_resnet20_mix5d', g_filters='MIX-5-d').model_spec == \
+        parse_model_name('ini_resnet20_mix5d')
+    # a hand-made spec gets its backbone's defaults and sorted fields
+    spec = ig.get_model(ModelSpec('pyramidnet', (('depth', 20),), None)).model_spec
+    assert spec == parse_model_name('pyramidnet20') and spec.kwargs == {'depth': 20,
+                                                                       'alpha': 200}
+    for bad, fragment in [((('foo', 1),), "no field 'foo'"), ((('depth', '20'),), 'integer')]:
+        with pytest.raises(ValueError, match=fragment):
+            ig.get_model(ModelSpec('pyramidnet', bad, None))
+    # the alias of the original code's SE baseline keeps its spatial maps
+    assert parse_model_name('cmpe_se_resnet164_spa').name == 'se_resnet164_spa'
 
 
 def test_map_cols_override_makes_room():

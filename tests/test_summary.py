@@ -4,6 +4,7 @@ import os
 from contextlib import redirect_stdout
 
 import mxnet as mx
+import pytest
 
 import ini_gluon as ig
 from ini_gluon import tables
@@ -73,6 +74,15 @@ def test_main_prints_registry_and_default_summary():
     # the mix-5-d count before the dilated G-filter was read right (5x5 kernels, 36,926,742),
     # less 16 weights per dilated filter: ε = 10, 20, 40 in 4 blocks per stage
     assert 'total parameters: {:,}'.format(36926742 - 4 * 16 * (10 + 20 + 40)) in text
+
+
+@pytest.mark.parametrize('argv, fragment', [(['ini_pyramidnet272'], 'needs a G-filter set'),
+                                             (['--list', 'nothing*'], 'no registered model')])
+def test_main_says_what_is_wrong_in_one_line(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err.splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and fragment in err[0]
 
 
 def test_main_lists_a_pattern():

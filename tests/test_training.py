@@ -109,6 +109,26 @@ def test_explicit_flags_override_the_preset():
     assert none['sources']['num_epochs'] == 'default' and 'preset' not in none['notes']
 
 
+def test_allcnn_keeps_its_dropout_unless_told():
+    s = settings('--model', 'se_allcnn')
+    assert (s['drop_rate'], s['sources']['drop_rate']) == (0.5, 'default')
+    assert 'All-CNN' in s['notes']['drop_rate']
+    s = settings('--model', 'se_allcnn', '--drop-rate', '0')          # 0 given is 0 used
+    assert (s['drop_rate'], s['sources']['drop_rate']) == (0.0, 'user')
+    assert settings('--model', 'wrn16_4')['drop_rate'] == 0.0
+    assert settings('--model', 'se_allcnn')['wd'] == 1e-3              # All-CNN's own
+
+
+def test_new_backbones_follow_their_recipes():
+    s = settings('--model', 'ini_pyramidnet272_mix5d', '--dataset', 'cifar100')
+    assert (s['num_epochs'], s['batch_size'], s['lr'], s['wd']) == (200, 64, 0.1, 1e-4)
+    assert s['lr_decay_epoch'] == [100, 150] and 'PyramidNet paper' in s['notes']['lr_decay']
+    s = settings('--model', 'ini_allcnn_square3', '--num-epochs', '100')
+    assert s['lr_decay_epoch'] == [50, 75]                             # InI: 50 % and 75 %
+    s = settings('--model', 'se_allcnn', '--preset', 'cmpe-se')
+    assert s['lr_decay_epoch'] == [100, 150] and 'trains no All-CNN' in s['notes']['preset']
+
+
 def test_dry_run_prints_every_setting_and_its_source(tmp_path, capsys):
     save = tmp_path / 'never'
     argv = ['--model', 'cmpe_se_3x3_wrn16_8', '--data-dir', str(tmp_path / 'no-data'),
@@ -142,6 +162,10 @@ def test_dry_run_prints_every_setting_and_its_source(tmp_path, capsys):
     (['--drop-rate', '1.5'], '--drop-rate must be in [0, 1)'),
     (['--model', 'se_resnet20', '--drop-rate', '0.3'], 'se_resnet20 has none'),
     (['--seed', '-1'], '--seed must be >= 0'),
+    (['--model', 'pyramidnet11_a12', '--drop-rate', '0.3'], 'pyramidnet11_a12 has none'),
+    # what cannot be built is said before any data is read, dry run included
+    (['--model', 'cmpe_se_3x3_allcnn'], 'stage1.0 (C=96): cmpe_se_3x3 lays the identity out'),
+    (['--model', 'ini_resnet20_square1'], 'stage1.0 (C=16): no G-filter of the set'),
 ])
 def test_bad_settings(argv, fragment, capsys):
     with pytest.raises(ValueError, match=re.escape(fragment)):

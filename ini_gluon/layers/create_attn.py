@@ -128,7 +128,7 @@ def attention_types():
     return dict(sorted(_TYPES.items(), key=lambda kv: (-len(kv[0]), kv[0])))
 
 
-_SPATIAL_RE = re.compile(r'_spa(\d*)$')
+_SPATIAL_RE = re.compile(r'_spa([1-9]\d*)?\Z')
 
 
 def split_spatial(text):
@@ -168,7 +168,18 @@ def parse_attn(attn, **overrides):
         raise ValueError('attention must be a name, an AttnSpec or None, not %r' % (attn,))
     spec = spec._replace(**overrides) if overrides else spec
     check(spec)
-    return spec
+    return _normalised(spec)
+
+
+def _normalised(spec):
+    """The same spec with its G-filter set hashable and canonically named (``'MIX-5-d'`` ->
+    ``'mix5d'``, a list of shapes -> a tuple of ``(rows, cols, dilation)``)."""
+    g = spec.g_filters
+    if isinstance(g, str):
+        g = g.replace('-', '').replace('_', '').lower()
+    elif g is not None:
+        g = tuple(tuple(shape) + (1,) * (3 - len(shape)) for shape in g)
+    return spec if g == spec.g_filters else spec._replace(g_filters=g)
 
 
 def _parse_name(name):
@@ -190,15 +201,16 @@ def check(spec):
         raise ValueError('unknown attention kind %r: expected one of %s'
                          % (spec.kind, ', '.join(sorted(_TYPES))))
     attn_type = _TYPES[spec.kind]
-    if not (isinstance(spec.spatial, int) and spec.spatial >= 0):
+    if not (_integer(spec.spatial) and spec.spatial >= 0):
         raise ValueError('spatial (the number of spatial maps) must be an integer >= 0, not %r'
                          % (spec.spatial,))
-    if not (isinstance(spec.reduction, int) and spec.reduction >= 1):
+    if not (_integer(spec.reduction) and spec.reduction >= 1):
         raise ValueError('reduction ratio t must be a positive integer, not %r'
                          % (spec.reduction,))
-    if spec.map_cols is not None and not (isinstance(spec.map_cols, int)
-                                          and spec.map_cols >= 1):
+    if spec.map_cols is not None and not (_integer(spec.map_cols) and spec.map_cols >= 1):
         raise ValueError('map_cols must be a positive integer, not %r' % (spec.map_cols,))
+    if not isinstance(spec.joint, bool):
+        raise ValueError('joint must be True or False, not %r' % (spec.joint,))
     foreign = [f for f, v in spec._asdict().items()
                if f != 'kind' and f not in attn_type.options and v != _DEFAULTS[f]]
     if foreign:
@@ -207,9 +219,14 @@ def check(spec):
         attn_type.check(spec)
 
 
+def _integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _why(fields):
     if fields == ['spatial']:
-        return 'it has no spatial maps before the channel attention'
+        return ('spatial maps before the channel attention (_spa<τ>) go with %s'
+                % ', '.join(sorted(k for k, t in _TYPES.items() if 'spatial' in t.options)))
     return 'these options shape an inner-imaged map of ini models'
 
 

@@ -207,6 +207,9 @@ def _configuration(spec, block):
     has no identity flow (All-CNN), the ``ini`` map is the residual signal's fold (eq. 4)."""
     if spec.kind == 'ini':
         if block.identity:
+            if spec.layout == 'fold' and spec.joint:
+                raise ValueError("layout 'fold' holds the residual signal alone: it needs "
+                                 "joint=False")
             return ini_layout(spec), parse_g_filters(spec.g_filters)
         if not spec.joint:
             raise ValueError('_nojoint leaves out an identity this block does not have: the '
@@ -254,8 +257,6 @@ def _check(spec):
         return
     parse_g_filters(spec.g_filters)
     layout = ini_layout(spec)
-    if layout == 'fold' and spec.joint and spec.layout is not None:
-        raise ValueError("layout 'fold' holds the residual signal alone: it needs joint=False")
     if layout != 'fold' and not spec.joint:
         raise ValueError("the %s layout holds the identity signal; without joint modelling "
                          "(_nojoint) only 'fold' applies" % layout)

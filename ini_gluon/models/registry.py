@@ -78,6 +78,10 @@ def register_backbone(names, blocks, family, listed, aliases=(), defaults=None,
 
     def wrap(constructor):
         key = constructor.__name__
+        known = _BACKBONES.get(key)
+        if known is not None and known.build.__module__ != constructor.__module__:
+            raise ValueError('a backbone %r is registered already, by %s'
+                             % (key, known.build.__module__))
         _BACKBONES[key] = Backbone(key, names, constructor, blocks, family, tuple(listed),
                                    tuple(input_shape), tuple(aliases), dict(defaults or {}))
         return constructor
@@ -95,14 +99,14 @@ def _template_regex(template):
     pattern = re.escape(template)
     for field in fields:
         pattern = pattern.replace(re.escape('{%s}' % field), r'(?P<%s>\d+)' % field)
-    return re.compile('^%s$' % pattern)
+    return re.compile(pattern)
 
 
 def _match_backbone(text):
     """``(Backbone, fields)`` of the backbone name ``text``, or ``(None, None)``."""
     for backbone in _BACKBONES.values():
         for template in backbone.names + backbone.aliases:
-            match = _template_regex(template).match(text)
+            match = _template_regex(template).fullmatch(text)
             if match:
                 fields = dict(backbone.defaults)
                 fields.update((k, int(v)) for k, v in match.groupdict().items())
@@ -165,48 +169,71 @@ def _resolve_alias(name):
 
 def _split_suffix(attn_type, rest):
     """``(backbone text, suffix match)``: the split of ``rest`` whose tail is the attention's
-    suffix and whose head a backbone (rightmost first)."""
-    regex = re.compile('^(?:%s)$' % attn_type.suffix.model_regex)
-    for i in [m.start() for m in re.finditer('_', rest)][::-1]:
-        match = regex.match(rest[i:])
-        if match and _match_backbone(rest[:i])[0] is not None:
-            return rest[:i], match
+    suffix and whose head a backbone (rightmost first); ``(rest, None)`` where none is."""
     if _match_backbone(rest)[0] is not None:
         raise ValueError('an %s_ name needs %s after the backbone, e.g. %s'
                          % (attn_type.kind, attn_type.suffix.what, _example(attn_type)))
-    tails = [m.start() for m in re.finditer('_', rest) if regex.match(rest[m.start():])]
+    regex = re.compile(attn_type.suffix.model_regex)
+    tails = [m.start() for m in re.finditer('_', rest) if regex.fullmatch(rest[m.start():])]
+    for i in tails[::-1]:
+        if _match_backbone(rest[:i])[0] is not None:
+            return rest[:i], regex.fullmatch(rest[i:])
     return (rest[:tails[0]] if tails else rest), None
 
 
 def _example(attn_type):
     return '%s_wrn28_10%s' % (attn_type.kind,
-                              suffix_name(AttnSpec(attn_type.kind, **attn_type.variants[0])))
+                              suffix_name(AttnSpec(attn_type.kind, **attn_type.suffix.parse(None))))
 
 
 def parse_model_name(name):
     """The :class:`ModelSpec` of a model name.  Raises ``ValueError`` for a name that does not
     follow the naming (without suggestions; :func:`resolve_model_name` adds them)."""
-    text, spatial = split_spatial(_resolve_alias(name.lower()))
-    attn_type, rest = match_kind(text)
-    attn = None
-    if attn_type is None:
-        if spatial:
-            raise ValueError('spatial attention (%s) goes with a channel attention: %s'
-                             % (spatial_name(AttnSpec('-', spatial=spatial))[1:], ', '.join(
-                                 k + '_' for k, t in sorted(attention_types().items())
-                                 if 'spatial' in t.options)))
-    else:
+    text, spatial = split_spatial(name.lower())
+    attn_type, rest = match_kind(_resolve_alias(text))
+    match = None
+    if attn_type is None and spatial:
+        raise ValueError('spatial attention (%s) goes with a channel attention: %s'
+                         % (spatial_name(AttnSpec('-', spatial=spatial))[1:], ', '.join(
+                             k + '_' for k, t in sorted(attention_types().items())
+                             if 'spatial' in t.options)))
+    if attn_type is not None:
         rest = rest[1:]
-        fields = {}
         if attn_type.suffix is not None:
             rest, match = _split_suffix(attn_type, rest)
-            fields = attn_type.suffix.parse(match) if match else {}
-        attn = parse_attn(AttnSpec(attn_type.kind, spatial=spatial, **fields))
     backbone, fields = _match_backbone(rest)
     if backbone is None:
         raise ValueError('unknown backbone %r' % rest)
-    backbone.blocks(**fields)  # checks the depth / width
-    return ModelSpec(backbone.key, tuple(sorted(fields.items())), attn)
+    spec = _checked(ModelSpec(backbone.key, tuple(sorted(fields.items())), None))
+    if attn_type is None:
+        return spec
+    options = attn_type.suffix.parse(match) if attn_type.suffix is not None else {}
+    return spec._replace(attn=parse_attn(AttnSpec(attn_type.kind, spatial=spatial, **options)))
+
+
+_MAX_FIELD = 10000
+
+
+def _checked(spec):
+    """``spec`` with its backbone's defaults filled in and its fields sorted, after checking
+    them against the backbone's templates and blocks."""
+    entry = spec.entry
+    known = {f for t in entry.names for _, f, _, _ in string.Formatter().parse(t) if f}
+    fields = dict(entry.defaults, **dict(spec.args))
+    for key, value in sorted(fields.items()):
+        if key not in known:
+            raise ValueError('%s has no field %r: expected %s'
+                             % (entry.key, key, ', '.join(sorted(known))))
+        if not (isinstance(value, int) and not isinstance(value, bool)) or \
+                not 0 <= value <= _MAX_FIELD:
+            raise ValueError('%s=%r: expected an integer from 0 to %d'
+                             % (key, value, _MAX_FIELD))
+    missing = known - set(fields)
+    if missing:
+        raise ValueError('%s needs %s' % (entry.key, ', '.join(sorted(missing))))
+    spec = spec._replace(args=tuple(sorted(fields.items())))
+    spec.blocks()  # checks the depth / width
+    return spec
 
 
 def _near(name, n=3):
@@ -226,8 +253,7 @@ def resolve_model_name(name):
         if name.backbone not in _BACKBONES:
             raise ValueError('unknown backbone %r: expected one of %s'
                              % (name.backbone, ', '.join(sorted(_BACKBONES))))
-        name.blocks()
-        return name._replace(attn=parse_attn(name.attn))
+        return _checked(name)._replace(attn=parse_attn(name.attn))
     if not isinstance(name, str):
         raise ValueError('model name must be a string, not %r' % (name,))
     try:
@@ -270,8 +296,12 @@ def get_model(name, **kwargs):
                              % ', '.join(sorted(options)))
         if options:
             spec = spec._replace(attn=parse_attn(spec.attn, **options))
+        named = sorted(set(spec.kwargs) & set(kwargs))
+        if named:
+            raise ValueError('%s belong%s in the name (%s), not in the keyword arguments'
+                             % (', '.join(named), 's' if len(named) == 1 else '', spec.name))
         check_blocks(spec.attn, spec.blocks())
-        net = spec.entry.build(attn=spec.attn, **dict(spec.kwargs, **kwargs))
+        net = _build(spec, kwargs)
     except ValueError as err:
         raise ValueError('cannot build %r%s: %s' % (
             name if isinstance(name, str) else spec.name,
@@ -281,6 +311,17 @@ def get_model(name, **kwargs):
     net.model_spec = spec
     net.input_shape = spec.entry.input_shape
     return net
+
+
+def _build(spec, kwargs):
+    try:
+        return spec.entry.build(attn=spec.attn, **dict(spec.kwargs, **kwargs))
+    except TypeError as err:
+        if 'unexpected keyword argument' not in str(err):
+            raise
+        unknown = re.search(r"argument '(\w+)'", str(err))
+        raise ValueError('%s takes no keyword %s' % (spec.entry.key, unknown.group(1)
+                                                     if unknown else str(err)))
 
 
 def _attentions():

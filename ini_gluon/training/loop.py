@@ -15,10 +15,11 @@ from mxnet import autograd, gluon
 from gluoncv.utils import LRScheduler, LRSequential, TrainingHistory, export_block
 
 from ..models import get_model
+from ..models.registry import resolve_model_name
 from .checkpoint import (atomic_write, latest_checkpoint, load_checkpoint, save_checkpoint)
 from .data import load_dataset
 from .pipeline import BatchStream, channel_stats, mixup_lambda
-from .settings import SettingsError, describe
+from .settings import SettingsError, describe, takes_drop_rate
 
 Data = namedtuple('Data', ['train', 'test', 'classes', 'input_shape', 'mean', 'std',
                            'description'])
@@ -220,9 +221,11 @@ def fit(s, make_data=cifar_data):
     LOG.info('data: %s', data.description)
 
     kwargs = {'classes': classes}
-    if s['drop_rate']:
+    spec = resolve_model_name(s['model'])
+    if takes_drop_rate(spec):
         kwargs['drop_rate'] = s['drop_rate']
-    net = get_model(s['model'], **kwargs)
+    net = get_model(spec, **kwargs)
+    net.model_name = s['model']
     mx.random.seed(s['seed'])
     net.initialize(mx.init.Xavier(), ctx=contexts)
     if dtype != 'float32':

@@ -14,6 +14,7 @@ import math
 
 from .._argparse import OneLineParser
 from ..models.registry import resolve_model_name
+from ..models.residual import check_blocks
 from .recipes import PAPERS, decay_epochs, recipe, weight_decay
 
 __all__ = ['build_parser', 'resolve', 'fill', 'paper_preset', 'describe',
@@ -127,7 +128,9 @@ def build_parser():
     a('--wd', type=float, default=None, help='weight decay')
     a('--lr-decay', type=float, default=None, help='factor at each decay epoch')
     a('--lr-decay-epoch', type=str, default=None, help='epochs at which the lr decays, "60,120"')
-    a('--drop-rate', type=float, default=0.0, help='dropout rate of WRN blocks')
+    a('--drop-rate', type=float, default=None,
+      help='dropout rate: between the convolutions of WRN blocks (default 0), after the '
+           'stride-2 convolutions of All-CNN (default 0.5)')
     a('--augment', choices=('crop-flip', 'crop', 'none'), default=None,
       help='translation (pad 4, random 32x32 crop) and mirroring')
     a('--mixup', action='store_true', help='train with mixup (CMPE-SE paper)')
@@ -165,12 +168,16 @@ def fill(opt, defaults, fallback, dataset, **extra):
                for k in s}
     notes = {}
     spec = resolve_model_name(s['model'])
+    try:
+        check_blocks(spec.attn, spec.blocks())
+    except ValueError as err:
+        raise SettingsError('cannot build %r: %s' % (s['model'], err))
+    if s['drop_rate'] is None:
+        s['drop_rate'] = _own_drop_rate(spec)
+        if s['drop_rate']:
+            notes['drop_rate'] = ('the backbone\'s own dropout (All-CNN: after each stride-2 '
+                                  'convolution, 20 % on the input)')
     _check_counts(s, spec)
-    own = _own_drop_rate(spec)
-    if own and not s['drop_rate']:
-        s['drop_rate'] = own
-        notes['drop_rate'] = ('the backbone\'s own dropout (All-CNN: after each stride-2 '
-                              'convolution, 20 % on the input)')
     if not s['mixup']:
         s['mixup_off_epoch'] = 0
         sources['mixup_off_epoch'] = 'default'
@@ -217,10 +224,16 @@ def fill(opt, defaults, fallback, dataset, **extra):
     return s
 
 
+def takes_drop_rate(spec):
+    """Whether the backbone's constructor has a ``drop_rate``."""
+    return 'drop_rate' in inspect.signature(spec.entry.build).parameters
+
+
 def _own_drop_rate(spec):
     """The dropout a backbone has by default (All-CNN's 0.5), 0 for none."""
-    parameter = inspect.signature(spec.entry.build).parameters.get('drop_rate')
-    return parameter.default if parameter is not None else 0.0
+    if not takes_drop_rate(spec):
+        return 0.0
+    return inspect.signature(spec.entry.build).parameters['drop_rate'].default
 
 
 def _check_counts(s, spec):
@@ -238,7 +251,7 @@ def _check_counts(s, spec):
                             % (s['mixup_alpha'],))
     if not (math.isfinite(s['drop_rate']) and 0 <= s['drop_rate'] < 1):
         raise SettingsError('--drop-rate must be in [0, 1), not %r' % (s['drop_rate'],))
-    if s['drop_rate'] and 'drop_rate' not in inspect.signature(spec.entry.build).parameters:
+    if s['drop_rate'] and not takes_drop_rate(spec):
         raise SettingsError('--drop-rate applies to a backbone\'s dropout (WRN, All-CNN); %s '
                             'has none' % s['model'])
 
