@@ -163,11 +163,11 @@ def test_cbam_table_v_counts():
 
 
 def _losses(net, steps=12, lr=0.1):
-    """Training losses of ``net`` on 64 of scikit-learn's digits (upscaled to 32 x 32), SGD with
+    """Training losses of ``net`` on 64 of scikit-learn's digits (upscaled to 16 x 16), SGD with
     the InI paper's All-CNN learning rate."""
     from sklearn.datasets import load_digits
     digits = load_digits()
-    images = np.kron(digits.images[:64] / 16.0, np.ones((4, 4)))[:, None].repeat(3, axis=1)
+    images = np.kron(digits.images[:64] / 16.0, np.ones((2, 2)))[:, None].repeat(3, axis=1)
     x, y = mx.nd.array(images - 0.3), mx.nd.array(digits.target[:64])
     mx.random.seed(3)
     net.initialize(mx.init.Xavier())
@@ -186,9 +186,9 @@ def _losses(net, steps=12, lr=0.1):
 
 def test_allcnn_with_batchnorm_trains_at_the_papers_rate():
     """Why All-CNN here has BatchNorm: in 12 steps at lr 0.1 SE-All-CNN's loss falls by more
-    than 0.25 nats with it (measured: 2.32 -> 1.93), while the original All-CNN-C (no
-    BatchNorm) stays at chance, ln 10 (measured: 2.30 -> 2.29)."""
+    than 0.5 nats with it (measured: 2.36 -> 0.88), while the original All-CNN-C (no
+    BatchNorm) stays at chance, ln 10 (measured: 2.303 -> 2.299)."""
     with_bn = _losses(ig.get_model('se_allcnn'))
-    assert np.mean(with_bn[-4:]) < with_bn[0] - 0.25
+    assert np.mean(with_bn[-4:]) < with_bn[0] - 0.5
     original = _losses(ig.get_model('se_allcnn', batch_norm=False))
     assert np.mean(original[-4:]) > np.log(10) - 0.02

@@ -10,8 +10,7 @@ import pkgutil
 from .g_filters import (GFilter, GFILTER_SETS, parse_g_filters, set_names, plan_inner_imaging,
                         InnerImagingPlan, closest_divisor)
 from .create_attn import (AttnSpec, AttnType, NameSuffix, BlockShape, register_attention,
-                          attention_types, parse_attn, attn_name, create_attn, plan_attn,
-                          CMPE_SE_MODES)
+                          attention_types, parse_attn, attn_name, create_attn, plan_attn)
 from .channel_attention import (squeeze, ChannelEncoder, ChannelAttention, SqueezeExcite,
                                 DoubleFCSqueezeExcite)
 from .inner_imaging import (inner_imaged_map, average_filters, group_signals, GFilterBank,
@@ -25,7 +24,7 @@ for _module in pkgutil.iter_modules(__path__):
 __all__ = ['GFilter', 'GFILTER_SETS', 'parse_g_filters', 'set_names', 'plan_inner_imaging',
            'InnerImagingPlan', 'closest_divisor', 'AttnSpec', 'AttnType', 'NameSuffix',
            'BlockShape', 'register_attention', 'attention_types', 'parse_attn', 'attn_name',
-           'create_attn', 'plan_attn', 'CMPE_SE_MODES', 'squeeze', 'ChannelEncoder',
+           'create_attn', 'plan_attn', 'squeeze', 'ChannelEncoder',
            'ChannelAttention', 'SqueezeExcite', 'DoubleFCSqueezeExcite', 'inner_imaged_map',
            'average_filters', 'group_signals', 'GFilterBank', 'InnerImaging', 'SpatialAttention',
            'CBAM']

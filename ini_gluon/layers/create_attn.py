@@ -18,11 +18,7 @@ from mxnet.gluon.nn import BatchNorm
 
 __all__ = ['AttnSpec', 'AttnType', 'NameSuffix', 'BlockShape', 'register_attention',
            'attention_types', 'parse_attn', 'attn_name', 'split_spatial', 'create_attn',
-           'plan_attn', 'CMPE_SE_MODES']
-
-# CMPE-SE pair-view modes (registered with the Inner-Imaging module, whose configurations
-# three of them are; ``doublefc`` is its own layer)
-CMPE_SE_MODES = ('doublefc', '1x1', '2x1', '3x3')
+           'plan_attn']
 
 
 class AttnSpec(namedtuple('AttnSpec', ['kind', 'g_filters', 'joint', 'aggregation', 'layout',
