@@ -17,6 +17,7 @@ import numpy as np
 from mxnet import gluon
 from mxnet.gluon.data.vision import transforms
 
+from ..models.registry import backbones, resolve_model_name
 from .data import DataError
 from .loop import Data
 from .settings import PRESETS, OneLineParser, SettingsError, fill
@@ -81,6 +82,7 @@ def build_parser():
 def resolve(opt):
     """Resolved settings of ``train_imagenet.py`` (the preset fills what was not given)."""
     s = fill(opt, vars(build_parser().parse_args([])), FALLBACK, 'imagenet', drop_rate=0.0)
+    _check_imagenet_backbone(s['model'])
     if s['dtype'] == 'float16' and s['num_gpus'] == 0:
         raise SettingsError('--dtype float16 trains on GPUs only: give --num-gpus')
     if s['input_size'] < 32:
@@ -90,6 +92,18 @@ def resolve(opt):
     if s['classes'] < 2:
         raise SettingsError('--classes must be >= 2, not %d' % s['classes'])
     return s
+
+
+def _check_imagenet_backbone(model):
+    """The backbone registers the input it was built for: 32x32 ones belong to CIFAR."""
+    entry = resolve_model_name(model).entry
+    if entry.input_shape[-1] < 224:
+        imagenet = sorted(t for b in backbones().values() if b.input_shape[-1] >= 224
+                          for t in b.names)
+        raise SettingsError('%s is a CIFAR backbone (%dx%d inputs): train it with '
+                            'train_cifar.py; train_imagenet.py takes %s'
+                            % (model, entry.input_shape[-2], entry.input_shape[-1],
+                               ', '.join(imagenet)))
 
 
 def _check_record(rec, idx, what):
