@@ -325,3 +325,28 @@ def test_bad_arguments():
         load_cifar('/tmp', classes=20)
     with pytest.raises(DataError, match='test_fraction'):
         load_digits(test_fraction=1.0)
+
+
+class _Payload(object):
+    """What a crafted batch would hold: an object whose unpickling calls a function."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_a_pickle_that_would_run_code_is_refused_and_nothing_runs(tmp_path):
+    folder = datasets.write_cifar_python(tmp_path, n_train=10, n_test=3)
+    marker = str(tmp_path / 'payload-ran')
+    with open(os.path.join(folder, 'data_batch_1'), 'wb') as f:
+        pickle.dump({b'data': _Payload(marker), b'labels': [0]}, f, protocol=2)
+    with pytest.raises(DataError, match=r'data_batch_1: cannot unpickle it .*posix\.mkdir, '
+                                        r'which no CIFAR batch does: refused, not created'):
+        load_cifar(folder)
+    assert not os.path.exists(marker)
+    # the same file through plain pickle would have run it: the test's payload is real
+    with open(os.path.join(folder, 'data_batch_1'), 'rb') as f:
+        pickle.load(f, encoding='bytes')
+    assert os.path.isdir(marker)

@@ -399,3 +399,50 @@ def test_readme_demo_reaches_95_percent_on_digits(tmp_path):
     for name in ['ini_resnet8_mix5d_history.png', 'ini_resnet8_mix5d-symbol.json',
                  'ini_resnet8_mix5d-0015.params']:
         assert os.path.exists(os.path.join(save, name)), name
+
+
+def _poison_batchnorm_after(monkeypatch, step_number):
+    """From the ``step_number``-th optimizer step on, every BatchNorm running variance becomes
+    NaN: training mode uses the batch's statistics, so the loss stays finite."""
+    real_step, calls = mx.gluon.Trainer.step, []
+
+    def step(self, *args, **kwargs):
+        real_step(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) >= step_number:
+            for p in self._params:
+                if p.name.endswith('running_var'):
+                    p.set_data(p.data() * float('nan'))
+    monkeypatch.setattr(mx.gluon.Trainer, 'step', step)
+
+
+def test_non_finite_weights_stop_the_run_and_nothing_is_written(tmp_path, cifar_dir, capsys,
+                                                                monkeypatch):
+    _poison_batchnorm_after(monkeypatch, 12)        # epoch 1 of 10 steps an epoch
+    save, status = _run(tmp_path, cifar_dir)
+    err = capsys.readouterr().err
+    assert status == 1
+    assert 'non-finite parameters' in err and 'running_var' in err and 'after epoch 1' in err
+    assert 'last good checkpoint is %s' % os.path.join(save, 'checkpoint-epoch0000') in err
+    names = os.listdir(save)
+    assert 'checkpoint-epoch0000' in names and 'checkpoint-epoch0001' not in names
+    assert not any(n.endswith('-symbol.json') for n in names)        # no export
+    assert len(_metrics(save)) == 1                                   # epoch 1 not recorded
+    best = mx.nd.load(os.path.join(save, '%s-best.params' % TINY))
+    assert all(np.isfinite(v.asnumpy()).all() for v in best.values())
+
+
+def test_a_checkpoint_with_non_finite_values_is_not_resumed(tmp_path, cifar_dir, capsys):
+    save, status = _run(tmp_path, cifar_dir, '--num-epochs', '1')
+    assert status == 0
+    params = os.path.join(save, 'checkpoint-epoch0000', 'model.params')
+    weights = mx.nd.load(params)
+    key = sorted(k for k in weights if k.endswith('running_var'))[0]
+    weights[key][0] = float('inf')
+    mx.nd.save(params, weights)
+    capsys.readouterr()
+    _, status = _run(tmp_path, cifar_dir, '--resume-from', os.path.dirname(params))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1
+    assert 'holds non-finite values' in err[0] and 'running_var' in err[0]
+    assert 'not resumed' in err[0]

@@ -13,8 +13,10 @@ import re
 import shutil
 import tempfile
 
+import numpy as np
+
 __all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
-           'atomic_write', 'checkpoint_name']
+           'atomic_write', 'checkpoint_name', 'non_finite_parameters']
 
 _NAME = re.compile(r'^checkpoint-epoch(\d{4,})$')
 FILES = ('model.params', 'trainer.states', 'meta.json')
@@ -22,6 +24,20 @@ FILES = ('model.params', 'trainer.states', 'meta.json')
 
 class CheckpointError(ValueError):
     """A checkpoint that is missing, incomplete or corrupt."""
+
+
+def non_finite_parameters(net):
+    """Names of ``net``'s parameters, BatchNorm running statistics included, that hold a NaN
+    or an infinity on any device.  MXNet's ReLU turns NaN into 0, so a finite loss does not
+    show them."""
+    return [name for name, p in net.collect_params().items()
+            if any(not np.isfinite(d.asnumpy()).all() for d in p.list_data())]
+
+
+def describe_non_finite(names):
+    """``'a, b and 3 more'``: the first names of :func:`non_finite_parameters`."""
+    shown = ', '.join(names[:3])
+    return shown + (' and %d more' % (len(names) - 3) if len(names) > 3 else '')
 
 
 def checkpoint_name(epoch):
@@ -115,6 +131,10 @@ def load_checkpoint(path, net, trainer, ctx):
     except Exception as err:  # MXNet raises MXNetError / AssertionError / ValueError here
         raise CheckpointError('checkpoint %r: model.params is corrupt or belongs to another '
                               'model (%s)' % (path, str(err).splitlines()[0])) from err
+    bad = non_finite_parameters(net)
+    if bad:
+        raise CheckpointError('checkpoint %r holds non-finite values (NaN or infinity) in %s: '
+                              'not resumed' % (path, describe_non_finite(bad)))
     if trainer is not None and meta.get('has_trainer_states'):
         try:
             trainer.load_states(os.path.join(path, 'trainer.states'))

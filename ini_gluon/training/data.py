@@ -23,7 +23,9 @@ cifar-100-python       train, test                                 b'data', b'fi
 The 3072 pixel bytes are channel-planar: 1024 R, 1024 G, 1024 B, each a row-major 32x32 plane,
 so byte ``32 * row + col`` of the R plane is ``x[i, row, col, 0]``.  Any whole number of
 records per file is accepted.  CIFAR-100 uses the fine (100-class) labels.  The python version
-is read with :mod:`pickle`, which can run code: load only archives you trust.
+is unpickled with only what the official files hold (dicts, lists, bytes, numbers and NumPy
+arrays): any other Python object in a file is refused, never created, so a crafted file cannot
+run code.
 
 SVHN (http://ufldl.stanford.edu/housenumbers/, format 2, cropped digits): ``train_32x32.mat``,
 ``test_32x32.mat`` and ``extra_32x32.mat`` (MATLAB v5) in ``data_dir`` or ``data_dir/svhn``;
@@ -131,13 +133,29 @@ def _read_records(path, label_bytes):
     return _planar_to_hwc(raw[:, label_bytes:]), raw[:, label_bytes - 1]
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """``pickle.Unpickler`` that looks up only the globals of a pickled NumPy array (and of
+    bytes in a protocol-2 pickle): the official CIFAR batches need no other, and a global (a
+    function to call) is what a payload needs to run code."""
+    ALLOWED = {('numpy.core.multiarray', '_reconstruct'),
+               ('numpy._core.multiarray', '_reconstruct'),     # NumPy 2's module name
+               ('numpy', 'ndarray'), ('numpy', 'dtype'),
+               ('_codecs', 'encode')}     # bytes pickled by Python 3 with protocol 2
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError('it holds the Python object %s.%s, which no CIFAR batch '
+                                         'does: refused, not created' % (module, name))
+        return super(_CifarUnpickler, self).find_class(module, name)
+
+
 def _read_pickle(path, label_key):
     """Python version: a pickled dict with b'data' (uint8, (N, 3072)) and N labels."""
     expected = ("a pickled dict with b'data' (uint8, shape (N, 3072)) and b'%s' (N integer "
                 "labels)" % label_key)
     try:
         with open(path, 'rb') as f:
-            batch = pickle.load(f, encoding='bytes')
+            batch = _CifarUnpickler(f, encoding='bytes').load()
     except Exception as err:  # pickle raises many types on garbage
         raise DataError('%s: cannot unpickle it (%s: %s); expected %s'
                         % (path, type(err).__name__, err, expected)) from err

@@ -16,7 +16,8 @@ from gluoncv.utils import LRScheduler, LRSequential, TrainingHistory, export_blo
 
 from ..models import get_model
 from ..models.registry import resolve_model_name
-from .checkpoint import (atomic_write, latest_checkpoint, load_checkpoint, save_checkpoint)
+from .checkpoint import (atomic_write, describe_non_finite, latest_checkpoint, load_checkpoint,
+                         non_finite_parameters, save_checkpoint)
 from .data import load_dataset
 from .pipeline import BatchStream, channel_stats, mixup_lambda
 from .settings import SettingsError, describe, takes_drop_rate
@@ -35,6 +36,18 @@ LOG = logging.getLogger('ini_gluon.train')
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. a non-finite loss)."""
+
+
+def _check_finite(net, epoch, last_checkpoint):
+    """Stop, as for a non-finite loss, where a parameter or a BatchNorm statistic is not a
+    number: nothing of this epoch is written (best parameters, checkpoint, export)."""
+    bad = non_finite_parameters(net)
+    if bad:
+        raise TrainingError(
+            'non-finite parameters (NaN or infinity in %s) after epoch %d: training stopped, '
+            'nothing of this epoch written; the last good checkpoint is %s'
+            % (describe_non_finite(bad), epoch,
+               last_checkpoint or 'none (no checkpoint was written yet)'))
 
 
 def _contexts(num_gpus):
@@ -312,6 +325,7 @@ def fit(s, make_data=cifar_data):
                 bar.update(1)
         if bar is not None:
             bar.close()
+        _check_finite(net, epoch, last_checkpoint)      # before anything of it is written
         train_acc = correct / float(seen)
         val_acc, val_top5 = _evaluate(net, test, contexts, dtype)
         elapsed = time.time() - tic
