@@ -211,10 +211,15 @@ def _tiny_net_and_trainer():
 def test_checkpoint_round_trip_and_atomicity(tmp_path):
     net, trainer = _tiny_net_and_trainer()
     saved = save_checkpoint(str(tmp_path), 3, net, trainer, {'metrics': [1, 2], 'x': 'y'})
-    os.makedirs(tmp_path / '.tmp-checkpoint-epoch0009-abc')        # a killed write
-    (tmp_path / '.tmp-checkpoint-epoch0009-abc' / 'model.params').write_bytes(b'half')
+    killed = tmp_path / '.ini-gluon-tmp-checkpoint-epoch0009-abc'    # a killed write
+    os.makedirs(killed)
+    (killed / 'model.params').write_bytes(b'half')
+    for name in ('.tmp-notes', 'draft.old', 'results.old'):          # the user's own files
+        (tmp_path / name).write_text('mine')
     assert latest_checkpoint(str(tmp_path)) == saved
-    assert not os.path.exists(tmp_path / '.tmp-checkpoint-epoch0009-abc')
+    assert not os.path.exists(killed)
+    assert all((tmp_path / n).read_text() == 'mine' for n in ('.tmp-notes', 'draft.old',
+                                                               'results.old'))
     other, other_trainer = _tiny_net_and_trainer()
     meta = load_checkpoint(saved, other, other_trainer, mx.cpu())
     assert (meta['epoch'], meta['metrics'], meta['x']) == (3, [1, 2], 'y')
@@ -433,9 +438,9 @@ def test_non_finite_weights_stop_the_run_and_nothing_is_written(tmp_path, cifar_
 
 
 def test_a_checkpoint_with_non_finite_values_is_not_resumed(tmp_path, cifar_dir, capsys):
-    save, status = _run(tmp_path, cifar_dir, '--num-epochs', '1')
+    save, status = _run(tmp_path, cifar_dir)
     assert status == 0
-    params = os.path.join(save, 'checkpoint-epoch0000', 'model.params')
+    params = os.path.join(save, 'checkpoint-epoch0001', 'model.params')
     weights = mx.nd.load(params)
     key = sorted(k for k in weights if k.endswith('running_var'))[0]
     weights[key][0] = float('inf')
@@ -446,3 +451,83 @@ def test_a_checkpoint_with_non_finite_values_is_not_resumed(tmp_path, cifar_dir,
     assert status == 2 and len(err) == 1
     assert 'holds non-finite values' in err[0] and 'running_var' in err[0]
     assert 'not resumed' in err[0]
+
+
+# ---------------------------------------------------------------- a run folder is one run's
+def _one_line_error(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('train_cifar.py: error: '), err
+    return err[0]
+
+
+def test_a_new_run_does_not_start_in_another_runs_folder(tmp_path, cifar_dir, capsys):
+    save, status = _run(tmp_path, cifar_dir)
+    assert status == 0
+    before = {n: os.path.getmtime(os.path.join(save, n)) for n in os.listdir(save)}
+    capsys.readouterr()
+    _, status = _run(tmp_path, cifar_dir, '--lr', '0.02')
+    err = _one_line_error(capsys)
+    assert status == 2 and save in err and 'checkpoint-epoch0001' in err
+    assert '--save-dir' in err and '--resume auto' in err and '--overwrite' in err
+    assert {n: os.path.getmtime(os.path.join(save, n)) for n in os.listdir(save)} == before
+    # asked to start over: the old checkpoints go, the new run's are its own
+    (tmp_path / 'run' / 'my-notes.txt').write_text('mine')
+    _, status = _run(tmp_path, cifar_dir, '--lr', '0.02', '--overwrite', '--num-epochs', '1')
+    assert status == 0
+    assert sorted(n for n in os.listdir(save) if n.startswith('checkpoint')) == \
+        ['checkpoint-epoch0000']
+    with open(os.path.join(save, 'checkpoint-epoch0000', 'meta.json')) as f:
+        assert json.load(f)['settings']['lr'] == 0.02
+    assert (tmp_path / 'run' / 'my-notes.txt').read_text() == 'mine'
+
+
+@pytest.mark.parametrize('extra, fragment', [
+    (['--lr', '0.001'], 'lr 0.001 (checkpoint: 0.05)'),
+    (['--num-epochs', '1'], 'num_epochs 1 (checkpoint: 2)'),
+    (['--model', 'se_resnet8'], "of another run (model 'se_resnet8' (checkpoint: "
+                                "'ini_resnet8_mix5d'))"),
+])
+def test_a_resume_continues_the_checkpoints_run_or_is_refused(extra, fragment, tmp_path,
+                                                              cifar_dir, capsys):
+    save, status = _run(tmp_path, cifar_dir)
+    assert status == 0
+    capsys.readouterr()
+    _, status = _run(tmp_path, cifar_dir, '--resume', 'auto', *extra)
+    err = _one_line_error(capsys)
+    assert status == 2 and fragment in err
+    assert len(_metrics(save)) == 2                   # the finished run is as it was
+
+
+def test_one_run_at_a_time_and_a_dead_runs_lock_does_not_block(tmp_path, cifar_dir, capsys):
+    save = tmp_path / 'run'
+    save.mkdir()
+    lock = save / '.ini-gluon-rank0.lock'
+    alive = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        lock.write_text('%d\n' % alive.pid)
+        _, status = _run(tmp_path, cifar_dir)
+        err = _one_line_error(capsys)
+        assert status == 2 and 'in use by another run (process %d)' % alive.pid in err
+        assert lock.read_text() == '%d\n' % alive.pid            # not taken
+    finally:
+        alive.kill()
+        alive.wait()
+    lock.write_text('%d\n' % alive.pid)                          # its process is gone now
+    _, status = _run(tmp_path, cifar_dir, '--num-epochs', '1')
+    assert status == 0 and not lock.exists()                      # taken over, then released
+
+
+def test_outputs_have_the_umasks_permissions_and_old_checkpoints_can_go(tmp_path, cifar_dir):
+    old = os.umask(0o022)
+    try:
+        save, status = _run(tmp_path, cifar_dir, '--num-epochs', '3', '--keep-checkpoints', '1')
+    finally:
+        os.umask(old)
+    assert status == 0
+    best = min(_metrics(save), key=lambda r: r['val_error'])['epoch']
+    kept = sorted(n for n in os.listdir(save) if n.startswith('checkpoint-'))
+    assert kept == sorted({'checkpoint-epoch0002', 'checkpoint-epoch%04d' % best})
+    mode = lambda *p: oct(os.stat(os.path.join(save, *p)).st_mode & 0o777)  # noqa: E731
+    assert mode('checkpoint-epoch0002') == '0o755'
+    assert mode('checkpoint-epoch0002', 'model.params') == '0o644'
+    assert mode('metrics.jsonl') == mode('%s-best.params' % TINY) == mode('train.log') == '0o644'

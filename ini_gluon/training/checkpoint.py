@@ -16,10 +16,32 @@ import tempfile
 import numpy as np
 
 __all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
-           'atomic_write', 'checkpoint_name', 'non_finite_parameters']
+           'atomic_write', 'checkpoint_name', 'non_finite_parameters', 'checkpoint_folders',
+           'remove_checkpoint', 'prune_checkpoints']
 
 _NAME = re.compile(r'^checkpoint-epoch(\d{4,})$')
 FILES = ('model.params', 'trainer.states', 'meta.json')
+# the project's temporaries: names no user file has, and the only ones it removes unasked
+TMP = '.ini-gluon-tmp-'
+OLD = '.ini-gluon-old-'
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _as_other_outputs(path):
+    """Give ``path`` (a file, or a folder and its files) the permissions of a file the
+    process creates (the umask's), not ``tempfile``'s 0600 / 0700."""
+    mask = _umask()
+    if os.path.isdir(path):
+        os.chmod(path, 0o777 & ~mask)
+        for name in os.listdir(path):
+            os.chmod(os.path.join(path, name), 0o666 & ~mask)
+    else:
+        os.chmod(path, 0o666 & ~mask)
 
 
 class CheckpointError(ValueError):
@@ -48,10 +70,11 @@ def checkpoint_name(epoch):
 def atomic_write(path, write):
     """Call ``write(tmp_path)`` then rename ``tmp_path`` to ``path`` (same folder, atomic)."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TMP, dir=folder)
     os.close(fd)
     try:
         write(tmp)
+        _as_other_outputs(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -64,7 +87,7 @@ def save_checkpoint(save_dir, epoch, net, trainer, meta):
     ``trainer`` may be ``None`` (e.g. ``dist_async``, whose optimizer lives on the servers).
     """
     final = os.path.join(save_dir, checkpoint_name(epoch))
-    tmp = tempfile.mkdtemp(prefix='.tmp-' + checkpoint_name(epoch) + '-', dir=save_dir)
+    tmp = tempfile.mkdtemp(prefix=TMP + checkpoint_name(epoch) + '-', dir=save_dir)
     try:
         net.save_parameters(os.path.join(tmp, 'model.params'))
         if trainer is not None:
@@ -72,8 +95,9 @@ def save_checkpoint(save_dir, epoch, net, trainer, meta):
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
             json.dump(dict(meta, epoch=epoch, has_trainer_states=trainer is not None), f,
                       indent=1)
+        _as_other_outputs(tmp)
         if os.path.exists(final):          # an earlier run reached this epoch: replace it
-            old = final + '.old'
+            old = os.path.join(save_dir, OLD + checkpoint_name(epoch))
             os.rename(final, old)
             os.rename(tmp, final)
             shutil.rmtree(old)
@@ -86,10 +110,48 @@ def save_checkpoint(save_dir, epoch, net, trainer, meta):
 
 
 def _clean_temporaries(save_dir):
+    """Remove what a killed run left: only names the project gives its temporaries."""
     for name in os.listdir(save_dir):
-        if name.startswith('.tmp-') or name.endswith('.old'):
+        if name.startswith(TMP) or name.startswith(OLD):
             path = os.path.join(save_dir, name)
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+
+def checkpoint_folders(save_dir):
+    """The complete checkpoints in ``save_dir`` (folders the project wrote: the name and a
+    ``meta.json``), oldest epoch first."""
+    if not os.path.isdir(save_dir):
+        return []
+    found = sorted((int(m.group(1)), name) for name in os.listdir(save_dir)
+                   for m in [_NAME.match(name)] if m
+                   and os.path.isfile(os.path.join(save_dir, name, 'meta.json')))
+    return [os.path.join(save_dir, name) for _, name in found]
+
+
+def remove_checkpoint(path):
+    """Remove a checkpoint folder: its files, then the folder (nothing a user put there)."""
+    for name in FILES:
+        if os.path.isfile(os.path.join(path, name)):
+            os.remove(os.path.join(path, name))
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass                          # something else is in it: leave it
+
+
+def prune_checkpoints(save_dir, keep, best_epoch=None):
+    """Keep the ``keep`` newest checkpoints and the one of ``best_epoch``; remove the other
+    complete ones (``keep`` None: keep all)."""
+    if keep is None:
+        return []
+    found = checkpoint_folders(save_dir)
+    protected = set(found[-keep:])
+    if best_epoch is not None:
+        protected.add(os.path.join(save_dir, checkpoint_name(best_epoch)))
+    removed = [p for p in found if p not in protected]
+    for path in removed:
+        remove_checkpoint(path)
+    return removed
 
 
 def latest_checkpoint(save_dir):
@@ -103,6 +165,27 @@ def latest_checkpoint(save_dir):
     return os.path.join(save_dir, max(found)[1]) if found else None
 
 
+def read_meta(path):
+    """The ``meta.json`` of the checkpoint folder ``path`` (with an integer ``epoch``).
+
+    Raises
+    ------
+    CheckpointError
+        Naming the folder where it is missing or unreadable.
+    """
+    if not os.path.isdir(path):
+        raise CheckpointError('checkpoint %r not found: expected a folder %s/ with %s'
+                              % (path, 'checkpoint-epochNNNN', ', '.join(FILES)))
+    try:
+        with open(os.path.join(path, 'meta.json')) as f:
+            meta = json.load(f)
+        meta['epoch'] = int(meta['epoch'])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError('checkpoint %r is corrupt: meta.json unreadable or without an '
+                              'epoch (%s)' % (path, err)) from err
+    return meta
+
+
 def load_checkpoint(path, net, trainer, ctx):
     """Restore ``net`` and ``trainer`` from the checkpoint folder ``path``; returns its meta.
 
@@ -111,16 +194,8 @@ def load_checkpoint(path, net, trainer, ctx):
     CheckpointError
         Naming the folder and what is missing or unreadable.
     """
-    if not os.path.isdir(path):
-        raise CheckpointError('checkpoint %r not found: expected a folder %s/ with %s'
-                              % (path, 'checkpoint-epochNNNN', ', '.join(FILES)))
-    try:
-        with open(os.path.join(path, 'meta.json')) as f:
-            meta = json.load(f)
-        epoch = int(meta['epoch'])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise CheckpointError('checkpoint %r is corrupt: meta.json unreadable or without an '
-                              'epoch (%s)' % (path, err)) from err
+    meta = read_meta(path)
+    epoch = meta['epoch']
     needed = ['model.params'] + (['trainer.states'] if meta.get('has_trainer_states') else [])
     missing = [n for n in needed if not os.path.isfile(os.path.join(path, n))]
     if missing:

@@ -69,6 +69,11 @@ def build_parser():
     a('--mixup-alpha', type=float, default=0.2)
     a('--mixup-off-epoch', type=int, default=0)
     a('--save-period', '--save-frequency', dest='save_period', type=int, default=10)
+    a('--keep-checkpoints', type=int, default=None, metavar='N',
+      help='keep the N newest checkpoints (and the best epoch\'s); default: all')
+    a('--overwrite', action='store_true',
+      help='start a new run in a --save-dir that holds another run\'s checkpoints, removing '
+           'them')
     a('--save-dir', type=str, default='params')
     a('--resume-from', '--resume-params', dest='resume_from', type=str, default=None,
       help='checkpoint folder, or "auto"')

@@ -17,7 +17,8 @@ from gluoncv.utils import LRScheduler, LRSequential, TrainingHistory, export_blo
 from ..models import get_model
 from ..models.registry import resolve_model_name
 from .checkpoint import (atomic_write, describe_non_finite, latest_checkpoint, load_checkpoint,
-                         non_finite_parameters, save_checkpoint)
+                         non_finite_parameters, prune_checkpoints, save_checkpoint)
+from .run_folder import check_new_run, check_resume, claim
 from .data import load_dataset
 from .pipeline import BatchStream, channel_stats, mixup_lambda
 from .settings import SettingsError, describe, takes_drop_rate
@@ -210,7 +211,18 @@ def fit(s, make_data=cifar_data):
     distributed = s['kvstore'].startswith('dist')
     kv = mx.kv.create(s['kvstore']) if distributed else None
     rank, num_workers = (kv.rank, kv.num_workers) if distributed else (0, 1)
+    with claim(s['save_dir'], rank):
+        return _fit(s, make_data, kv, rank, num_workers)
+
+
+def _fit(s, make_data, kv, rank, num_workers):
+    distributed = kv is not None
     chief = rank == 0
+    resume = s['resume_from']
+    if resume == 'auto':
+        resume = latest_checkpoint(s['save_dir'])
+    if resume is None and chief:          # before anything is written into the folder
+        check_new_run(s['save_dir'], s.get('overwrite', False))
     log_path = s['logging_file'] or os.path.join(
         s['save_dir'], 'train.log' if chief else 'train-rank%d.log' % rank)
     _setup_logging(log_path)
@@ -228,6 +240,8 @@ def fit(s, make_data=cifar_data):
     train, test, classes = data.train, data.test, data.classes
     mean, std, dtype = data.mean, data.std, s.get('dtype', 'float32')
     s = dict(s, mean=mean, std=std, num_classes=classes)
+    if resume:
+        check_resume(resume, s)
     if len(train) == 0:
         raise SettingsError('the training set shard has %d samples, fewer than one batch of %d'
                             % (len(train.indices), batch))
@@ -259,12 +273,9 @@ def fit(s, make_data=cifar_data):
     keeps_states = s['kvstore'] != 'dist_async'     # async: the optimizer lives on the servers
 
     rows, best, start = [], float('inf'), 0
-    resume = s['resume_from']
-    if resume == 'auto':
-        resume = latest_checkpoint(s['save_dir'])
-        if resume is None:
-            LOG.info('--resume auto: no complete checkpoint in %s, starting from scratch',
-                     s['save_dir'])
+    if s['resume_from'] == 'auto' and resume is None:
+        LOG.info('--resume auto: no complete checkpoint in %s, starting from scratch',
+                 s['save_dir'])
     if resume:
         meta = load_checkpoint(resume, net, trainer if keeps_states else None, contexts)
         rows, best, start = meta['metrics'], meta['best_val_error'], meta['epoch'] + 1
@@ -350,6 +361,9 @@ def fit(s, make_data=cifar_data):
             last_checkpoint = save_checkpoint(s['save_dir'], epoch, net,
                                               trainer if keeps_states else None, meta)
             LOG.info('checkpoint %s', last_checkpoint)
+            best_epoch = min(rows, key=lambda r: r['val_error'])['epoch']
+            for path in prune_checkpoints(s['save_dir'], s.get('keep_checkpoints'), best_epoch):
+                LOG.info('removed %s (--keep-checkpoints %d)', path, s['keep_checkpoints'])
 
     export = None
     if num_workers > 1:

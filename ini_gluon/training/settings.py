@@ -140,6 +140,11 @@ def build_parser():
     a('--mode', choices=('hybrid', 'imperative'), default='hybrid',
       help='hybrid (default) or imperative')
     a('--save-period', type=int, default=10, help='checkpoint every N epochs')
+    a('--keep-checkpoints', type=int, default=None, metavar='N',
+      help='keep the N newest checkpoints (and the best epoch\'s); default: all')
+    a('--overwrite', action='store_true',
+      help='start a new run in a --save-dir that holds another run\'s checkpoints, removing '
+           'them (without it such a folder is refused)')
     a('--save-dir', type=str, default='params', help='directory of all outputs')
     a('--resume-from', type=str, default=None,
       help='checkpoint folder to resume from, or "auto": the latest complete one in --save-dir')
@@ -276,6 +281,10 @@ def _check(s, opt):
     for key in ('num_epochs', 'batch_size', 'save_period'):
         if s[key] < 1:
             raise SettingsError('--%s must be >= 1, not %d' % (key.replace('_', '-'), s[key]))
+    if s.get('keep_checkpoints') is not None and s['keep_checkpoints'] < 1:
+        raise SettingsError('--keep-checkpoints must be >= 1, not %d' % s['keep_checkpoints'])
+    if s.get('overwrite') and s['resume_from']:
+        raise SettingsError('--overwrite starts a new run and --resume continues one: give one')
     if s['test_batch_size'] is not None and s['test_batch_size'] < 1:
         raise SettingsError('--test-batch-size must be >= 1, not %d' % s['test_batch_size'])
     _positive(s, 'lr', '--lr')

@@ -1,0 +1,108 @@
+"""A run folder belongs to one run.
+
+* A new run does not start in a folder that holds another run's checkpoints (they would be
+  resumed by a later ``--resume auto``), unless ``--overwrite`` asks to start over; then only
+  those checkpoints, which the project wrote, are removed.
+* ``--resume`` continues the run of the checkpoint as it was: a checkpoint of another model,
+  data set or class count is refused, and so is a changed training setting (the optimizer state
+  the checkpoint restores would silently keep the old one), naming each difference.
+* One run at a time: a lock file per worker, ``.ini-gluon-rank<r>.lock``, holds the process id;
+  a second run is refused while that process lives, and a lock left by a dead one is taken over.
+"""
+import errno
+import os
+from contextlib import contextmanager
+
+from .checkpoint import checkpoint_folders, read_meta, remove_checkpoint
+
+__all__ = ['RunFolderError', 'claim', 'check_new_run', 'check_resume', 'RUN_IDENTITY',
+           'RUN_TRAINING']
+
+# what makes a checkpoint another run's, and what a resume may not change
+RUN_IDENTITY = ('model', 'dataset', 'num_classes')
+RUN_TRAINING = ('num_epochs', 'batch_size', 'lr', 'lr_decay', 'lr_decay_epoch', 'lr_mode',
+                'warmup_epochs', 'wd', 'momentum', 'mixup', 'mixup_alpha', 'mixup_off_epoch',
+                'seed', 'augment', 'drop_rate', 'dtype', 'input_size', 'crop_ratio')
+
+
+class RunFolderError(ValueError):
+    """The run folder is another run's, or in use."""
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:          # someone else's process: alive
+        return True
+    return True
+
+
+@contextmanager
+def claim(save_dir, rank=0):
+    """Hold the lock of worker ``rank`` in ``save_dir`` for the body."""
+    path = os.path.join(save_dir, '.ini-gluon-rank%d.lock' % rank)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+            break
+        except OSError as err:
+            if err.errno != errno.EEXIST:
+                raise
+            try:
+                with open(path) as f:
+                    pid = int(f.read().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _alive(pid):
+                raise RunFolderError('save folder %s is in use by another run (process %d): '
+                                     'wait for it to end, or give another --save-dir'
+                                     % (save_dir, pid))
+            os.remove(path)          # stale: its process is gone
+    else:
+        raise RunFolderError('cannot take the lock %s of save folder %s' % (path, save_dir))
+    try:
+        os.write(fd, b'%d\n' % os.getpid())
+        os.close(fd)
+        yield path
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+
+
+def check_new_run(save_dir, overwrite):
+    """A run without ``--resume``: refuse a folder with another run's checkpoints, or (with
+    ``overwrite``) remove them."""
+    found = checkpoint_folders(save_dir)
+    if not found:
+        return
+    if not overwrite:
+        raise RunFolderError(
+            'save folder %s holds another run\'s checkpoints (%s): give another --save-dir, '
+            '--resume auto to continue that run, or --overwrite to start over (its '
+            'checkpoints are removed)' % (save_dir, ', '.join(os.path.basename(p)
+                                                               for p in found[-2:])))
+    for path in found:
+        remove_checkpoint(path)
+
+
+def check_resume(path, s):
+    """Refuse to resume from the checkpoint folder ``path`` what is not the run ``s``
+    continues; returns the checkpoint's settings."""
+    theirs = read_meta(path).get('settings') or {}
+    other = _differences(theirs, s, RUN_IDENTITY)
+    if other:
+        raise RunFolderError('checkpoint %s is of another run (%s): resume only a checkpoint of '
+                             'the same model, data set and classes' % (path, other))
+    changed = _differences(theirs, s, RUN_TRAINING)
+    if changed:
+        raise RunFolderError('--resume continues the checkpoint\'s run as it was trained, and '
+                             'these settings differ from it: %s; give them as the checkpoint '
+                             'has them, or start a new run (another --save-dir)' % changed)
+    return theirs
+
+
+def _differences(theirs, ours, keys):
+    return '; '.join('%s %r (checkpoint: %r)' % (k, ours[k], theirs[k]) for k in keys
+                     if k in theirs and k in ours and theirs[k] != ours[k])
