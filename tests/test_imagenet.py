@@ -127,3 +127,35 @@ def test_truncated_index(image_data, tmp_path, capsys):
     argv[argv.index('--rec-train-idx') + 1] = str(bad)
     assert main_imagenet(argv + _small(str(tmp_path / 'out'))) == 2
     assert "train index '%s' is unreadable" % bad in capsys.readouterr().err
+
+
+def _tree_copy(image_data, tmp_path):
+    import shutil
+    tree = tmp_path / 'tree'
+    shutil.copytree(str(image_data / 'tree'), str(tree))
+    return tree
+
+
+@pytest.mark.parametrize('workers', ['0', '2'])
+def test_an_undecodable_image_is_named_in_one_line(image_data, tmp_path, capsys, workers):
+    tree = _tree_copy(image_data, tmp_path)
+    bad = tree / 'train' / 'class1' / '3.jpg'
+    bad.write_bytes(b'not a jpeg at all')
+    argv = ['--data-dir', str(tree)] + _small(str(tmp_path / 'out'))
+    argv[argv.index('-j') + 1] = workers
+    assert main_imagenet(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('train_imagenet.py: error: image ')
+    assert str(bad) in err[0] and 'cannot be decoded' in err[0]
+
+
+def test_classes_must_match_the_folders(image_data, tmp_path, capsys):
+    tree = _tree_copy(image_data, tmp_path)
+    argv = ['--data-dir', str(tree)] + _small(str(tmp_path / 'out'))
+    argv[argv.index('--classes') + 1] = '5'
+    assert main_imagenet(argv) == 2
+    assert 'has 3 classes (sub-folders) but --classes is 5' in capsys.readouterr().err
+    (tree / 'val' / 'class2').rename(tree / 'val' / 'class9')
+    argv[argv.index('--classes') + 1] = '3'
+    assert main_imagenet(argv) == 2
+    assert 'different classes (class2, class9 only in one of them)' in capsys.readouterr().err

@@ -178,9 +178,10 @@ class FolderStream(object):
         if not os.path.isdir(root):
             raise DataError('image folder %r not found: expected %s/<class>/<image>.jpg (or '
                             'give --use-rec with RecordIO files)' % (root, root))
-        self.dataset = gluon.data.vision.ImageFolderDataset(root)
+        self.dataset = _CheckedImageFolder(root)
         if not len(self.dataset):
             raise DataError('image folder %r holds no image in class sub-folders' % (root,))
+        self.classes = list(self.dataset.synsets)
         normalize = transforms.Normalize(MEAN, STD)
         if train:
             transform = transforms.Compose([
@@ -211,6 +212,18 @@ class FolderStream(object):
             yield data, label
 
 
+class _CheckedImageFolder(gluon.data.vision.ImageFolderDataset):
+    """Gluon's ``ImageFolderDataset`` whose unreadable image is a :class:`DataError` naming
+    the file, not a decoder traceback (in a loader worker too: the error pickles)."""
+
+    def __getitem__(self, idx):
+        try:
+            return super(_CheckedImageFolder, self).__getitem__(idx)
+        except Exception as err:  # OpenCV / MXNet decoders raise MXNetError and others
+            raise DataError('image %r cannot be decoded (%s): replace or remove it'
+                            % (self.items[idx][0], str(err).strip().splitlines()[0][:200]))
+
+
 class _Fixed(gluon.data.sampler.Sampler):
     def __init__(self, order):
         self.order = order
@@ -220,6 +233,17 @@ class _Fixed(gluon.data.sampler.Sampler):
 
     def __len__(self):
         return len(self.order)
+
+
+def _check_classes(root, train, val, classes):
+    """The class sub-folders of train/ and val/ are the same, and as many as ``--classes``."""
+    if train != val:
+        only = sorted(set(train) ^ set(val))
+        raise DataError('image folders %s/train and %s/val have different classes (%s only in '
+                        'one of them)' % (root, root, ', '.join(only[:5]) or 'another order'))
+    if len(train) != classes:
+        raise DataError('image folder %s/train has %d classes (sub-folders) but --classes is %d: '
+                        'give --classes %d' % (root, len(train), classes, len(train)))
 
 
 def imagenet_data(s, batch, rank, num_workers):
@@ -238,6 +262,7 @@ def imagenet_data(s, batch, rank, num_workers):
                              num_parts=num_workers, **common)
         test = FolderStream(os.path.join(root, 'val'), s['test_batch_size'], False, part=0,
                             num_parts=1, **common)
+        _check_classes(root, train.classes, test.classes, s['classes'])
         source = 'image folders in %s' % root
     description = '%s, %d training samples (this worker: %d), %d validation samples, ' \
                   '%d classes, %dx%d crops' % (source, len(train.indices) * num_workers,
