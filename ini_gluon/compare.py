@@ -10,7 +10,6 @@ Training: forward + backward + Nesterov SGD update of a hybridized model (static
 inference: forward of a hybridized model.  Writes ``compare.md``, ``compare.json`` and
 ``compare.png`` (bar chart) into ``--out``.
 """
-import argparse
 import json
 import os
 import statistics
@@ -23,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon  # noqa: E402
 
+from ._argparse import OneLineParser  # noqa: E402
 from .models import get_model  # noqa: E402
 from .summary import count_params  # noqa: E402
 
@@ -164,8 +164,7 @@ def plot(rows, path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog='python -m ini_gluon.compare',
-                                description=__doc__.splitlines()[0])
+    p = OneLineParser(prog='python -m ini_gluon.compare', description=__doc__.splitlines()[0])
     p.add_argument('--models', required=True, help='comma-separated model names')
     p.add_argument('--input-size', type=int, default=32)
     p.add_argument('--batch-size', type=int, default=64)
@@ -182,7 +181,15 @@ def main(argv=None):
     p.add_argument('--data-dir', type=str, default=None)
     p.add_argument('--out', type=str, default='compare')
     args = p.parse_args(argv)
+    for flag, value, least in (('--input-size', args.input_size, 32),
+                               ('--batch-size', args.batch_size, 1),
+                               ('--repeats', args.repeats, 1), ('--iters', args.iters, 1),
+                               ('--classes', args.classes or 2, 2)):
+        if value < least:
+            p.error('%s must be >= %d, not %d' % (flag, least, value))
     names = [n.strip() for n in args.models.split(',') if n.strip()]
+    if not names:
+        p.error('--models names no model')
     classes = args.classes or (1000 if args.input_size >= 224 else 10)
     params, settings = None, None
     try:
@@ -207,7 +214,7 @@ def main(argv=None):
         rows = compare(names, args.input_size, args.batch_size, classes, args.repeats,
                        args.iters, params, args.dataset, args.data_dir, settings)
     except (ValueError, OSError) as err:
-        print('compare: error: %s' % err, file=sys.stderr)
+        print('python -m ini_gluon.compare: error: %s' % err, file=sys.stderr)
         return 2
     setup = ('%dx%d inputs, batch %d, %d classes, MXNet %s on %s, medians of %d interleaved '
              'repeats of %d steps' % (args.input_size, args.input_size, args.batch_size, classes,

@@ -2,6 +2,8 @@
 import json
 import os
 
+import pytest
+
 from ini_gluon import compare
 import ini_gluon as ig
 
@@ -45,3 +47,21 @@ def test_compare_bad_input(capsys):
     assert 'unknown model name' in capsys.readouterr().err
     assert compare.main(['--models', 'resnet8,se_resnet8', '--params', 'a.params']) == 2
     assert 'one parameter file or save dir per model' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('argv, fragment', [
+    (['--models', 'se_resnet20', '--batch-size', '0'], '--batch-size must be >= 1, not 0'),
+    (['--models', 'se_resnet20', '--input-size', '8'], '--input-size must be >= 32'),
+    (['--models', ','], '--models names no model'),
+    (['--models', 'se_resnet20', '--save-dirs', '/nonexistent/run'], '/nonexistent/run'),
+    (['--models', 'se_resnet20', '--repeats', 'x'], "invalid int value: 'x'"),
+])
+def test_compare_bad_input_is_one_line(argv, fragment, capsys, tmp_path):
+    try:
+        status = compare.main(argv + ['--out', str(tmp_path / 'out')])
+    except SystemExit as exit_:
+        status = exit_.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, err
+    assert err[0].startswith('python -m ini_gluon.compare: error: ') and fragment in err[0]
+    assert not (tmp_path / 'out').exists()

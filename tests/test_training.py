@@ -1,4 +1,5 @@
 """train_cifar.py: settings, checkpoints, a real 2-epoch run, kill-and-resume, bad input."""
+import errno
 import json
 import os
 import re
@@ -154,7 +155,10 @@ def test_dry_run_prints_every_setting_and_its_source(tmp_path, capsys):
     (['--lr-decay-epoch', '120,60'], 'increasing epochs >= 1'),
     (['--lr-decay-epoch', '0,60'], 'increasing epochs >= 1'),
     (['--lr', 'nan'], '--lr must be a positive finite number'),
-    (['--lr-decay', '-1'], '--lr-decay must be a positive finite number'),
+    (['--lr-decay', '-1'], '--lr-decay must be in (0, 1]'),
+    (['--lr-decay', '1.5'], '--lr-decay must be in (0, 1]'),
+    (['--keep-checkpoints', '0'], '--keep-checkpoints must be >= 1'),
+    (['--overwrite', '--resume', 'auto'], '--overwrite starts a new run'),
     (['--wd', 'inf'], '--wd must be a finite number >= 0'),
     (['--momentum', '1'], '--momentum must be in [0, 1)'),
     (['--mixup', '--mixup-alpha', '0'], '--mixup-alpha must be a positive'),
@@ -531,3 +535,72 @@ def test_outputs_have_the_umasks_permissions_and_old_checkpoints_can_go(tmp_path
     assert mode('checkpoint-epoch0002') == '0o755'
     assert mode('checkpoint-epoch0002', 'model.params') == '0o644'
     assert mode('metrics.jsonl') == mode('%s-best.params' % TINY) == mode('train.log') == '0o644'
+
+
+# ---------------------------------------------------------------- one line, not a traceback
+def test_a_file_where_the_save_folder_should_be(tmp_path, cifar_dir, capsys):
+    (tmp_path / 'run').write_text('a file')
+    _, status = _run(tmp_path, cifar_dir)
+    assert status == 2 and 'is a file, not a folder' in _one_line_error(capsys)
+    assert (tmp_path / 'run').read_text() == 'a file'
+
+
+def test_a_log_file_in_a_missing_folder(tmp_path, cifar_dir, capsys):
+    log = str(tmp_path / 'missing' / 'train.log')
+    _, status = _run(tmp_path, cifar_dir, '--logging-file', log)
+    assert status == 2 and '%s: No such file or directory' % log in _one_line_error(capsys)
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, 'No space left on device', args[0] if args else None)
+
+
+def test_a_full_disk_during_the_export_leaves_no_half_export(tmp_path, cifar_dir, capsys,
+                                                             monkeypatch):
+    from ini_gluon.training import loop
+
+    def half_export(path, *args, **kwargs):
+        with open(path + '-symbol.json', 'w') as f:
+            f.write('{"nodes": [')                  # what a full disk leaves
+        _no_space(path + '-0002.params')
+    monkeypatch.setattr(loop, 'export_block', half_export)
+    save = tmp_path / 'run'
+    save.mkdir()
+    earlier = [save / (TINY + suffix) for suffix in ('-symbol.json', '-0002.params')]
+    for path in earlier:                              # an export that was there before
+        path.write_text('earlier export')
+    save, status = _run(tmp_path, cifar_dir)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1 and 'No space left on device' in err[0]
+    assert all(path.read_text() == 'earlier export' for path in earlier)   # not half replaced
+    left = os.listdir(save)
+    assert not any(n.startswith('.ini-gluon-tmp-') for n in left), left
+    assert 'checkpoint-epoch0001' in left                     # what was done is kept
+
+
+def test_a_full_disk_during_a_checkpoint_keeps_the_last_one(tmp_path, cifar_dir, capsys,
+                                                            monkeypatch):
+    real, calls = mx.gluon.Trainer.save_states, []
+
+    def save_states(self, path):
+        calls.append(path)
+        if len(calls) == 2:
+            _no_space(path)
+        real(self, path)
+    monkeypatch.setattr(mx.gluon.Trainer, 'save_states', save_states)
+    save, status = _run(tmp_path, cifar_dir)
+    assert status == 1 and 'No space left on device' in _one_line_error(capsys)
+    left = sorted(os.listdir(save))
+    assert 'checkpoint-epoch0000' in left and 'checkpoint-epoch0001' not in left
+    assert not any(n.startswith('.ini-gluon-tmp-') for n in left), left
+
+
+def test_debug_shows_the_traceback(tmp_path, cifar_dir):
+    (tmp_path / 'run').write_text('a file')
+    with pytest.raises(ValueError, match='is a file, not a folder'):
+        _run(tmp_path, cifar_dir, '--debug')
+
+
+def test_get_model_classes_must_be_positive():
+    with pytest.raises(ValueError, match='classes must be a positive integer, not 0'):
+        ig.get_model('resnet20', classes=0)

@@ -296,6 +296,9 @@ def get_model(name, **kwargs):
                              % ', '.join(sorted(options)))
         if options:
             spec = spec._replace(attn=parse_attn(spec.attn, **options))
+        classes = kwargs.get('classes', 1)
+        if not (isinstance(classes, int) and not isinstance(classes, bool) and classes >= 1):
+            raise ValueError('classes must be a positive integer, not %r' % (classes,))
         named = sorted(set(spec.kwargs) & set(kwargs))
         if named:
             raise ValueError('%s belong%s in the name (%s), not in the keyword arguments'

@@ -1,5 +1,7 @@
 """``train_cifar.py`` and ``train_imagenet.py``: parse, resolve the settings, train; bad input
-ends in one clear line."""
+ends in one clear line (exit 2), a fault of the machine such as a full disk too (exit 1);
+``--debug`` shows the traceback instead."""
+import errno
 import sys
 
 import matplotlib
@@ -13,23 +15,41 @@ from .settings import SettingsError, dumps  # noqa: E402
 
 __all__ = ['main', 'main_imagenet']
 
+# faults of the machine rather than of the user's input: exit 1, as a stopped training
+MACHINE_FAULTS = {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.ENOMEM}
+
+
+def _os_error(err):
+    """One line for an ``OSError``: what failed on which file."""
+    what = err.strerror or str(err)
+    return '%s: %s' % (err.filename, what) if err.filename else what
+
 
 def _run(prog, parser, resolve, make_data, argv):
     opt = parser().parse_args(argv)
+    if getattr(opt, 'debug', False):
+        return _run_or_raise(prog, resolve, make_data, opt)
     try:
-        s = resolve(opt)
-        if s['dry_run']:     # the settings alone: no data read, nothing written
-            print(dumps(s))
-            for warning in s['warnings']:
-                print('%s: warning: %s' % (prog, warning), file=sys.stderr)
-            return 0
-        fit(s, make_data)
+        return _run_or_raise(prog, resolve, make_data, opt)
     except TrainingError as err:
         print('%s: %s' % (prog, err), file=sys.stderr)
         return 1
     except (DataError, SettingsError, CheckpointError, ValueError) as err:
         print('%s: error: %s' % (prog, err), file=sys.stderr)
         return 2
+    except OSError as err:
+        print('%s: error: %s' % (prog, _os_error(err)), file=sys.stderr)
+        return 1 if err.errno in MACHINE_FAULTS else 2
+
+
+def _run_or_raise(prog, resolve, make_data, opt):
+    s = resolve(opt)
+    if s['dry_run']:     # the settings alone: no data read, nothing written
+        print(dumps(s))
+        for warning in s['warnings']:
+            print('%s: warning: %s' % (prog, warning), file=sys.stderr)
+        return 0
+    fit(s, make_data)
     return 0
 
 

@@ -71,6 +71,8 @@ def build_parser():
     a('--save-period', '--save-frequency', dest='save_period', type=int, default=10)
     a('--keep-checkpoints', type=int, default=None, metavar='N',
       help='keep the N newest checkpoints (and the best epoch\'s); default: all')
+    a('--debug', action='store_true',
+      help='show the traceback of an error instead of its one line')
     a('--overwrite', action='store_true',
       help='start a new run in a --save-dir that holds another run\'s checkpoints, removing '
            'them')

@@ -16,8 +16,9 @@ from gluoncv.utils import LRScheduler, LRSequential, TrainingHistory, export_blo
 
 from ..models import get_model
 from ..models.registry import resolve_model_name
-from .checkpoint import (atomic_write, describe_non_finite, latest_checkpoint, load_checkpoint,
-                         non_finite_parameters, prune_checkpoints, save_checkpoint)
+from .checkpoint import (TMP, atomic_write, describe_non_finite, latest_checkpoint,
+                         load_checkpoint, non_finite_parameters, prune_checkpoints,
+                         save_checkpoint)
 from .run_folder import check_new_run, check_resume, claim
 from .data import load_dataset
 from .pipeline import BatchStream, channel_stats, mixup_lambda
@@ -37,6 +38,29 @@ LOG = logging.getLogger('ini_gluon.train')
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. a non-finite loss)."""
+
+
+def _dump_json(path, value):
+    with open(path, 'w') as f:
+        json.dump(value, f, indent=1)
+
+
+def _export(prefix, net, data_shape, epoch):
+    """GluonCV's ``export_block`` to ``prefix``-symbol.json and ``prefix``-NNNN.params,
+    atomically: written under a temporary name in the same folder, then renamed (params first),
+    so a full disk or a kill leaves no half export."""
+    folder, base = os.path.split(prefix)
+    tmp = os.path.join(folder, TMP + base)
+    names = ['-%04d.params' % epoch, '-symbol.json']
+    try:
+        export_block(tmp, net, data_shape=data_shape, epoch=epoch, preprocess=None,
+                     layout='CHW', ctx=mx.cpu())
+        for name in names:
+            os.replace(tmp + name, prefix + name)
+    finally:
+        for name in names:
+            if os.path.exists(tmp + name):
+                os.remove(tmp + name)
 
 
 def _check_finite(net, epoch, last_checkpoint):
@@ -207,6 +231,8 @@ def fit(s, make_data=cifar_data):
     dict
         ``{'epochs': [...metrics rows...], 'best_val_error': float, 'export': prefix or None}``
     """
+    if os.path.exists(s['save_dir']) and not os.path.isdir(s['save_dir']):
+        raise SettingsError('--save-dir %s is a file, not a folder' % s['save_dir'])
     os.makedirs(s['save_dir'], exist_ok=True)
     distributed = s['kvstore'].startswith('dist')
     kv = mx.kv.create(s['kvstore']) if distributed else None
@@ -372,10 +398,9 @@ def _fit(s, make_data, kv, rank, num_workers):
             json.dump(train.indices.tolist(), f)
     if chief:
         export = os.path.join(s['save_dir'], s['model'])
-        export_block(export, net, data_shape=data.input_shape, epoch=s['num_epochs'],
-                     preprocess=None, layout='CHW', ctx=mx.cpu())
-        with open(os.path.join(s['save_dir'], 'settings.json'), 'w') as f:
-            json.dump(s, f, indent=1)
+        _export(export, net, data.input_shape, s['num_epochs'])
+        atomic_write(os.path.join(s['save_dir'], 'settings.json'),
+                     lambda path: _dump_json(path, s))
         LOG.info('exported %s-symbol.json and %s-%04d.params (input: NCHW images normalised '
                  'with mean %s, std %s, in [0, 1] units)', export, export, s['num_epochs'],
                  ['%.4f' % m for m in mean], ['%.4f' % v for v in std])

@@ -31,7 +31,7 @@ FALLBACK = {'num_epochs': 200, 'batch_size': 128, 'lr': 0.1, 'lr_decay': 0.1,
             'lr_decay_epoch': '100,150', 'wd': 1e-4, 'augment': 'crop-flip'}
 PRESETS = ('paper', 'ini', 'cmpe-se', 'none')
 # bookkeeping of the resolved settings, not settings themselves
-_META = ('sources', 'notes', 'warnings', 'dry_run')
+_META = ('sources', 'notes', 'warnings', 'dry_run', 'debug')
 
 
 def _paper(preset, model):
@@ -142,6 +142,8 @@ def build_parser():
     a('--save-period', type=int, default=10, help='checkpoint every N epochs')
     a('--keep-checkpoints', type=int, default=None, metavar='N',
       help='keep the N newest checkpoints (and the best epoch\'s); default: all')
+    a('--debug', action='store_true',
+      help='show the traceback of an error instead of its one line')
     a('--overwrite', action='store_true',
       help='start a new run in a --save-dir that holds another run\'s checkpoints, removing '
            'them (without it such a folder is refused)')
@@ -288,7 +290,9 @@ def _check(s, opt):
     if s['test_batch_size'] is not None and s['test_batch_size'] < 1:
         raise SettingsError('--test-batch-size must be >= 1, not %d' % s['test_batch_size'])
     _positive(s, 'lr', '--lr')
-    _positive(s, 'lr_decay', '--lr-decay')
+    if not (math.isfinite(s['lr_decay']) and 0 < s['lr_decay'] <= 1):
+        raise SettingsError('--lr-decay must be in (0, 1] (the factor the learning rate is '
+                            'multiplied by), not %r' % (s['lr_decay'],))
     if not (math.isfinite(s['wd']) and s['wd'] >= 0):
         raise SettingsError('--wd must be a finite number >= 0, not %r' % (s['wd'],))
     if not 0 <= s['momentum'] < 1:
