@@ -604,3 +604,84 @@ def test_debug_shows_the_traceback(tmp_path, cifar_dir):
 def test_get_model_classes_must_be_positive():
     with pytest.raises(ValueError, match='classes must be a positive integer, not 0'):
         ig.get_model('resnet20', classes=0)
+
+
+# ---------------------------------------------------------------- a distributed job fails whole
+_PUSHER = '''
+import os, sys
+import mxnet as mx
+kv = mx.kv.create('dist_sync')
+kv.init(0, mx.nd.zeros((4,)))
+if kv.rank == 1:
+    os._exit(3)                      # this worker dies; a dist_sync peer would wait forever
+out = mx.nd.zeros((4,))
+for _ in range(100000):
+    kv.push(0, mx.nd.ones((4,)))
+    kv.pull(0, out=out)
+    out.wait_to_read()
+'''
+
+
+def _gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_dead_worker_ends_the_whole_job(tmp_path):
+    script = tmp_path / 'pusher.py'
+    script.write_text(_PUSHER)
+    start = time.time()
+    results = launch_local([sys.executable, str(script)], num_workers=2, num_servers=1,
+                           timeout=120, fail_timeout=3)
+    assert time.time() - start < 60
+    assert results.failure is not None and results.failure.startswith('worker ')
+    assert 'exited with code 3' in results.failure
+    assert sorted(code != 0 for code, _ in results) == [True, True]   # the survivor stopped
+    assert len(results.pids) == 4 and all(_gone(pid) for pid in results.pids)
+
+
+def test_the_launcher_says_what_died_in_one_line(tmp_path, capsys):
+    from ini_gluon.training.launch import main as launch
+    script = tmp_path / 'pusher.py'
+    script.write_text(_PUSHER)
+    assert launch(['-n', '2', '--fail-timeout', '2', '--', sys.executable, str(script)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'exited with code 3; the job was stopped' in err[0]
+    for argv, fragment in ((['-n', '0', '--', 'true'], '-n must be >= 1'),
+                           (['-n', '2'], 'give the worker command after --'),
+                           (['-n', 'x', '--', 'true'], "invalid int value: 'x'")):
+        with pytest.raises(SystemExit) as exit_:
+            launch(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exit_.value.code == 2 and len(err) == 1 and fragment in err[0], err
+
+
+def _children(pid):
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/%s/stat' % entry) as f:
+                    if int(f.read().rsplit(')', 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def test_sigterm_to_the_launcher_stops_everything_it_started(tmp_path):
+    launcher = subprocess.Popen([sys.executable, '-m', 'ini_gluon.training.launch', '-n', '2',
+                                 '--', sys.executable, '-c', 'import time; time.sleep(300)'],
+                                stderr=subprocess.PIPE)
+    deadline = time.time() + 30
+    while len(_children(launcher.pid)) < 4 and time.time() < deadline:   # scheduler, server,
+        time.sleep(0.2)                                                 # two workers
+    started = _children(launcher.pid)
+    assert len(started) == 4
+    launcher.send_signal(signal.SIGTERM)
+    assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
+    time.sleep(0.5)
+    assert all(_gone(pid) for pid in started)
