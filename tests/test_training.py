@@ -685,3 +685,39 @@ def test_sigterm_to_the_launcher_stops_everything_it_started(tmp_path):
     assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
     time.sleep(0.5)
     assert all(_gone(pid) for pid in started)
+
+
+_LOOPER = '''
+import mxnet as mx
+kv = mx.kv.create('dist_sync')
+kv.init(0, mx.nd.zeros((4,)))
+out = mx.nd.zeros((4,))
+for _ in range(10 ** 7):
+    kv.push(0, mx.nd.ones((4,)))
+    kv.pull(0, out=out)
+    out.wait_to_read()
+'''
+
+
+def test_sigkill_of_one_of_two_workers_ends_the_job_within_the_fail_timeout(tmp_path):
+    script = tmp_path / 'looper.py'
+    script.write_text(_LOOPER)
+    launcher = subprocess.Popen([sys.executable, '-m', 'ini_gluon.training.launch', '-n', '2',
+                                 '--fail-timeout', '3', '--', sys.executable, str(script)],
+                                stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    workers = []
+    while len(workers) < 2 and time.time() < deadline:
+        time.sleep(0.3)
+        workers = [p for p in _children(launcher.pid)
+                   if str(script) in open('/proc/%d/cmdline' % p).read()]
+    started = _children(launcher.pid)
+    time.sleep(2)                                      # both are pushing now
+    os.kill(workers[1], signal.SIGKILL)
+    killed_at = time.time()
+    _, err = launcher.communicate(timeout=60)
+    assert launcher.returncode == 1 and time.time() - killed_at < 30
+    err = err.strip().splitlines()
+    assert len(err) == 1 and 'pid %d) exited with code -9' % workers[1] in err[0], err
+    time.sleep(0.5)
+    assert all(_gone(pid) for pid in started)

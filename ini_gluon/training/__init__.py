@@ -11,4 +11,12 @@ from .checkpoint import (save_checkpoint, load_checkpoint, latest_checkpoint, at
 from .pipeline import BatchStream, channel_stats, mixup_lambda
 from .loop import fit, cifar_data, Data, TrainingError
 from .cli import main, main_imagenet
-from .launch import launch_local
+
+
+def __getattr__(name):
+    # the launcher is imported when asked for, so that ``python -m ini_gluon.training.launch``
+    # does not find it imported already (runpy warns then, a second line on stderr)
+    if name == 'launch_local':
+        from .launch import launch_local
+        return launch_local
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))

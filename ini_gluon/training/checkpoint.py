@@ -13,11 +13,12 @@ import re
 import shutil
 import tempfile
 
+import mxnet as mx
 import numpy as np
 
 __all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
            'atomic_write', 'checkpoint_name', 'non_finite_parameters', 'checkpoint_folders',
-           'remove_checkpoint', 'prune_checkpoints']
+           'remove_checkpoint', 'prune_checkpoints', 'non_finite_file']
 
 _NAME = re.compile(r'^checkpoint-epoch(\d{4,})$')
 FILES = ('model.params', 'trainer.states', 'meta.json')
@@ -54,6 +55,17 @@ def non_finite_parameters(net):
     show them."""
     return [name for name, p in net.collect_params().items()
             if any(not np.isfinite(d.asnumpy()).all() for d in p.list_data())]
+
+
+def non_finite_file(path):
+    """Names of the arrays of a saved parameter file holding a NaN or an infinity (``[]``
+    for a file that is missing or unreadable: loading it says why)."""
+    try:
+        arrays = mx.nd.load(path)
+    except Exception:  # MXNetError on garbage: load_checkpoint reports it
+        return []
+    items = arrays.items() if isinstance(arrays, dict) else enumerate(arrays)
+    return [str(k) for k, v in items if not np.isfinite(v.asnumpy()).all()]
 
 
 def describe_non_finite(names):

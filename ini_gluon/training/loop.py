@@ -249,6 +249,8 @@ def _fit(s, make_data, kv, rank, num_workers):
         resume = latest_checkpoint(s['save_dir'])
     if resume is None and chief:          # before anything is written into the folder
         check_new_run(s['save_dir'], s.get('overwrite', False))
+    if resume:
+        check_resume(resume, s)
     log_path = s['logging_file'] or os.path.join(
         s['save_dir'], 'train.log' if chief else 'train-rank%d.log' % rank)
     _setup_logging(log_path)

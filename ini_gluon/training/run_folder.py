@@ -13,7 +13,8 @@ import errno
 import os
 from contextlib import contextmanager
 
-from .checkpoint import checkpoint_folders, read_meta, remove_checkpoint
+from .checkpoint import (CheckpointError, checkpoint_folders, describe_non_finite,
+                         non_finite_file, read_meta, remove_checkpoint)
 
 __all__ = ['RunFolderError', 'claim', 'check_new_run', 'check_resume', 'RUN_IDENTITY',
            'RUN_TRAINING']
@@ -89,8 +90,13 @@ def check_new_run(save_dir, overwrite):
 
 def check_resume(path, s):
     """Refuse to resume from the checkpoint folder ``path`` what is not the run ``s``
-    continues; returns the checkpoint's settings."""
+    continues, or what holds non-finite values; returns the checkpoint's settings.  Settings
+    ``s`` does not have yet (the class count before the data is read) are not compared."""
     theirs = read_meta(path).get('settings') or {}
+    bad = non_finite_file(os.path.join(path, 'model.params'))
+    if bad:
+        raise CheckpointError('checkpoint %r holds non-finite values (NaN or infinity) in %s: '
+                              'not resumed' % (path, describe_non_finite(bad)))
     other = _differences(theirs, s, RUN_IDENTITY)
     if other:
         raise RunFolderError('checkpoint %s is of another run (%s): resume only a checkpoint of '
