@@ -20,7 +20,7 @@ from mxnet.gluon.data.vision import transforms
 from ..models.registry import backbones, resolve_model_name
 from .data import DataError
 from .loop import Data
-from .settings import PRESETS, OneLineParser, SettingsError, fill
+from .settings import PRESETS, OneLineParser, SettingsError, add_run_options, fill
 
 __all__ = ['build_parser', 'resolve', 'imagenet_data', 'RecordStream', 'FolderStream']
 
@@ -69,13 +69,7 @@ def build_parser():
     a('--mixup-alpha', type=float, default=0.2)
     a('--mixup-off-epoch', type=int, default=0)
     a('--save-period', '--save-frequency', dest='save_period', type=int, default=10)
-    a('--keep-checkpoints', type=int, default=None, metavar='N',
-      help='keep the N newest checkpoints (and the best epoch\'s); default: all')
-    a('--debug', action='store_true',
-      help='show the traceback of an error instead of its one line')
-    a('--overwrite', action='store_true',
-      help='start a new run in a --save-dir that holds another run\'s checkpoints, removing '
-           'them')
+    add_run_options(p)
     a('--save-dir', type=str, default='params')
     a('--resume-from', '--resume-params', dest='resume_from', type=str, default=None,
       help='checkpoint folder, or "auto"')

@@ -101,6 +101,18 @@ def _per_device(r, devices):
     return r.batch_size // devices, '; '.join(filter(None, [note, split]))
 
 
+def add_run_options(parser):
+    """The options of both training scripts that guard the run folder and its errors."""
+    a = parser.add_argument
+    a('--keep-checkpoints', type=int, default=None, metavar='N',
+      help='keep the N newest checkpoints (and the best epoch\'s); default: all')
+    a('--overwrite', action='store_true',
+      help='start a new run in a --save-dir that holds another run\'s checkpoints, removing '
+           'them (without it such a folder is refused)')
+    a('--debug', action='store_true',
+      help='show the traceback of an error instead of its one line')
+
+
 def build_parser():
     p = OneLineParser(
         prog='train_cifar.py',
@@ -140,13 +152,7 @@ def build_parser():
     a('--mode', choices=('hybrid', 'imperative'), default='hybrid',
       help='hybrid (default) or imperative')
     a('--save-period', type=int, default=10, help='checkpoint every N epochs')
-    a('--keep-checkpoints', type=int, default=None, metavar='N',
-      help='keep the N newest checkpoints (and the best epoch\'s); default: all')
-    a('--debug', action='store_true',
-      help='show the traceback of an error instead of its one line')
-    a('--overwrite', action='store_true',
-      help='start a new run in a --save-dir that holds another run\'s checkpoints, removing '
-           'them (without it such a folder is refused)')
+    add_run_options(p)
     a('--save-dir', type=str, default='params', help='directory of all outputs')
     a('--resume-from', type=str, default=None,
       help='checkpoint folder to resume from, or "auto": the latest complete one in --save-dir')
