@@ -168,17 +168,19 @@ def _resolve_alias(name):
 
 
 def _split_suffix(attn_type, rest):
-    """``(backbone text, suffix match)``: the split of ``rest`` whose tail is the attention's
-    suffix and whose head a backbone (rightmost first); ``(rest, None)`` where none is."""
+    """``(backbone text, suffix match, (Backbone, fields))``: the split of ``rest`` whose tail
+    is the attention's suffix and whose head a backbone (rightmost first); ``(head, None,
+    (None, None))`` where none is."""
     if _match_backbone(rest)[0] is not None:
         raise ValueError('an %s_ name needs %s after the backbone, e.g. %s'
                          % (attn_type.kind, attn_type.suffix.what, _example(attn_type)))
     regex = re.compile(attn_type.suffix.model_regex)
     tails = [m.start() for m in re.finditer('_', rest) if regex.fullmatch(rest[m.start():])]
     for i in tails[::-1]:
-        if _match_backbone(rest[:i])[0] is not None:
-            return rest[:i], regex.fullmatch(rest[i:])
-    return (rest[:tails[0]] if tails else rest), None
+        found = _match_backbone(rest[:i])
+        if found[0] is not None:
+            return rest[:i], regex.fullmatch(rest[i:]), found
+    return (rest[:tails[0]] if tails else rest), None, (None, None)
 
 
 def _example(attn_type):
@@ -191,7 +193,7 @@ def parse_model_name(name):
     follow the naming (without suggestions; :func:`resolve_model_name` adds them)."""
     text, spatial = split_spatial(name.lower())
     attn_type, rest = match_kind(_resolve_alias(text))
-    match = None
+    match, found = None, None
     if attn_type is None and spatial:
         raise ValueError('spatial attention (%s) goes with a channel attention: %s'
                          % (spatial_name(AttnSpec('-', spatial=spatial))[1:], ', '.join(
@@ -200,8 +202,8 @@ def parse_model_name(name):
     if attn_type is not None:
         rest = rest[1:]
         if attn_type.suffix is not None:
-            rest, match = _split_suffix(attn_type, rest)
-    backbone, fields = _match_backbone(rest)
+            rest, match, found = _split_suffix(attn_type, rest)
+    backbone, fields = found if found is not None else _match_backbone(rest)
     if backbone is None:
         raise ValueError('unknown backbone %r' % rest)
     spec = _checked(ModelSpec(backbone.key, tuple(sorted(fields.items())), None))
@@ -335,9 +337,9 @@ def _attentions():
             yield AttnSpec(attn_type.kind, **variant)
 
 
-def _buildable(spec):
+def _buildable(attn, blocks):
     try:
-        check_blocks(spec.attn, spec.blocks())
+        check_blocks(attn, blocks)
     except ValueError:
         return False
     return True
@@ -354,11 +356,11 @@ def _listing(_backbones, _attention_types):
     names = []
     for backbone in _BACKBONES.values():
         for text in backbone.listed:
-            fields = _match_backbone(text)[1]
-            for attn in _attentions():
-                spec = ModelSpec(backbone.key, tuple(sorted(fields.items())), attn)
-                if _buildable(spec):
-                    names.append(spec.name)
+            plain = ModelSpec(backbone.key, tuple(sorted(_match_backbone(text)[1].items())),
+                              None)
+            blocks = plain.blocks()
+            names += [plain._replace(attn=attn).name for attn in _attentions()
+                      if _buildable(attn, blocks)]
     return tuple(sorted(names))
 
 

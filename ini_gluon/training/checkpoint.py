@@ -129,15 +129,19 @@ def _clean_temporaries(save_dir):
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
+def _numbered(save_dir):
+    """``[(epoch, folder name)]`` of the names ``checkpoint-epochNNNN`` in ``save_dir``."""
+    return [(int(m.group(1)), name) for name in os.listdir(save_dir)
+            for m in [_NAME.match(name)] if m]
+
+
 def checkpoint_folders(save_dir):
     """The complete checkpoints in ``save_dir`` (folders the project wrote: the name and a
     ``meta.json``), oldest epoch first."""
     if not os.path.isdir(save_dir):
         return []
-    found = sorted((int(m.group(1)), name) for name in os.listdir(save_dir)
-                   for m in [_NAME.match(name)] if m
-                   and os.path.isfile(os.path.join(save_dir, name, 'meta.json')))
-    return [os.path.join(save_dir, name) for _, name in found]
+    return [os.path.join(save_dir, name) for _, name in sorted(_numbered(save_dir))
+            if os.path.isfile(os.path.join(save_dir, name, 'meta.json'))]
 
 
 def remove_checkpoint(path):
@@ -172,8 +176,7 @@ def latest_checkpoint(save_dir):
     if not os.path.isdir(save_dir):
         return None
     _clean_temporaries(save_dir)
-    found = [(int(m.group(1)), name) for name in os.listdir(save_dir)
-             for m in [_NAME.match(name)] if m]
+    found = _numbered(save_dir)
     return os.path.join(save_dir, max(found)[1]) if found else None
 
 

@@ -19,7 +19,7 @@ from ..models.registry import resolve_model_name
 from .checkpoint import (TMP, atomic_write, describe_non_finite, latest_checkpoint,
                          load_checkpoint, non_finite_parameters, prune_checkpoints,
                          save_checkpoint)
-from .run_folder import check_new_run, check_resume, claim
+from .run_folder import check_new_run, check_resume, check_same_run, claim
 from .data import load_dataset
 from .pipeline import BatchStream, channel_stats, mixup_lambda
 from .settings import SettingsError, describe, takes_drop_rate
@@ -249,8 +249,7 @@ def _fit(s, make_data, kv, rank, num_workers):
         resume = latest_checkpoint(s['save_dir'])
     if resume is None and chief:          # before anything is written into the folder
         check_new_run(s['save_dir'], s.get('overwrite', False))
-    if resume:
-        check_resume(resume, s)
+    theirs = check_resume(resume, s) if resume else None
     log_path = s['logging_file'] or os.path.join(
         s['save_dir'], 'train.log' if chief else 'train-rank%d.log' % rank)
     _setup_logging(log_path)
@@ -269,7 +268,7 @@ def _fit(s, make_data, kv, rank, num_workers):
     mean, std, dtype = data.mean, data.std, s.get('dtype', 'float32')
     s = dict(s, mean=mean, std=std, num_classes=classes)
     if resume:
-        check_resume(resume, s)
+        check_same_run(resume, theirs, s)             # the class count is known now
     if len(train) == 0:
         raise SettingsError('the training set shard has %d samples, fewer than one batch of %d'
                             % (len(train.indices), batch))

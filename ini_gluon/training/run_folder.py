@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from .checkpoint import (CheckpointError, checkpoint_folders, describe_non_finite,
                          non_finite_file, read_meta, remove_checkpoint)
 
-__all__ = ['RunFolderError', 'claim', 'check_new_run', 'check_resume', 'RUN_IDENTITY',
-           'RUN_TRAINING']
+__all__ = ['RunFolderError', 'claim', 'check_new_run', 'check_resume', 'check_same_run',
+           'RUN_IDENTITY', 'RUN_TRAINING']
 
 # what makes a checkpoint another run's, and what a resume may not change
 RUN_IDENTITY = ('model', 'dataset', 'num_classes')
@@ -97,16 +97,22 @@ def check_resume(path, s):
     if bad:
         raise CheckpointError('checkpoint %r holds non-finite values (NaN or infinity) in %s: '
                               'not resumed' % (path, describe_non_finite(bad)))
-    other = _differences(theirs, s, RUN_IDENTITY)
-    if other:
-        raise RunFolderError('checkpoint %s is of another run (%s): resume only a checkpoint of '
-                             'the same model, data set and classes' % (path, other))
+    check_same_run(path, theirs, s)
     changed = _differences(theirs, s, RUN_TRAINING)
     if changed:
         raise RunFolderError('--resume continues the checkpoint\'s run as it was trained, and '
                              'these settings differ from it: %s; give them as the checkpoint '
                              'has them, or start a new run (another --save-dir)' % changed)
     return theirs
+
+
+def check_same_run(path, theirs, s):
+    """Refuse the checkpoint ``path``, whose settings are ``theirs``, when it is of another
+    model, data set or class count than ``s``."""
+    other = _differences(theirs, s, RUN_IDENTITY)
+    if other:
+        raise RunFolderError('checkpoint %s is of another run (%s): resume only a checkpoint of '
+                             'the same model, data set and classes' % (path, other))
 
 
 def _differences(theirs, ours, keys):

@@ -244,9 +244,8 @@ def takes_drop_rate(spec):
 
 def _own_drop_rate(spec):
     """The dropout a backbone has by default (All-CNN's 0.5), 0 for none."""
-    if not takes_drop_rate(spec):
-        return 0.0
-    return inspect.signature(spec.entry.build).parameters['drop_rate'].default
+    parameter = inspect.signature(spec.entry.build).parameters.get('drop_rate')
+    return 0.0 if parameter is None else parameter.default
 
 
 def _check_counts(s, spec):
