@@ -37,7 +37,21 @@ class SpatialAttention(HybridBlock):
                                                         else norm_kwargs))
 
     def hybrid_forward(self, F, u):
-        grouped = F.reshape(u, shape=(0, -4, self._groups, -1, -2))        # (N, τ, C/τ, H, W)
-        stats = F.stack(F.mean(grouped, axis=2), F.max(grouped, axis=2), axis=2)
-        xi = F.sigmoid(self.bn(self.conv(F.reshape(stats, shape=(0, -3, -2)))))  # (N, τ, H, W)
-        return F.reshape(F.broadcast_mul(grouped, F.expand_dims(xi, axis=2)), shape=(0, -3, -2))
+        # by split and concat, not a reshape to (N, τ, C/τ, H, W): MXNet's ONNX exporter has no
+        # conversion of reshape's -4 (split a dimension), and the exported models take any H, W
+        groups = _split(F, u, self._groups)                                  # u^1 .. u^τ
+        stats = F.concat(*[F.concat(F.mean(g, axis=1, keepdims=True),
+                                    F.max(g, axis=1, keepdims=True), dim=1)
+                           for g in groups], dim=1)                          # (N, 2τ, H, W)
+        xi = F.sigmoid(self.bn(self.conv(stats)))                            # (N, τ, H, W)
+        if self._groups == 1:
+            return F.broadcast_mul(u, xi)                                    # eq. 50
+        return F.concat(*[F.broadcast_mul(g, m) for g, m in
+                          zip(groups, _split(F, xi, self._groups))], dim=1)  # eq. 51
+
+
+def _split(F, x, parts):
+    """``x`` cut into ``parts`` consecutive channel groups (a list, also for one part)."""
+    if parts == 1:
+        return [x]
+    return list(F.split(x, num_outputs=parts, axis=1))
