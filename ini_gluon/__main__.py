@@ -2,13 +2,18 @@
 
 With no argument: how many models the registry lists per attention kind, and the summary of
 ``ini_wrn28_10_mix5d`` (InI-WRN-28-10 with the mix-5-d G-filter set, the paper's best CIFAR
-model).
+model).  ``--list PATTERN`` prints every buildable name matching the shell pattern, one per
+line on stdout: the catalogue's (:func:`~ini_gluon.list_models`), every ImageNet ResNet depth,
+and the backbone the pattern spells before its first wildcard (``'ini_resnet8*'``: every
+attention on ``resnet8``); for a family that accepts any depth, where the list would be
+endless, a line on stderr says how its names are formed.
 """
+import sys
 from collections import Counter
 
 from . import get_model, list_models, summary
 from ._argparse import OneLineParser
-from .models import parse_model_name
+from .models import find_models, parse_model_name
 
 
 def _kind(name):
@@ -20,15 +25,20 @@ def main(argv=None):
     parser = OneLineParser(prog='python -m ini_gluon', description=__doc__.splitlines()[0])
     parser.add_argument('model', nargs='?', default='ini_wrn28_10_mix5d',
                         help='model to summarise (default: %(default)s)')
-    parser.add_argument('--list', metavar='PATTERN', help="print the registered names matching "
-                        "a shell pattern, e.g. 'ini_wrn28_10_*'")
+    parser.add_argument('--list', metavar='PATTERN', help="print the buildable names matching "
+                        "a shell pattern, e.g. 'ini_wrn28_10_*' or 'ini_resnet8*' (and, on "
+                        "stderr, how the names of a family with any depth are formed)")
     parser.add_argument('--classes', type=int, default=10)
     args = parser.parse_args(argv)
     if args.list:
-        found = list_models(args.list)
-        if not found:
+        found, notes = find_models(args.list)
+        if not found and not notes:
             parser.error('no registered model matches %r' % args.list)
-        print('\n'.join(found))
+        if found:
+            print('\n'.join(found))
+        sys.stdout.flush()
+        for note in notes:
+            print(note, file=sys.stderr)
         return
     try:
         net = get_model(args.model, classes=args.classes)

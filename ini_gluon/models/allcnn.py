@@ -127,7 +127,8 @@ def allcnn_blocks():
 
 # Constructor
 @register_backbone('allcnn', blocks=allcnn_blocks, family='allcnn', listed=['allcnn'],
-                   aliases=['allcnn_c', 'all_cnn_c'])
+                   aliases=['allcnn_c', 'all_cnn_c'], every=['allcnn'],
+                   describe='All-CNN-C for CIFAR')
 def allcnn(attn=None, classes=10, drop_rate=0.5, batch_norm=BATCH_NORM, norm_layer=BatchNorm,
            norm_kwargs=None, **kwargs):
     r"""All-CNN-C (Springenberg et al. 2015) with the attention ``attn`` after each of its eight

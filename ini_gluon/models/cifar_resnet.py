@@ -125,7 +125,9 @@ def resnet_blocks(depth):
 # Constructor
 @register_backbone('resnet{depth}', blocks=resnet_blocks, family='resnet',
                    listed=['resnet20', 'resnet56', 'resnet110', 'resnet164'],
-                   aliases=['cifar_resnet{depth}_v2'])
+                   aliases=['cifar_resnet{depth}_v2'],
+                   describe='pre-act CIFAR ResNet, depth 6n+2 below 164 (basic blocks: resnet8, '
+                            'resnet20, resnet110) or 9n+2 (bottlenecks: resnet164, resnet1001)')
 def cifar_preact_resnet(depth, attn=None, classes=10, norm_layer=BatchNorm, norm_kwargs=None,
                         **kwargs):
     r"""Pre-activation ResNet-depth for CIFAR with the attention ``attn`` in every block.

@@ -82,7 +82,9 @@ def wrn_blocks(depth, width):
 # Constructor
 @register_backbone('wrn{depth}_{width}', blocks=wrn_blocks, family='wrn',
                    listed=['wrn16_4', 'wrn16_8', 'wrn22_10', 'wrn28_10', 'wrn40_4'],
-                   aliases=['cifar_wideresnet{depth}_{width}'])
+                   aliases=['cifar_wideresnet{depth}_{width}'],
+                   describe='Wide ResNet WRN-depth-k for CIFAR, depth 6n+4 (n >= 1), any '
+                            'widening factor k >= 1: wrn16_8, wrn28_10, wrn40_4')
 def cifar_wrn(depth, width, attn=None, classes=10, drop_rate=0.0, norm_layer=BatchNorm,
               norm_kwargs=None, **kwargs):
     r"""WRN-depth-width for CIFAR with the attention ``attn`` in every block.

@@ -110,7 +110,10 @@ def imagenet_blocks(depth, version):
 # Constructor
 @register_backbone('resnet{depth}_v{version}', blocks=imagenet_blocks, family='resnet',
                    listed=['resnet50_v1', 'resnet50_v2', 'resnet101_v1', 'resnet101_v2'],
-                   input_shape=(1, 3, 224, 224))
+                   input_shape=(1, 3, 224, 224),
+                   every=['resnet%d_v%d' % (d, v) for d in sorted(resnet_spec) for v in (1, 2)],
+                   describe="GluonCV's ImageNet ResNet v1 / v2, depth 18, 34, 50, 101 or 152",
+                   imagenet_weights='resnet{depth}_v{version}')
 def imagenet_resnet(depth, version, attn=None, classes=1000, norm_layer=BatchNorm,
                     norm_kwargs=None, **kwargs):
     r"""ResNet-depth v1/v2 for ImageNet with the attention ``attn`` in every block; without

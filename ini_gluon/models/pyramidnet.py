@@ -149,7 +149,10 @@ def pyramid_blocks(depth, alpha):
 
 # Constructor
 @register_backbone(('pyramidnet{depth}', 'pyramidnet{depth}_a{alpha}'), blocks=pyramid_blocks,
-                   family='pyramidnet', listed=['pyramidnet272'], defaults={'alpha': 200})
+                   family='pyramidnet', listed=['pyramidnet272'], defaults={'alpha': 200},
+                   describe='bottleneck PyramidNet for CIFAR, depth 9n+2 (n >= 1), widening '
+                            'alpha = 200 unless _a<alpha> is given: pyramidnet272, '
+                            'pyramidnet110_a48')
 def pyramidnet(depth, alpha=200, attn=None, classes=10, norm_layer=BatchNorm, norm_kwargs=None,
                **kwargs):
     r"""PyramidNet-depth (bottleneck, widening ``alpha``) with the attention ``attn`` in every
