@@ -5,6 +5,8 @@ from setuptools import setup, find_packages
 with open('ini_gluon/__init__.py') as f:
     VERSION = re.search(r"__version__ = '([^']+)'", f.read()).group(1)
 
+ONNX = ['onnx==1.14.1', 'onnxruntime']
+
 setup(
     name='ini-gluon',
     version=VERSION,
@@ -27,7 +29,10 @@ setup(
         # the CPU and GPU wheels of MXNet conflict: install exactly one
         'cpu': ['mxnet==1.9.1'],
         'gpu': ['mxnet-cu112==1.9.1'],
+        # python -m ini_gluon.export --onnx: MXNet 1.9.1's exporter needs onnx.mapping, which
+        # later onnx releases removed
+        'onnx': ONNX,
         # make test lints with ruff (ruff.toml), then runs pytest on both cores (-n 2)
-        'test': ['pytest', 'pytest-xdist', 'ruff'],
+        'test': ['pytest', 'pytest-xdist', 'ruff'] + ONNX,
     },
 )

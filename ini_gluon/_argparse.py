@@ -10,3 +10,9 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, '%s: error: %s\n' % (self.prog, message))
+
+
+def help_text(doc):
+    """A module docstring as ``--help`` text: its paragraphs, without reST's double backquotes
+    (for a parser with ``formatter_class=argparse.RawDescriptionHelpFormatter``)."""
+    return doc.replace('``', '').strip()

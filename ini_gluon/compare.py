@@ -8,17 +8,20 @@ Throughputs are measured in one process with the models interleaved and the meas
 repeated (``--repeats``); the table reports medians, so their ratios hold on a noisy machine.
 Training: forward + backward + Nesterov SGD update of a hybridized model (static allocation);
 inference: forward of a hybridized model.  Writes ``compare.md``, ``compare.json`` and
-``compare.png`` (bar chart) into ``--out``.
+``compare.png`` (validation error, or parameters, against inference throughput, and the
+throughput bars; see :func:`plot`) into ``--out``.
 """
 import json
 import os
 import statistics
 import sys
+import textwrap
 import time
 
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon  # noqa: E402
 
@@ -147,20 +150,59 @@ def render(rows, setup):
     return '\n'.join(out) + '\n'
 
 
-def plot(rows, path):
-    """Bar chart of training and inference throughput."""
+def plot(rows, path, setup):
+    """``compare.png``: two panels and a caption.
+
+    Left, what a model costs against what it buys: each model is a point at its *inference*
+    throughput (img/s of a hybridized forward at the compared batch: the cost of using a
+    trained model; the training throughput is in the right panel) and its validation error,
+    with its parameter count in the legend.  Where no model has a validation accuracy (no
+    ``--params`` or ``--save-dirs``) the panel shows parameters against inference throughput
+    instead and says so; models without one when others have one are named in the panel.
+    Right: training and inference throughput bars.  The caption is ``setup`` (inputs, batch,
+    classes, MXNet and the hardware, repeats).  Returns the (closed) figure.
+    """
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(max(11, 4 + 2.2 * len(rows)), 5),
+                                   gridspec_kw={'width_ratios': [1, 1]})
+    known = [r for r in rows if r.get('val_acc') is not None]
+    for i, r in enumerate(rows):
+        if known and r not in known:
+            continue
+        y = 1 - r['val_acc'] if known else r['params'] / 1e6
+        ax.plot(r['infer_img_s'], y, 'o', markersize=9, color='C%d' % (i % 10),
+                label='%s (%.2f M params)' % (r['model'], r['params'] / 1e6))
+    ax.set_xlabel('inference throughput (images / s)')
+    if known:
+        ax.set_ylabel('validation error')
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_title('validation error against inference throughput', fontsize=10)
+        missing = [r['model'] for r in rows if r not in known]
+        if missing:
+            ax.text(0.02, 0.02, 'no validation accuracy: %s' % ', '.join(missing),
+                    transform=ax.transAxes, fontsize=8, va='bottom')
+    else:
+        ax.set_ylabel('parameters (millions)')
+        ax.set_title('parameters against inference throughput', fontsize=10)
+        ax.text(0.02, 0.02, 'no validation error known: give --params or --save-dirs',
+                transform=ax.transAxes, fontsize=8, va='bottom')
+    ax.margins(0.25)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc='upper right')
+
     names = [r['model'] for r in rows]
     xs = range(len(rows))
-    fig, ax = plt.subplots(figsize=(max(6, 2 * len(rows)), 4))
-    ax.bar([x - 0.2 for x in xs], [r['train_img_s'] for r in rows], 0.4, label='training')
-    ax.bar([x + 0.2 for x in xs], [r['infer_img_s'] for r in rows], 0.4, label='inference')
-    ax.set_xticks(list(xs))
-    ax.set_xticklabels(names, rotation=15, fontsize=8)
-    ax.set_ylabel('images / s')
-    ax.legend()
-    fig.tight_layout()
+    bars.bar([x - 0.2 for x in xs], [r['train_img_s'] for r in rows], 0.4, label='training')
+    bars.bar([x + 0.2 for x in xs], [r['infer_img_s'] for r in rows], 0.4, label='inference')
+    bars.set_xticks(list(xs))
+    bars.set_xticklabels(names, rotation=15, fontsize=8)
+    bars.set_ylabel('images / s')
+    bars.set_title('throughput', fontsize=10)
+    bars.legend(fontsize=8)
+    fig.text(0.5, 0.01, textwrap.fill(setup, 150), ha='center', va='bottom', fontsize=8)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path)
     plt.close(fig)
+    return fig
 
 
 def main(argv=None):
@@ -226,7 +268,7 @@ def main(argv=None):
         f.write(table)
     with open(os.path.join(args.out, 'compare.json'), 'w') as f:
         json.dump({'setup': setup, 'rows': rows}, f, indent=1)
-    plot(rows, os.path.join(args.out, 'compare.png'))
+    plot(rows, os.path.join(args.out, 'compare.png'), setup)
     sys.stdout.write(table)
     return 0
 

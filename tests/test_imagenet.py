@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ini_gluon import evaluate, get_model, predict
 from ini_gluon.training import main_imagenet
-from ini_gluon.training.imagenet import build_parser, resolve
+from ini_gluon.training.imagenet import FolderStream, build_parser, resolve
 
 IM2REC = os.path.join(os.path.dirname(mx.__file__), 'tools', 'im2rec.py')
 MODEL = 'ini_resnet18_v2_mix5d_spa'
@@ -52,9 +53,14 @@ def _check_run(save):
     assert [r['epoch'] for r in rows] == [0]
     assert 0 <= rows[0]['val_top5_error'] <= rows[0]['val_error'] <= 1
     assert np.isfinite(rows[0]['loss'])
-    exported = mx.gluon.SymbolBlock.imports(os.path.join(save, MODEL + '-symbol.json'), ['data'],
-                                            os.path.join(save, MODEL + '-0001.params'))
+    folder = os.path.join(save, 'export-final')
+    exported = mx.gluon.SymbolBlock.imports(os.path.join(folder, MODEL + '-symbol.json'),
+                                            ['data'], os.path.join(folder, MODEL + '-0000.params'))
     assert exported(mx.nd.zeros((2, 3, 32, 32))).shape == (2, 3)
+    with open(os.path.join(folder, 'model.json')) as f:
+        info = json.load(f)
+    assert info['input']['shape'] == [2, 3, 32, 32] or info['input']['shape'][1:] == [3, 32, 32]
+    assert 'resize the shorter side to 37, crop the centre 32x32' in info['preprocessing']['resize']
     for name in ('checkpoint-epoch0000', MODEL + '_history.png', 'train.log'):
         assert os.path.exists(os.path.join(save, name)), name
 
@@ -65,12 +71,43 @@ def test_one_epoch_on_recordio(image_data, tmp_path):
     _check_run(save)
     with open(os.path.join(save, 'train.log')) as f:
         assert '24 training samples' in f.read()
+    _check_evaluation(save, tmp_path, ['0', '1', '2'])      # RecordIO: label numbers only
 
 
-def test_one_epoch_on_image_folders(image_data, tmp_path):
+def test_one_epoch_on_image_folders(image_data, tmp_path, capsys):
     save = str(tmp_path / 'folder')
     assert main_imagenet(['--data-dir', str(image_data / 'tree')] + _small(save)) == 0
     _check_run(save)
+    _check_evaluation(save, tmp_path, ['class0', 'class1', 'class2'])
+    # predict: the validation transform of the run (resize the shorter side to 37, centre crop
+    # 32, ImageNet's mean and std), checked against the run's own validation batches
+    image = str(image_data / 'tree' / 'val' / 'class0' / '0.jpg')
+    capsys.readouterr()
+    assert predict.main([save, image, '--json']) == 0
+    top = json.loads(capsys.readouterr().out)[0]['top']
+    with open(os.path.join(save, 'settings.json')) as f:
+        s = json.load(f)
+    stream = FolderStream(str(image_data / 'tree' / 'val'), 1, False, 32, s['crop_ratio'], 1, 0,
+                          1, 0)
+    data, _ = next(iter(stream.epoch(0)))              # class0/0.jpg comes first
+    net = get_model(MODEL, classes=3)
+    net.load_parameters(os.path.join(save, MODEL + '-best.params'))
+    expected = mx.nd.softmax(net(data)).asnumpy()[0]
+    np.testing.assert_allclose([p for _, p in sorted(top)], expected, rtol=1e-4, atol=1e-6)
+    assert [name for name, _ in top] == ['class%d' % c for c in np.argsort(-expected)]
+
+
+def _check_evaluation(save, tmp_path, names):
+    """``python -m ini_gluon.evaluate`` of the run: the loop's own evaluation of its epoch."""
+    out = str(tmp_path / 'eval')
+    assert evaluate.main(['--save-dir', save, '--out', out]) == 0
+    with open(os.path.join(out, 'evaluation.json')) as f:
+        result = json.load(f)
+    with open(os.path.join(save, 'metrics.jsonl')) as f:
+        row = json.loads(f.readline())
+    assert result['images'] == 9 and result['class_names'] == names
+    assert result['top1_error'] == pytest.approx(row['val_error'])
+    assert result['top5_error'] == pytest.approx(row['val_top5_error'])
 
 
 def _settings(*argv):

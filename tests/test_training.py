@@ -278,8 +278,9 @@ def test_two_epoch_run_writes_everything(tmp_path, cifar_dir):
     assert [r['epoch'] for r in rows] == [0, 1]
     assert rows[1]['loss'] < rows[0]['loss']
     for name in ['checkpoint-epoch0000', 'checkpoint-epoch0001', TINY + '-best.params',
-                 TINY + '_history.png', 'train.log', 'settings.json', TINY + '-symbol.json',
-                 TINY + '-0002.params']:
+                 TINY + '_history.png', 'train.log', 'settings.json',
+                 'export-final/%s-symbol.json' % TINY, 'export-final/%s-0000.params' % TINY,
+                 'export-best/model.json', 'export-best/classes.txt']:
         assert os.path.exists(os.path.join(save, name)), name
     with open(os.path.join(save, 'train.log')) as f:
         log = f.read()
@@ -292,13 +293,29 @@ def test_two_epoch_run_writes_everything(tmp_path, cifar_dir):
                                [rows[1]['train_acc'], rows[1]['val_acc'], rows[1]['loss']],
                                rtol=1e-5)
 
-    # the exported symbol reloads and agrees with the final checkpoint's parameters
-    net = ig.get_model(TINY)
-    load_checkpoint(os.path.join(save, 'checkpoint-epoch0001'), net, None, mx.cpu())
-    exported = mx.gluon.SymbolBlock.imports(os.path.join(save, TINY + '-symbol.json'), ['data'],
-                                            os.path.join(save, TINY + '-0002.params'))
-    x = mx.nd.random.normal(shape=(3, 3, 32, 32))
-    np.testing.assert_allclose(exported(x).asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-5)
+    # the exports reload and agree, on raw [0, 255] images, with the final checkpoint's and the
+    # best parameters normalised by the run's mean and std
+    with open(os.path.join(save, 'settings.json')) as f:
+        s = json.load(f)
+    raw = mx.nd.random.uniform(0, 255, shape=(3, 3, 32, 32))
+    mean, std = (mx.nd.array(s[k]).reshape((1, 3, 1, 1)) * 255 for k in ('mean', 'std'))
+    for which, params in (('final', os.path.join(save, 'checkpoint-epoch0001')),
+                          ('best', os.path.join(save, TINY + '-best.params'))):
+        net = ig.get_model(TINY)
+        if which == 'final':
+            load_checkpoint(params, net, None, mx.cpu())
+        else:
+            net.load_parameters(params)
+        folder = os.path.join(save, 'export-' + which)
+        exported = mx.gluon.SymbolBlock.imports(os.path.join(folder, TINY + '-symbol.json'),
+                                                ['data'],
+                                                os.path.join(folder, TINY + '-0000.params'))
+        np.testing.assert_allclose(exported(raw).asnumpy(),
+                                   net(mx.nd.broadcast_div(raw - mean, std)).asnumpy(),
+                                   rtol=1e-5, atol=1e-5)
+    best_epoch = min(rows, key=lambda r: r['val_error'])['epoch']
+    with open(os.path.join(save, 'export-best', 'model.json')) as f:
+        assert json.load(f)['source']['epoch'] == best_epoch
 
 
 def test_mixup_is_switched_off_for_the_last_epochs(tmp_path, cifar_dir):
@@ -405,8 +422,8 @@ def test_readme_demo_reaches_95_percent_on_digits(tmp_path):
     rows = _metrics(save)
     assert len(rows) == 15
     assert rows[-1]['val_acc'] >= 0.95
-    for name in ['ini_resnet8_mix5d_history.png', 'ini_resnet8_mix5d-symbol.json',
-                 'ini_resnet8_mix5d-0015.params']:
+    for name in ['ini_resnet8_mix5d_history.png', 'export-final/ini_resnet8_mix5d-symbol.json',
+                 'export-best/ini_resnet8_mix5d-0000.params']:
         assert os.path.exists(os.path.join(save, name)), name
 
 
@@ -435,7 +452,7 @@ def test_non_finite_weights_stop_the_run_and_nothing_is_written(tmp_path, cifar_
     assert 'last good checkpoint is %s' % os.path.join(save, 'checkpoint-epoch0000') in err
     names = os.listdir(save)
     assert 'checkpoint-epoch0000' in names and 'checkpoint-epoch0001' not in names
-    assert not any(n.endswith('-symbol.json') for n in names)        # no export
+    assert not any(n.startswith('export-') for n in names)           # no export
     assert len(_metrics(save)) == 1                                   # epoch 1 not recorded
     best = mx.nd.load(os.path.join(save, '%s-best.params' % TINY))
     assert all(np.isfinite(v.asnumpy()).all() for v in best.values())
@@ -557,16 +574,17 @@ def _no_space(*args, **kwargs):
 
 def test_a_full_disk_during_the_export_leaves_no_half_export(tmp_path, cifar_dir, capsys,
                                                              monkeypatch):
-    from ini_gluon.training import loop
+    import ini_gluon.export
 
     def half_export(path, *args, **kwargs):
         with open(path + '-symbol.json', 'w') as f:
             f.write('{"nodes": [')                  # what a full disk leaves
-        _no_space(path + '-0002.params')
-    monkeypatch.setattr(loop, 'export_block', half_export)
+        _no_space(path + '-0000.params')
+    monkeypatch.setattr(ini_gluon.export, 'export_block', half_export)
     save = tmp_path / 'run'
-    save.mkdir()
-    earlier = [save / (TINY + suffix) for suffix in ('-symbol.json', '-0002.params')]
+    (save / 'export-final').mkdir(parents=True)
+    earlier = [save / 'export-final' / (TINY + suffix) for suffix in ('-symbol.json',
+                                                                        '-0000.params')]
     for path in earlier:                              # an export that was there before
         path.write_text('earlier export')
     save, status = _run(tmp_path, cifar_dir)
@@ -574,7 +592,8 @@ def test_a_full_disk_during_the_export_leaves_no_half_export(tmp_path, cifar_dir
     assert status == 1 and len(err) == 1 and 'No space left on device' in err[0]
     assert all(path.read_text() == 'earlier export' for path in earlier)   # not half replaced
     left = os.listdir(save)
-    assert not any(n.startswith('.ini-gluon-tmp-') for n in left), left
+    assert not any(n.startswith('.ini-gluon-tmp-') for n in left + os.listdir(
+        os.path.join(save, 'export-final'))), left
     assert 'checkpoint-epoch0001' in left                     # what was done is kept
 
 

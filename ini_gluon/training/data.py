@@ -43,7 +43,8 @@ import pickle
 
 import numpy as np
 
-__all__ = ['DataError', 'DATASETS', 'load_dataset', 'load_cifar', 'load_svhn', 'load_digits']
+__all__ = ['DataError', 'DATASETS', 'load_dataset', 'load_cifar', 'load_svhn', 'load_digits',
+           'class_names']
 
 DATASETS = ('cifar10', 'cifar100', 'svhn', 'digits')
 CIFAR_URL = 'https://www.cs.toronto.edu/~kriz/cifar.html'
@@ -308,3 +309,55 @@ def load_dataset(name, data_dir=None):
     if name == 'svhn':
         return load_svhn(data_dir)
     return load_cifar(data_dir, int(name[len('cifar'):]))
+
+
+CIFAR10_NAMES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship',
+                 'truck')
+# the fine labels of CIFAR-100 in the order of the official meta files (alphabetical)
+CIFAR100_NAMES = tuple("""
+apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly
+camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile
+cup dinosaur dolphin elephant flatfish forest fox girl hamster house kangaroo keyboard lamp
+lawn_mower leopard lion lizard lobster man maple_tree motorcycle mountain mouse mushroom oak_tree
+orange orchid otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine possum
+rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper snail snake spider
+squirrel streetcar sunflower sweet_pepper table tank telephone television tiger tractor train
+trout tulip turtle wardrobe whale willow_tree wolf woman worm""".split())
+# where the official archives keep the names: (folder, file, pickle key or None for text lines)
+_META = {10: (('cifar-10-batches-bin', 'batches.meta.txt', None),
+              ('cifar-10-batches-py', 'batches.meta', 'label_names')),
+         100: (('cifar-100-binary', 'fine_label_names.txt', None),
+               ('cifar-100-python', 'meta', 'fine_label_names'))}
+
+
+def _meta_names(data_dir, classes):
+    """The class names of the official meta file in ``data_dir``, or ``None`` without one."""
+    for folder, name, key in _META[classes]:
+        for path in (os.path.join(data_dir, name), os.path.join(data_dir, folder, name)):
+            if not os.path.isfile(path):
+                continue
+            try:
+                if key is None:
+                    with open(path, encoding='latin-1') as f:
+                        names = [line.strip() for line in f if line.strip()]
+                else:
+                    with open(path, 'rb') as f:
+                        meta = _CifarUnpickler(f, encoding='bytes').load()
+                    names = [n.decode('latin-1') for n in meta[key.encode()]]
+            except Exception:  # an unreadable meta file: the official names below
+                continue
+            if len(names) == classes:
+                return tuple(names)
+    return None
+
+
+def class_names(name, data_dir=None):
+    """The class names of a data set, in label order: CIFAR's from the official meta file in
+    ``data_dir`` where it is there, else the official names; SVHN's and digits' the digits."""
+    if name in ('svhn', 'digits'):
+        return tuple(str(d) for d in range(10))
+    if name in ('cifar10', 'cifar100'):
+        classes = int(name[len('cifar'):])
+        found = _meta_names(data_dir, classes) if data_dir else None
+        return found or (CIFAR10_NAMES if classes == 10 else CIFAR100_NAMES)
+    raise DataError('unknown dataset %r; expected one of %s' % (name, ', '.join(DATASETS)))

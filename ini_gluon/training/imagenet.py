@@ -20,7 +20,8 @@ from mxnet.gluon.data.vision import transforms
 from ..models.registry import backbones, resolve_model_name
 from .data import DataError
 from .loop import Data
-from .settings import PRESETS, OneLineParser, SettingsError, add_run_options, fill
+from .settings import (PRESETS, OneLineParser, SettingsError, add_loop_options, add_run_options,
+                       fill)
 
 __all__ = ['build_parser', 'resolve', 'imagenet_data', 'RecordStream', 'FolderStream']
 
@@ -49,18 +50,15 @@ def build_parser():
     a('--dry-run', action='store_true',
       help='print the resolved settings as JSON (value and source of each) and exit')
     a('--batch-size', type=int, default=None, help='batch size per device')
-    a('--dtype', choices=('float32', 'float16'), default='float32',
-      help='float16 trains on GPUs only')
     a('--num-gpus', type=int, default=0)
     a('-j', '--num-data-workers', dest='num_workers', type=int, default=4)
     a('--num-epochs', type=int, default=None)
     a('--lr', type=float, default=None)
     a('--momentum', type=float, default=0.9)
     a('--wd', type=float, default=None)
-    a('--lr-mode', choices=('step', 'cosine', 'poly'), default='step')
     a('--lr-decay', type=float, default=None)
     a('--lr-decay-epoch', type=str, default=None)
-    a('--warmup-epochs', type=int, default=0)
+    add_loop_options(p)
     a('--mode', choices=('hybrid', 'imperative'), default='hybrid')
     a('--input-size', type=int, default=224)
     a('--crop-ratio', type=float, default=0.875, help='validation crop / resize')
@@ -84,8 +82,6 @@ def resolve(opt):
     """Resolved settings of ``train_imagenet.py`` (the preset fills what was not given)."""
     s = fill(opt, vars(build_parser().parse_args([])), FALLBACK, 'imagenet', drop_rate=0.0)
     _check_imagenet_backbone(s['model'])
-    if s['dtype'] == 'float16' and s['num_gpus'] == 0:
-        raise SettingsError('--dtype float16 trains on GPUs only: give --num-gpus')
     if s['input_size'] < 32:
         raise SettingsError('--input-size must be >= 32, not %d' % s['input_size'])
     if not (math.isfinite(s['crop_ratio']) and 0 < s['crop_ratio'] <= 1):
@@ -252,6 +248,7 @@ def imagenet_data(s, batch, rank, num_workers):
         test = RecordStream(s['rec_val'], s['rec_val_idx'], s['test_batch_size'], False,
                             part=0, num_parts=1, **common)
         source = 'RecordIO %s' % s['rec_train']
+        names = None        # a RecordIO file holds label numbers only
     else:
         root = os.path.expanduser(s['data_dir'])
         train = FolderStream(os.path.join(root, 'train'), batch, True, part=rank,
@@ -260,8 +257,9 @@ def imagenet_data(s, batch, rank, num_workers):
                             num_parts=1, **common)
         _check_classes(root, train.classes, test.classes, s['classes'])
         source = 'image folders in %s' % root
+        names = train.classes
     description = '%s, %d training samples (this worker: %d), %d validation samples, ' \
                   '%d classes, %dx%d crops' % (source, len(train.indices) * num_workers,
                                                len(train.indices), len(test.indices),
                                                s['classes'], size, size)
-    return Data(train, test, s['classes'], (3, size, size), MEAN, STD, description)
+    return Data(train, test, s['classes'], (3, size, size), MEAN, STD, description, names)

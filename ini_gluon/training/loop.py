@@ -12,25 +12,29 @@ import time
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
-from gluoncv.utils import LRScheduler, LRSequential, TrainingHistory, export_block
+from gluoncv.utils import LRScheduler, LRSequential
 
 from ..models import get_model
 from ..models.registry import resolve_model_name
-from .checkpoint import (TMP, atomic_write, describe_non_finite, latest_checkpoint,
+from .checkpoint import (atomic_write, describe_non_finite, latest_checkpoint,
                          load_checkpoint, non_finite_parameters, prune_checkpoints,
                          save_checkpoint)
 from .run_folder import check_new_run, check_resume, check_same_run, claim
-from .data import load_dataset
+from .data import class_names, load_dataset
 from .pipeline import BatchStream, channel_stats, mixup_lambda
+from .plots import plot_history
 from .settings import SettingsError, describe, takes_drop_rate
 
 Data = namedtuple('Data', ['train', 'test', 'classes', 'input_shape', 'mean', 'std',
-                           'description'])
+                           'description', 'class_names'])
+Data.__new__.__defaults__ = (None,)
 Data.__doc__ = '''What a run trains on: ``train`` / ``test`` streams (``len()`` batches,
 ``epoch(e)`` yielding ``(data, label)`` as numpy arrays or NDArrays, ``indices`` of this worker's
-training samples), the number of classes, the input shape ``(3, H, W)``, the normalisation.'''
+training samples), the number of classes, the input shape ``(3, H, W)``, the normalisation,
+and the class names in label order (``None``: the labels' numbers).'''
 
-__all__ = ['fit', 'cifar_data', 'Data', 'TrainingError', 'EPOCH_LINE']
+__all__ = ['fit', 'cifar_data', 'Data', 'TrainingError', 'EPOCH_LINE', 'interval_line',
+           'top_k_hits']
 
 EPOCH_LINE = '[Epoch %d] train=%f val=%f loss=%f time: %f'   # GluonCV's log line
 LOG = logging.getLogger('ini_gluon.train')
@@ -45,22 +49,39 @@ def _dump_json(path, value):
         json.dump(value, f, indent=1)
 
 
-def _export(prefix, net, data_shape, epoch):
-    """GluonCV's ``export_block`` to ``prefix``-symbol.json and ``prefix``-NNNN.params,
-    atomically: written under a temporary name in the same folder, then renamed (params first),
-    so a full disk or a kill leaves no half export."""
-    folder, base = os.path.split(prefix)
-    tmp = os.path.join(folder, TMP + base)
-    names = ['-%04d.params' % epoch, '-symbol.json']
-    try:
-        export_block(tmp, net, data_shape=data_shape, epoch=epoch, preprocess=None,
-                     layout='CHW', ctx=mx.cpu())
-        for name in names:
-            os.replace(tmp + name, prefix + name)
-    finally:
-        for name in names:
-            if os.path.exists(tmp + name):
-                os.remove(tmp + name)
+def _export_run(s, final_checkpoint):
+    """The end-of-run exports, by the code of ``python -m ini_gluon.export``: the final weights
+    (the last checkpoint) into ``export-final/``, the best into ``export-best/``; each a
+    float32 network taking raw [0, 255] images, with ``classes.txt`` and ``model.json``.
+    Returns ``{'final': folder, 'best': folder}``."""
+    from ..export import export
+    from ..runs import Preprocessing, Trained, build_net, load_weights
+    best = os.path.join(s['save_dir'], '%s-best.params' % s['model'])
+    rows = s.get('metrics') or []
+    sources = {'final': (os.path.join(final_checkpoint, 'model.params'), s['num_epochs'] - 1),
+               'best': (best, min(rows, key=lambda r: r['val_error'])['epoch'] if rows
+                        else None)}
+    folders = {}
+    for which, (params, epoch) in sources.items():
+        net = build_net(s['model'], s['num_classes'], s)
+        load_weights(net, params)
+        net.hybridize()
+        source = {'run': os.path.abspath(s['save_dir']), 'which': which, 'epoch': epoch,
+                  'params': os.path.abspath(params)}
+        folders[which] = os.path.join(s['save_dir'], 'export-' + which)
+        export(Trained(net, s['model'], s['num_classes'], s['class_names'], Preprocessing.of(s),
+                       s, source), folders[which])
+    return folders
+
+
+def _initial_weights(net, path, contexts):
+    """``--initial-checkpoint``: weights only (a parameter file, or a checkpoint folder's
+    ``model.params``); a file that does not fit the model is one line (exit 2)."""
+    from ..runs import load_weights
+    if os.path.isdir(path):
+        path = os.path.join(path, 'model.params')
+    load_weights(net, path, contexts)
+    LOG.info('initial weights from %s (--initial-checkpoint)', path)
 
 
 def _check_finite(net, epoch, last_checkpoint):
@@ -181,11 +202,39 @@ def _write_metrics(path, rows):
     atomic_write(path, write)
 
 
-def _history(rows):
-    history = TrainingHistory(['training-error', 'validation-error'])
-    for row in rows:
-        history.update([row['train_error'], row['val_error']])
-    return history
+def interval_line(epoch, batch, batches, speed, metrics, lr, rank=None):
+    """The line logged every ``--log-interval`` batches, after GluonCV's ``Epoch[%d] Batch
+    [%d]\\tSpeed: %f samples/sec\\t%s=%f``: ``batch`` of ``batches`` done (counted from 1),
+    ``speed`` in images / s over the last interval (this worker's), the ``(name, value)`` pairs
+    of ``metrics`` (of the epoch so far), the learning rate; ``[rank r] `` first in a
+    distributed run (``rank`` given)."""
+    line = 'Epoch[%d] Batch [%d/%d]\tSpeed: %f samples/sec' % (epoch, batch, batches, speed)
+    line += ''.join('\t%s=%f' % pair for pair in metrics) + '\tlr=%g' % lr
+    return line if rank is None else '[rank %d] %s' % (rank, line)
+
+
+def _running_metrics(seen, correct, loss_sum, correct5=None):
+    """The training metrics of the epoch so far: error (top-1 and top-5 where ``correct5`` is
+    counted: ``train_imagenet.py``) and loss."""
+    if correct5 is None:
+        return [('train-err', 1 - correct / float(seen)), ('loss', loss_sum / seen)]
+    return [('top1-err', 1 - correct / float(seen)), ('top5-err', 1 - correct5 / float(seen)),
+            ('loss', loss_sum / seen)]
+
+
+def top_k_hits(outputs, label, k):
+    """How many rows of ``outputs`` (score NDArrays, the batch split over devices) have their
+    ``label`` among their ``k`` highest scores (on the devices: ``k`` indices a row copied)."""
+    best = np.concatenate([mx.nd.topk(o, axis=1, k=k).asnumpy() for o in outputs])
+    return int((best == np.asarray(label).reshape(-1, 1)).any(axis=1).sum())
+
+
+def _log_progress(bar, line):
+    if bar is None:
+        LOG.info('%s', line)
+    else:                   # above the terminal's bar, which is drawn again after it
+        with bar.external_write_mode(file=sys.stdout):
+            LOG.info('%s', line)
 
 
 def _schedule(s, iters):
@@ -219,7 +268,8 @@ def cifar_data(s, batch, rank, num_workers):
     test = BatchStream(test_x, test_y, s['test_batch_size'], mean, std, train=False)
     description = '%s, %d training samples (this worker: %d), %d test samples, %d classes' % (
         s['dataset'], len(train_x), len(train.indices), len(test_x), classes)
-    return Data(train, test, classes, (3,) + train_x.shape[1:3], mean, std, description)
+    return Data(train, test, classes, (3,) + train_x.shape[1:3], mean, std, description,
+                class_names(s['dataset'], s['data_dir']))
 
 
 def fit(s, make_data=cifar_data):
@@ -266,7 +316,8 @@ def _fit(s, make_data, kv, rank, num_workers):
     data = make_data(s, batch, rank, num_workers)
     train, test, classes = data.train, data.test, data.classes
     mean, std, dtype = data.mean, data.std, s.get('dtype', 'float32')
-    s = dict(s, mean=mean, std=std, num_classes=classes)
+    names = list(data.class_names or [str(c) for c in range(classes)])
+    s = dict(s, mean=mean, std=std, num_classes=classes, class_names=names)
     if resume:
         check_same_run(resume, theirs, s)             # the class count is known now
     if len(train) == 0:
@@ -282,6 +333,8 @@ def _fit(s, make_data, kv, rank, num_workers):
     net.model_name = s['model']
     mx.random.seed(s['seed'])
     net.initialize(mx.init.Xavier(), ctx=contexts)
+    if s.get('initial_checkpoint') and not resume:
+        _initial_weights(net, s['initial_checkpoint'], contexts)
     if dtype != 'float32':
         net.cast(dtype)
     if s['mode'] == 'hybrid':
@@ -317,7 +370,8 @@ def _fit(s, make_data, kv, rank, num_workers):
     plot_path = os.path.join(s['save_dir'], '%s_history.png' % s['model'])
     if chief:
         _write_metrics(metrics_path, rows)
-    history = _history(rows)
+    interval = s.get('log_interval', 0)
+    top5 = s['dataset'] == 'imagenet'       # train_imagenet.py: running top-5 error too
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)
     last_checkpoint = resume
     show_bar = sys.stderr.isatty()
@@ -326,7 +380,8 @@ def _fit(s, make_data, kv, rank, num_workers):
         tic = time.time()
         mixing = s['mixup'] and epoch < s['num_epochs'] - s['mixup_off_epoch']
         mx.random.seed(s['seed'] * 1000 + epoch)      # dropout masks
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum, correct, correct5, seen = 0.0, 0, 0, 0
+        mark, mark_seen = tic, 0            # start of the current --log-interval
         bar = None
         if show_bar:
             from tqdm import tqdm
@@ -358,7 +413,16 @@ def _fit(s, make_data, kv, rank, num_workers):
             dominant = label if lam >= 0.5 else label[::-1]
             correct += int((np.concatenate([o.argmax(axis=1).asnumpy() for o in outputs])
                             == dominant).sum())
+            if top5:
+                correct5 += top_k_hits(outputs, dominant, min(5, classes))
             seen += len(label)
+            if interval and (b + 1) % interval == 0:
+                now = time.time()
+                metrics = _running_metrics(seen, correct, loss_sum, correct5 if top5 else None)
+                _log_progress(bar, interval_line(
+                    epoch, b + 1, len(train), (seen - mark_seen) / max(now - mark, 1e-9),
+                    metrics, trainer.learning_rate, rank if num_workers > 1 else None))
+                mark, mark_seen = now, seen
             if bar is not None:
                 bar.update(1)
         if bar is not None:
@@ -375,8 +439,7 @@ def _fit(s, make_data, kv, rank, num_workers):
         LOG.info(EPOCH_LINE, epoch, train_acc, val_acc, row['loss'], elapsed)
         if not chief:
             continue
-        history.update([row['train_error'], row['val_error']])
-        history.plot(save_path=plot_path)
+        plot_history(rows, plot_path, s['model'], s['dataset'])
         _write_metrics(metrics_path, rows)
         if row['val_error'] < best:
             best = row['val_error']
@@ -398,11 +461,12 @@ def _fit(s, make_data, kv, rank, num_workers):
         with open(os.path.join(s['save_dir'], 'shard-rank%d.json' % rank), 'w') as f:
             json.dump(train.indices.tolist(), f)
     if chief:
-        export = os.path.join(s['save_dir'], s['model'])
-        _export(export, net, data.input_shape, s['num_epochs'])
         atomic_write(os.path.join(s['save_dir'], 'settings.json'),
                      lambda path: _dump_json(path, s))
-        LOG.info('exported %s-symbol.json and %s-%04d.params (input: NCHW images normalised '
-                 'with mean %s, std %s, in [0, 1] units)', export, export, s['num_epochs'],
-                 ['%.4f' % m for m in mean], ['%.4f' % v for v in std])
+        export = _export_run(dict(s, metrics=rows), last_checkpoint)
+        LOG.info('exported the final and the best weights to %s and %s (%s-symbol.json and '
+                 '-0000.params, classes.txt, model.json; input: NCHW RGB images in [0, 255], '
+                 'normalised inside the graph with mean %s, std %s in [0, 1] units)',
+                 export['final'], export['best'], s['model'], ['%.4f' % m for m in mean],
+                 ['%.4f' % v for v in std])
     return {'epochs': rows, 'best_val_error': best, 'export': export}

@@ -19,7 +19,9 @@ from .checkpoint import (CheckpointError, checkpoint_folders, describe_non_finit
 __all__ = ['RunFolderError', 'claim', 'check_new_run', 'check_resume', 'check_same_run',
            'RUN_IDENTITY', 'RUN_TRAINING']
 
-# what makes a checkpoint another run's, and what a resume may not change
+# what makes a checkpoint another run's, and what a resume may not change; every other setting
+# (logging_file, log_interval, num_workers, keep_checkpoints, save_period, debug, ...) leaves the
+# training result as it is, and a resume may change it
 RUN_IDENTITY = ('model', 'dataset', 'num_classes')
 RUN_TRAINING = ('num_epochs', 'batch_size', 'lr', 'lr_decay', 'lr_decay_epoch', 'lr_mode',
                 'warmup_epochs', 'wd', 'momentum', 'mixup', 'mixup_alpha', 'mixup_off_epoch',

@@ -11,14 +11,15 @@ Every resolved setting records where it came from: ``preset:<paper>``, ``user`` 
 import inspect
 import json
 import math
+import os
 
 from .._argparse import OneLineParser
 from ..models.registry import resolve_model_name
 from ..models.residual import check_blocks
 from .recipes import PAPERS, decay_epochs, recipe, weight_decay
 
-__all__ = ['build_parser', 'resolve', 'fill', 'paper_preset', 'describe',
-           'dumps', 'SettingsError', 'OneLineParser']
+__all__ = ['build_parser', 'add_run_options', 'add_loop_options', 'resolve', 'fill',
+           'paper_preset', 'describe', 'dumps', 'SettingsError', 'OneLineParser']
 
 
 class SettingsError(ValueError):
@@ -111,6 +112,29 @@ def add_run_options(parser):
            'them (without it such a folder is refused)')
     a('--debug', action='store_true',
       help='show the traceback of an error instead of its one line')
+    a('--initial-checkpoint', type=str, default=None, metavar='FILE',
+      help='start from these weights (weights only: a parameter file such as <model>-best.params '
+           'or an export\'s -0000.params, or a checkpoint folder); unlike --resume, the '
+           'optimizer, the epoch and the schedule start afresh')
+
+
+def add_loop_options(parser):
+    """The options of both training scripts that the training loop reads alike: the shape of
+    the learning-rate schedule, the precision, the progress lines (GluonCV's names)."""
+    a = parser.add_argument
+    a('--lr-mode', choices=('step', 'cosine', 'poly'), default='step',
+      help='learning-rate schedule: step (multiplied by --lr-decay at each --lr-decay-epoch), '
+           'cosine or poly (GluonCV\'s, from --lr down to 0 over the epochs after the warm-up) '
+           '(default: %(default)s)')
+    a('--warmup-epochs', type=int, default=0, metavar='N',
+      help='raise the learning rate linearly from 0 to --lr over the first N epochs '
+           '(default: %(default)s)')
+    a('--dtype', choices=('float32', 'float16'), default='float32',
+      help='float32 (default) or float16: GPUs only (--num-gpus), with float32 master weights')
+    a('--log-interval', type=int, default=50, metavar='N',
+      help='every N batches log one line: epoch, batch, speed (img/s) and the training error '
+           'and loss of the epoch so far (default: %(default)s, as GluonCV\'s '
+           'train_imagenet.py; 0: none)')
 
 
 def build_parser():
@@ -140,6 +164,7 @@ def build_parser():
     a('--wd', type=float, default=None, help='weight decay')
     a('--lr-decay', type=float, default=None, help='factor at each decay epoch')
     a('--lr-decay-epoch', type=str, default=None, help='epochs at which the lr decays, "60,120"')
+    add_loop_options(p)
     a('--drop-rate', type=float, default=None,
       help='dropout rate: between the convolutions of WRN blocks (default 0), after the '
            'stride-2 convolutions of All-CNN (default 0.5)')
@@ -253,9 +278,12 @@ def _check_counts(s, spec):
     if s['kvstore'] not in KVSTORES:
         raise SettingsError('unknown --kvstore %r: expected one of %s'
                             % (s['kvstore'], ', '.join(KVSTORES)))
-    for key, flag in (('num_gpus', '--num-gpus'), ('num_workers', '-j'), ('seed', '--seed')):
+    for key, flag in (('num_gpus', '--num-gpus'), ('num_workers', '-j'), ('seed', '--seed'),
+                      ('log_interval', '--log-interval')):
         if s[key] < 0:
             raise SettingsError('%s must be >= 0, not %d' % (flag, s[key]))
+    if s['dtype'] == 'float16' and s['num_gpus'] == 0:
+        raise SettingsError('--dtype float16 trains on GPUs only: give --num-gpus')
     if s['mixup'] and s['mixup_off_epoch'] < 0:
         raise SettingsError('--mixup-off-epoch must be >= 0, not %d' % s['mixup_off_epoch'])
     if s['mixup'] and not (math.isfinite(s['mixup_alpha']) and s['mixup_alpha'] > 0):
@@ -290,6 +318,11 @@ def _check(s, opt):
             raise SettingsError('--%s must be >= 1, not %d' % (key.replace('_', '-'), s[key]))
     if s.get('keep_checkpoints') is not None and s['keep_checkpoints'] < 1:
         raise SettingsError('--keep-checkpoints must be >= 1, not %d' % s['keep_checkpoints'])
+    initial = s.get('initial_checkpoint')
+    if initial and not (os.path.isfile(initial) or
+                        os.path.isfile(os.path.join(initial, 'model.params'))):
+        raise SettingsError('--initial-checkpoint %r: no such parameter file or checkpoint '
+                            'folder' % (initial,))
     if s.get('overwrite') and s['resume_from']:
         raise SettingsError('--overwrite starts a new run and --resume continues one: give one')
     if s['test_batch_size'] is not None and s['test_batch_size'] < 1:

@@ -1,0 +1,225 @@
+"""``python -m ini_gluon.evaluate --save-dir RUN [--which best|final|N]``: a trained model on
+its data set's test split.
+
+Top-1 and top-5 error, the accuracy of every class and the confusion matrix, as a table on
+stdout and in ``evaluation.md``, as JSON in ``evaluation.json``, and as a picture in
+``confusion.png`` (rows: the true class, normalised to 1; columns: the predicted class), in
+``--out`` (default ``RUN/evaluation-<which>``).  The test split is read as the run's training
+script read it (its ``--data-dir``, unless given again; the run's normalisation).  ``--model
+NAME --params FILE --dataset D`` evaluates weights from anywhere, normalised as
+``train_cifar.py`` would normalise ``D``.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+from ._argparse import OneLineParser, help_text
+from .runs import (IMAGENET_MEAN, IMAGENET_STD, RunError, contexts, describe_source,
+                   open_params, open_run, predictions)
+
+__all__ = ['evaluate', 'scores', 'test_split', 'render', 'main']
+
+DATASETS = ('cifar10', 'cifar100', 'svhn', 'digits', 'imagenet')
+
+
+def test_split(s, batch):
+    """``(stream, class names or None)``: the test split of the run whose settings are ``s``,
+    normalised as in training (``stream.epoch(0)`` yields ``(data, label)`` batches)."""
+    from .training.data import load_dataset
+    from .training.pipeline import BatchStream
+    if s['dataset'] != 'imagenet':
+        _, _, test_x, test_y, _ = load_dataset(s['dataset'], s.get('data_dir'))
+        return BatchStream(test_x, test_y, batch, s['mean'], s['std'], train=False), None
+    from .training.imagenet import FolderStream, RecordStream
+    common = dict(size=s['input_size'], crop_ratio=s['crop_ratio'], seed=s.get('seed', 1),
+                  part=0, num_parts=1, workers=s.get('num_workers', 4))
+    if s.get('use_rec'):
+        stream = RecordStream(s['rec_val'], s['rec_val_idx'], batch, False, **common)
+        if stream.count < batch:      # ImageRecordIter wants a batch no larger than the file
+            stream = RecordStream(s['rec_val'], s['rec_val_idx'], stream.count, False, **common)
+        return stream, None
+    stream = FolderStream(os.path.join(os.path.expanduser(s['data_dir']), 'val'), batch,
+                          False, **common)
+    return stream, stream.classes
+
+
+def scores(probabilities, labels, classes):
+    """Top-1 / top-5 error, per-class accuracy and the confusion matrix of ``probabilities``
+    ``(N, classes)`` against integer ``labels`` ``(N,)``."""
+    labels = np.asarray(labels).astype(np.int64)
+    ranked = np.argsort(-probabilities, axis=1, kind='stable')
+    top1 = ranked[:, 0] == labels
+    top5 = (ranked[:, :5] == labels[:, None]).any(axis=1)
+    confusion = np.zeros((classes, classes), np.int64)
+    np.add.at(confusion, (labels, ranked[:, 0]), 1)
+    images = confusion.sum(axis=1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        per_class = np.where(images > 0, np.diag(confusion) / np.maximum(images, 1), np.nan)
+    return {'images': int(len(labels)), 'top1_error': float(1 - top1.mean()),
+            'top5_error': float(1 - top5.mean()),
+            'per_class_accuracy': [None if math.isnan(a) else float(a) for a in per_class],
+            'per_class_images': images.tolist(), 'confusion': confusion.tolist()}
+
+
+def evaluate(trained, stream, ctx=None):
+    """:func:`scores` of the :class:`~ini_gluon.runs.Trained` network over ``stream``."""
+    probabilities, labels = [], []
+    for data, label in stream.epoch(0):
+        probabilities.append(predictions(trained, data, ctx))
+        labels.append(label.asnumpy() if hasattr(label, 'asnumpy') else np.asarray(label))
+    if not probabilities:
+        raise RunError('the test split holds no image')
+    return scores(np.concatenate(probabilities), np.concatenate(labels), trained.classes)
+
+
+def render(result, names, title, rows=20):
+    """The Markdown table of a :func:`scores` result: the errors, then the accuracy of every
+    class (of the ``rows // 2`` worst and best where there are more than ``rows``)."""
+    out = [title, '', '| metric | value |', '|---|---:|',
+           '| images | %d |' % result['images'],
+           '| top-1 error | %.4f |' % result['top1_error'],
+           '| top-5 error | %.4f |' % result['top5_error'], '']
+    accuracy = result['per_class_accuracy']
+    order = list(range(len(names)))
+    note = ''
+    if len(order) > rows:
+        ranked = sorted((i for i in order if accuracy[i] is not None), key=lambda i: accuracy[i])
+        order = ranked[:rows // 2] + ranked[-(rows // 2):]
+        note = ' (the %d worst and the %d best; evaluation.json has every class)' % (
+            rows // 2, rows // 2)
+    out += ['Per class%s:' % note, '', '| class | images | accuracy |', '|---|---:|---:|']
+    for i in order:
+        out.append('| %s | %d | %s |' % (names[i], result['per_class_images'][i],
+                                         '-' if accuracy[i] is None else '%.4f' % accuracy[i]))
+    return '\n'.join(out) + '\n'
+
+
+def plot_confusion(result, names, title, path):
+    """``confusion.png``: rows the true class (normalised to 1), columns the prediction."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    confusion = np.asarray(result['confusion'], np.float64)
+    rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    side = min(12, 4 + 0.35 * len(names))
+    fig, ax = plt.subplots(figsize=(side + 1.5, side))
+    image = ax.imshow(rates, cmap='Blues', vmin=0, vmax=1, interpolation='nearest')
+    if len(names) <= 30:
+        ax.set_xticks(range(len(names)))
+        ax.set_yticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=90, fontsize=8)
+        ax.set_yticklabels(names, fontsize=8)
+    ax.set_xlabel('predicted class')
+    ax.set_ylabel('true class')
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.046, label='share of the true class')
+    fig.tight_layout()
+    fig.savefig(path, format='png')     # the path may have no extension (a temporary)
+    plt.close(fig)
+
+
+def _write(out, result, table, names, title):
+    from .training.checkpoint import atomic_write
+    os.makedirs(out, exist_ok=True)
+
+    def text(value):
+        def write(tmp):
+            with open(tmp, 'w') as f:
+                f.write(value)
+        return write
+    atomic_write(os.path.join(out, 'evaluation.json'),
+                 text(json.dumps(dict(result, class_names=list(names)), indent=1)))
+    atomic_write(os.path.join(out, 'evaluation.md'), text(table))
+    atomic_write(os.path.join(out, 'confusion.png'),
+                 lambda tmp: plot_confusion(result, names, title, tmp))
+
+
+def build_parser():
+    p = OneLineParser(prog='python -m ini_gluon.evaluate', description=help_text(__doc__),
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    a = p.add_argument
+    a('--save-dir', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
+    a('--which', default='best', help='the weights: best (lowest validation error, default), '
+      'final (the latest checkpoint) or an epoch number (its checkpoint)')
+    a('--model', help='with --params: a model name, for weights from anywhere')
+    a('--params', help='with --model: a parameter file (save_parameters or an export\'s)')
+    a('--dataset', choices=DATASETS, help='with --model: the data set (default: the run\'s)')
+    a('--data-dir', help='folder of the data set\'s files (default: the run\'s --data-dir)')
+    a('--batch-size', type=int, default=256, help='images per batch (default: %(default)s)')
+    a('--num-gpus', type=int, default=0, help='GPUs to evaluate on; 0: the CPU (default)')
+    a('--out', help='folder for evaluation.json / .md and confusion.png (default: '
+      'RUN/evaluation-<which>, or evaluation-<model> with --params)')
+    a('--debug', action='store_true', help='show the traceback of an error')
+    return p
+
+
+def _open(args, ctx):
+    """The network and the settings its test split is read with."""
+    if args.save_dir and (args.model or args.params):
+        raise RunError('give a run (--save-dir) or weights from elsewhere (--model and '
+                       '--params), not both')
+    if args.save_dir:
+        trained = open_run(args.save_dir, args.which, ctx)
+        s = dict(trained.settings)
+        if args.data_dir:
+            s['data_dir'] = args.data_dir
+        if args.dataset and args.dataset != s['dataset']:
+            raise RunError('the run was trained on %s, not %s' % (s['dataset'], args.dataset))
+        return trained, s, args.out or os.path.join(args.save_dir, 'evaluation-%s' % args.which)
+    if not (args.model and args.params and args.dataset):
+        raise RunError('give --save-dir RUN, or --model, --params and --dataset')
+    s = {'dataset': args.dataset, 'data_dir': args.data_dir}
+    if args.dataset == 'imagenet':
+        from .training.imagenet import FolderStream
+        s.update(input_size=224, crop_ratio=0.875, use_rec=False, mean=list(IMAGENET_MEAN),
+                 std=list(IMAGENET_STD))
+        root = os.path.join(os.path.expanduser(args.data_dir or '.'), 'val')
+        classes = len(FolderStream(root, 1, False, 224, 0.875, 1, 0, 1, 0).classes)
+    else:
+        from .training.data import class_names, load_dataset
+        from .training.pipeline import channel_stats
+        train_x, _, _, _, classes = load_dataset(args.dataset, args.data_dir)
+        mean, std = ([0.0] * 3, [1.0] * 3) if args.dataset == 'svhn' else channel_stats(train_x)
+        s.update(mean=mean, std=std, class_names=list(class_names(args.dataset, args.data_dir)))
+    trained = open_params(args.model, args.params, classes, args.dataset, s['mean'], s['std'],
+                          s.get('class_names'), ctx, **{k: v for k, v in s.items() if k not in
+                                                        ('dataset', 'mean', 'std')})
+    return trained, s, args.out or 'evaluation-%s' % args.model
+
+
+def main(argv=None):
+    p = build_parser()
+    args = p.parse_args(argv)
+    if args.batch_size < 1:
+        p.error('--batch-size must be >= 1, not %d' % args.batch_size)
+    from .training.data import DataError
+    try:
+        ctx = contexts(args.num_gpus)
+        trained, s, out = _open(args, ctx)
+        stream, folder_names = test_split(s, args.batch_size)
+        names = trained.class_names
+        if folder_names is not None and list(folder_names) != list(names):
+            raise RunError('the class folders of %s are not the classes the model was trained '
+                           'on' % s['data_dir'])
+        result = evaluate(trained, stream, ctx)
+        title = '%s, %s, %s test split (%d images)' % (
+            trained.model, describe_source(trained.source), s['dataset'], result['images'])
+        table = render(result, names, title)
+        _write(out, result, table, names, title)
+    except (RunError, DataError, ValueError, OSError) as err:
+        if args.debug:
+            raise
+        print('%s: error: %s' % (p.prog, err), file=sys.stderr)
+        return 2
+    sys.stdout.write(table)
+    print('\nwritten: %s' % ', '.join(os.path.join(out, f) for f in
+                                      ('evaluation.md', 'evaluation.json', 'confusion.png')))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

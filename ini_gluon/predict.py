@@ -1,0 +1,96 @@
+"""``python -m ini_gluon.predict RUN IMAGE [IMAGE or FOLDER ...]``: class names and
+probabilities of image files, top-k, with the run's own preprocessing.
+
+Each image is read as RGB, brought to the network's input as the run's test split was (CIFAR,
+SVHN, digits: the whole image resized to 32x32; ImageNet: the shorter side resized to
+``ceil(size / crop_ratio)``, the centre ``size x size`` crop), normalised with the run's mean
+and std, and classified by the weights ``--which`` names.  A folder stands for the image files
+in it and its sub-folders (sorted).  One line per image, or ``--json``.
+"""
+import argparse
+import json
+import os
+import sys
+
+import mxnet as mx
+import numpy as np
+
+from ._argparse import OneLineParser, help_text
+from .runs import RunError, contexts, open_run, predictions, read_image
+
+__all__ = ['IMAGE_EXTENSIONS', 'image_files', 'predict', 'main']
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
+
+
+def image_files(paths):
+    """The files of ``paths``: each file as it is, each folder's image files (sorted)."""
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(os.path.join(root, name) for root, _, names in os.walk(path)
+                           for name in names if name.lower().endswith(IMAGE_EXTENSIONS))
+            if not found:
+                raise RunError('folder %r holds no image file (%s)'
+                               % (path, ', '.join(IMAGE_EXTENSIONS)))
+            files += found
+        else:
+            files.append(path)
+    return files
+
+
+def predict(trained, files, top_k=5, batch=64, ctx=None):
+    """``[{'image', 'top': [(class name, probability), ...]}]``, the ``top_k`` most probable
+    classes of every image file, most probable first."""
+    k = min(top_k, trained.classes)
+    results = []
+    for start in range(0, len(files), batch):
+        chunk = files[start:start + batch]
+        raw = mx.nd.stack(*[trained.preprocessing.raw(read_image(f)) for f in chunk])
+        probabilities = predictions(trained, trained.preprocessing.normalise(raw), ctx)
+        for path, p in zip(chunk, probabilities):
+            best = np.argsort(-p, kind='stable')[:k]
+            results.append({'image': path,
+                            'top': [(trained.class_names[c], float(p[c])) for c in best]})
+    return results
+
+
+def build_parser():
+    p = OneLineParser(prog='python -m ini_gluon.predict', description=help_text(__doc__),
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    a = p.add_argument
+    a('run', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
+    a('images', nargs='+', help='image files (PNG, JPEG, ...) or folders of them')
+    a('--which', default='best', help='the weights: best (default), final or an epoch number')
+    a('--top-k', type=int, default=3, help='how many classes per image (default: %(default)s)')
+    a('--json', action='store_true', help='print JSON instead of one line per image')
+    a('--num-gpus', type=int, default=0, help='GPUs to use; 0: the CPU (default)')
+    a('--debug', action='store_true', help='show the traceback of an error')
+    return p
+
+
+def main(argv=None):
+    p = build_parser()
+    args = p.parse_args(argv)
+    if args.top_k < 1:
+        p.error('--top-k must be >= 1, not %d' % args.top_k)
+    try:
+        ctx = contexts(args.num_gpus)
+        files = image_files(args.images)
+        trained = open_run(args.run, args.which, ctx)
+        results = predict(trained, files, args.top_k, ctx=ctx)
+    except (RunError, ValueError, OSError) as err:
+        if args.debug:
+            raise
+        print('%s: error: %s' % (p.prog, err), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    for r in results:
+        print('%s: %s' % (r['image'], ', '.join('%s %.3f' % t for t in r['top'])))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""A trained model: the weights and settings of a run folder (``train_cifar.py`` /
+``train_imagenet.py --save-dir``) or of a parameter file, the network they fit, and the
+preprocessing it was trained with.
+
+What ``evaluate``, ``predict`` and ``export`` share:
+
+* :func:`open_run` reads a run's settings (``settings.json``, written when the run ends, else
+  its latest checkpoint's) and picks its weights: ``best`` (``<model>-best.params``, the epoch
+  of the lowest validation error), ``final`` (the latest checkpoint) or an epoch's checkpoint;
+* :func:`open_params` takes a model name and a parameter file from anywhere;
+* :func:`load_weights` loads a parameter file of any of the project's kinds into a network:
+  ``save_parameters`` files (checkpoints, ``-best.params``) and exports (``-0000.params``,
+  whose names carry the exported network's prefix), and refuses one that does not fit in one
+  line naming the first difference;
+* :class:`Preprocessing` turns an image file into the network's input as the training did.
+"""
+import json
+import math
+import os
+from collections import namedtuple
+
+import mxnet as mx
+import numpy as np
+from mxnet.base import MXNetError
+
+from .models import get_model
+from .models.registry import resolve_model_name
+from .training.checkpoint import (CheckpointError, checkpoint_folders, latest_checkpoint,
+                                  read_meta)
+
+__all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_weights',
+           'build_net', 'read_image', 'contexts', 'describe_source', 'predictions',
+           'EXPORT_PREFIX']
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# the prefix of the normalisation block an export puts before the network (its constants are
+# the only parameters of an export's file that are not the network's)
+EXPORT_PREFIX = 'rawinput_'
+
+
+class RunError(ValueError):
+    """A run folder, a parameter file or an image that cannot be used: one line saying why."""
+
+
+class Preprocessing(namedtuple('Preprocessing', ['size', 'resize', 'mean', 'std'])):
+    """How an image becomes the network's input, as in training.
+
+    ``size``: the input's height and width; ``resize``: the shorter side an image is resized
+    to before its centre ``size x size`` crop (ImageNet: ``ceil(size / crop_ratio)``), or
+    ``None`` to resize the whole image to ``size x size`` (CIFAR, SVHN, digits: their images
+    are whole 32x32 objects); ``mean`` / ``std``: per RGB channel, in [0, 1] units.
+    """
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, s):
+        """The preprocessing of the resolved settings ``s`` of a run."""
+        if s.get('dataset') == 'imagenet':
+            size = int(s['input_size'])
+            return cls(size, int(math.ceil(size / s['crop_ratio'])),
+                       list(s.get('mean') or IMAGENET_MEAN), list(s.get('std') or IMAGENET_STD))
+        return cls(32, None, list(s['mean']), list(s['std']))
+
+    def raw(self, image):
+        """``image`` (HWC uint8 RGB NDArray) resized and cropped: ``(3, size, size)`` float32
+        in [0, 255], not normalised (the exported models take this)."""
+        from mxnet.gluon.data.vision import transforms
+        if self.resize is None:
+            if image.shape[:2] != (self.size, self.size):
+                image = mx.image.imresize(image, self.size, self.size)
+        else:   # train_imagenet.py's validation transform
+            image = transforms.CenterCrop(self.size)(
+                transforms.Resize(self.resize, keep_ratio=True)(image))
+        return image.astype('float32').transpose((2, 0, 1))
+
+    def normalise(self, raw):
+        """``(raw / 255 - mean) / std`` of a batch ``(N, 3, H, W)`` of :meth:`raw` images."""
+        mean = mx.nd.array(self.mean).reshape((1, 3, 1, 1)) * 255
+        std = mx.nd.array(self.std).reshape((1, 3, 1, 1)) * 255
+        return mx.nd.broadcast_div(mx.nd.broadcast_sub(raw, mean), std)
+
+    def describe(self):
+        """JSON of the preprocessing (an export's ``model.json``)."""
+        resize = ('resize the whole image to %dx%d' % (self.size, self.size)
+                  if self.resize is None else
+                  'resize the shorter side to %d, crop the centre %dx%d'
+                  % (self.resize, self.size, self.size))
+        return {'resize': resize, 'mean': self.mean, 'std': self.std,
+                'normalisation': '(x / 255 - mean) / std per RGB channel'}
+
+
+Trained = namedtuple('Trained', ['net', 'model', 'classes', 'class_names', 'preprocessing',
+                                 'settings', 'source'])
+Trained.__doc__ = """A loaded network: ``net`` (initialised on the contexts asked for), the model
+name, the class count and names, the :class:`Preprocessing`, the run's settings (``None`` for a
+parameter file from elsewhere) and ``source`` (``{'params', 'which', 'epoch', 'run'}``)."""
+
+
+def contexts(num_gpus):
+    """``[mx.cpu()]`` or the first ``num_gpus`` GPUs; a one-line error where they are not."""
+    if num_gpus < 0:
+        raise RunError('--num-gpus must be >= 0, not %d' % num_gpus)
+    if num_gpus == 0:
+        return [mx.cpu()]
+    if num_gpus > mx.context.num_gpus():
+        raise RunError('--num-gpus %d asked for, %d GPU(s) available to MXNet'
+                       % (num_gpus, mx.context.num_gpus()))
+    return [mx.gpu(i) for i in range(num_gpus)]
+
+
+def read_settings(save_dir):
+    """The resolved settings of the run in ``save_dir``: ``settings.json`` (the run ended),
+    else its latest checkpoint's."""
+    if not os.path.isdir(save_dir):
+        raise RunError('run folder %r not found: expected the --save-dir of a train_cifar.py or '
+                       'train_imagenet.py run' % (save_dir,))
+    path = os.path.join(save_dir, 'settings.json')
+    try:
+        if os.path.isfile(path):
+            with open(path) as f:
+                return json.load(f)
+        checkpoint = latest_checkpoint(save_dir)
+        if checkpoint is not None:
+            return read_meta(checkpoint)['settings']
+    except (ValueError, KeyError, TypeError, CheckpointError) as err:
+        raise RunError('run folder %r: its settings cannot be read (%s)' % (save_dir, err))
+    raise RunError('%r is not a run folder: it holds no settings.json and no complete '
+                   'checkpoint (train_cifar.py --save-dir writes both)' % (save_dir,))
+
+
+def _weights(save_dir, s, which):
+    """``(params file, epoch)`` of ``which``: 'best', 'final' or an epoch number."""
+    folders = {read_meta(path)['epoch']: path for path in checkpoint_folders(save_dir)}
+    if which == 'best':
+        path = os.path.join(save_dir, '%s-best.params' % s['model'])
+        if not os.path.isfile(path):
+            raise RunError('run folder %r has no %s-best.params yet (written after the first '
+                           'epoch): give --which final or an epoch' % (save_dir, s['model']))
+        rows = _metrics(save_dir)
+        epoch = min(rows, key=lambda r: r['val_error'])['epoch'] if rows else None
+        return path, epoch
+    if which == 'final':
+        if not folders:
+            raise RunError('run folder %r holds no complete checkpoint: give --which best'
+                           % (save_dir,))
+        epoch = max(folders)
+    else:
+        epoch = int(which)
+        if epoch not in folders:
+            raise RunError('run folder %r has no checkpoint of epoch %d: it has %s'
+                           % (save_dir, epoch, ', '.join(map(str, sorted(folders))) or 'none'))
+    return os.path.join(folders[epoch], 'model.params'), epoch
+
+
+def _metrics(save_dir):
+    path = os.path.join(save_dir, 'metrics.jsonl')
+    if not os.path.isfile(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def build_net(model, classes, s=None):
+    """The network of ``model`` with ``classes`` outputs, as the run ``s`` built it (its
+    backbone's dropout: dropout layers hold no weights but number the layers after them)."""
+    from .training.settings import takes_drop_rate
+    spec = resolve_model_name(model)
+    kwargs = {'classes': classes}
+    if s is not None and takes_drop_rate(spec) and s.get('drop_rate') is not None:
+        kwargs['drop_rate'] = s['drop_rate']
+    return get_model(spec, **kwargs)
+
+
+def load_weights(net, path, ctx=None):
+    """Load the parameter file ``path`` into ``net``, every parameter (cast to the network's
+    dtype): a ``save_parameters`` file (structural names: checkpoints, ``-best.params``) or an
+    export's (``arg:<prefix><name>``).  :class:`RunError` naming the file and the first
+    difference where it does not fit -- never a half-loaded network.
+
+    Written here rather than with ``Block.load_parameters``: that one reads an export's file by
+    the prefix the network has in this process (``preactresnet0_`` or ``preactresnet3_``,
+    counted per process), and reports a misfit as an assertion.
+    """
+    ctx = ctx or [mx.cpu()]
+    try:
+        loaded = mx.nd.load(path)
+    except (MXNetError, OSError) as err:
+        raise RunError('%s: not a readable MXNet parameter file (%s)'
+                       % (path, str(err).strip().splitlines()[0][:200]))
+    if not isinstance(loaded, dict) or not loaded:
+        raise RunError('%s: holds no named parameters' % (path,))
+    params = net._collect_params_with_prefix()
+    if any(k.startswith(('arg:', 'aux:')) for k in loaded):
+        loaded = _structural(net, params, loaded, path)
+    model = getattr(net, 'model_name', type(net).__name__)
+    missing = sorted(set(params) - set(loaded))
+    extra = sorted(set(loaded) - set(params))
+    if missing or extra:
+        raise RunError('%s does not fit %s: %s' % (path, model, '; '.join(filter(None, [
+            '%d of its parameters are not in the file (first: %s)' % (len(missing), missing[0])
+            if missing else '', '%d in the file are not the model\'s (first: %s)'
+            % (len(extra), extra[0]) if extra else '']))))
+    for name, param in params.items():
+        shape, theirs = tuple(param.shape or ()), tuple(loaded[name].shape)
+        if len(shape) != len(theirs) or any(a and a != b for a, b in zip(shape, theirs)):
+            raise RunError('%s does not fit %s: %s has shape %s in the file, %s in the model'
+                           % (path, model, name, theirs, shape))
+    for name, param in params.items():
+        param._load_init(loaded[name], ctx, cast_dtype=True, dtype_source='current')
+
+
+def _structural(net, params, loaded, path):
+    """An export's ``arg:<prefix><name>`` parameters under the network's structural names,
+    matched by ``<name>`` (the parameter's name without its network's prefix); the export's
+    normalisation constants are left out."""
+    by_name = {}
+    for structural, param in params.items():
+        if param.name.startswith(net.prefix):
+            by_name[param.name[len(net.prefix):]] = structural
+    names = {k.split(':', 1)[1]: v for k, v in loaded.items()}
+    names = {k: v for k, v in names.items() if not k.startswith(EXPORT_PREFIX)}
+    heads = sorted({k.split('_', 1)[0] for k in names})
+    if len(heads) != 1:
+        raise RunError('%s: an export\'s parameters should carry one network\'s prefix, these '
+                       'carry %s' % (path, ', '.join(h + '_' for h in heads[:4])))
+    head = heads[0] + '_'
+    return {by_name.get(k[len(head):], k): v for k, v in names.items()}
+
+
+def read_image(path):
+    """An image file as an HWC uint8 RGB NDArray; :class:`RunError` where it cannot be read."""
+    if not os.path.isfile(path):
+        raise RunError('image %r not found' % (path,))
+    try:
+        return mx.image.imread(path, flag=1, to_rgb=True)
+    except MXNetError:   # its message is a C++ traceback
+        raise RunError('image %r cannot be decoded: expected a PNG, JPEG or another image file '
+                       'OpenCV reads' % (path,))
+
+
+def _trained(net, model, classes, names, s, source, ctx):
+    load_weights(net, source['params'], ctx)
+    net.hybridize()
+    return Trained(net, model, classes, list(names or [str(c) for c in range(classes)]),
+                   Preprocessing.of(s), s, source)
+
+
+def describe_source(source):
+    """``best weights (epoch 7)``, ``final weights (epoch 9)``, ``epoch 3 checkpoint`` or the
+    parameter file."""
+    if source.get('which') in ('best', 'final'):
+        return '%s weights (epoch %s)' % (source['which'], source['epoch'])
+    if source.get('which') is not None:
+        return 'epoch %s checkpoint' % source['epoch']
+    return source['params']
+
+
+def open_run(save_dir, which='best', ctx=None):
+    """The :class:`Trained` network of a run folder with the weights ``which`` names
+    ('best', 'final' or an epoch number as a string or int)."""
+    s = read_settings(save_dir)
+    path, epoch = _weights(save_dir, s, str(which))
+    classes = int(s['num_classes'])
+    net = build_net(s['model'], classes, s)
+    source = {'run': os.path.abspath(save_dir), 'which': str(which), 'epoch': epoch,
+              'params': path}
+    return _trained(net, s['model'], classes, s.get('class_names'), s, source, ctx)
+
+
+def open_params(model, params, classes, dataset, mean, std, names=None, ctx=None, **settings):
+    """The :class:`Trained` network of a model name and a parameter file from anywhere,
+    normalised with ``mean`` / ``std`` (in [0, 1] units) of ``dataset``."""
+    s = dict(settings, model=model, dataset=dataset, mean=list(mean), std=list(std),
+             num_classes=classes)
+    net = build_net(model, classes)
+    source = {'run': None, 'which': None, 'epoch': None, 'params': os.path.abspath(params)}
+    return _trained(net, model, classes, names, s, source, ctx)
+
+
+def predictions(trained, batch, ctx=None):
+    """Class probabilities ``(N, classes)`` of a normalised batch (numpy or NDArray)."""
+    ctx = ctx or [mx.cpu()]
+    data = batch if isinstance(batch, mx.nd.NDArray) else mx.nd.array(batch)
+    parts = mx.gluon.utils.split_and_load(data, ctx, even_split=False)
+    return np.concatenate([mx.nd.softmax(trained.net(x)).asnumpy() for x in parts])

@@ -1,0 +1,299 @@
+"""Using a trained model: evaluate, predict, export (symbol + ONNX), --initial-checkpoint."""
+import json
+import os
+
+import mxnet as mx
+import numpy as np
+import onnxruntime
+import pytest
+from PIL import Image
+
+import ini_gluon as ig
+import ini_gluon.export
+from ini_gluon import evaluate, predict
+from ini_gluon.export import RawInput, export
+from ini_gluon.layers.create_attn import attention_types
+from ini_gluon.models.registry import backbones
+from ini_gluon.runs import Preprocessing, RunError, Trained, load_weights, open_run
+from ini_gluon.training import main
+from ini_gluon.training.data import CIFAR10_NAMES, class_names, load_digits
+from ini_gluon.training.pipeline import BatchStream
+import datasets
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODEL = 'ini_resnet8_mix5d'
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    """A two-epoch digits run of the README's demo model."""
+    save = str(tmp_path_factory.mktemp('digits') / 'run')
+    assert main(['--dataset', 'digits', '--model', MODEL, '--num-epochs', '2', '--save-dir',
+                 save, '-j', '0']) == 0
+    return save
+
+
+def _rows(save):
+    with open(os.path.join(save, 'metrics.jsonl')) as f:
+        return [json.loads(line) for line in f]
+
+
+def _settings(save):
+    with open(os.path.join(save, 'settings.json')) as f:
+        return json.load(f)
+
+
+def _reference_net(save, params):
+    """The run's network loaded by Gluon's own ``load_parameters``."""
+    net = ig.get_model(MODEL, classes=10)
+    net.load_parameters(params)
+    return net
+
+
+def test_scores_of_a_known_example():
+    # 4 images of 3 classes: image 0 right, 1 wrong (second guess right), 2 right, 3 wrong
+    p = np.array([[.7, .2, .1], [.5, .4, .1], [.1, .1, .8], [.6, .3, .1]])
+    result = evaluate.scores(p, np.array([0, 1, 2, 2]), 3)
+    assert result['top1_error'] == pytest.approx(0.5)
+    assert result['top5_error'] == 0          # 3 classes: every label is in the top 5
+    assert result['confusion'] == [[1, 0, 0], [1, 0, 0], [1, 0, 1]]
+    assert result['per_class_accuracy'] == [1.0, 0.0, 0.5]
+    assert result['per_class_images'] == [1, 1, 2]
+    # 6 classes: a label ranked 6th is outside the top 5, one ranked 5th inside
+    p = np.array([[.3, .25, .2, .15, .07, .03], [.3, .25, .2, .15, .07, .03]])
+    assert evaluate.scores(p, np.array([5, 4]), 6)['top5_error'] == pytest.approx(0.5)
+
+
+def test_evaluate_a_run_on_its_test_split(run, tmp_path, capsys):
+    out = str(tmp_path / 'eval')
+    assert evaluate.main(['--save-dir', run, '--out', out]) == 0
+    table = capsys.readouterr().out
+    with open(os.path.join(out, 'evaluation.json')) as f:
+        result = json.load(f)
+    best = min(_rows(run), key=lambda r: r['val_error'])
+    # the training loop's own evaluation of the best epoch
+    assert result['top1_error'] == pytest.approx(best['val_error'], abs=1e-9)
+    assert result['top5_error'] == pytest.approx(best['val_top5_error'], abs=1e-9)
+    assert result['images'] == 359 and sum(result['per_class_images']) == 359
+    confusion = np.array(result['confusion'])
+    assert np.trace(confusion) == round((1 - best['val_error']) * 359)
+    assert result['class_names'] == [str(d) for d in range(10)]
+    assert '| top-1 error | %.4f |' % best['val_error'] in table
+    assert 'best weights (epoch %d)' % best['epoch'] in table
+    with open(os.path.join(out, 'confusion.png'), 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    # the final weights: the last epoch's evaluation
+    assert evaluate.main(['--save-dir', run, '--which', 'final', '--out', out]) == 0
+    with open(os.path.join(out, 'evaluation.json')) as f:
+        assert json.load(f)['top1_error'] == pytest.approx(_rows(run)[-1]['val_error'])
+
+
+def test_evaluate_weights_from_anywhere(run, tmp_path, capsys):
+    params = os.path.join(run, 'export-best', MODEL + '-0000.params')      # an export's file
+    out = str(tmp_path / 'eval')
+    assert evaluate.main(['--model', MODEL, '--params', params, '--dataset', 'digits',
+                          '--out', out]) == 0
+    with open(os.path.join(out, 'evaluation.json')) as f:
+        result = json.load(f)
+    best = min(_rows(run), key=lambda r: r['val_error'])
+    assert result['top1_error'] == pytest.approx(best['val_error'], abs=1e-9)
+
+
+@pytest.mark.parametrize('argv, fragment', [
+    (['--save-dir', '/nonexistent/run'], "run folder '/nonexistent/run' not found"),
+    (['--model', MODEL], 'give --save-dir RUN, or --model, --params and --dataset'),
+    (['--which', '7'], 'has no checkpoint of epoch 7: it has 1'),
+    (['--model', 'se_resnet8', '--params', '{best}', '--dataset', 'digits'],
+     'does not fit se_resnet8'),
+])
+def test_evaluate_bad_input_is_one_line(run, argv, fragment, capsys):
+    argv = [a.replace('{best}', os.path.join(run, MODEL + '-best.params')) for a in argv]
+    if argv[0] == '--which':
+        argv = ['--save-dir', run] + argv
+    assert evaluate.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0], err
+
+
+def test_predict_image_files_as_the_test_split_was_read(run, tmp_path, capsys):
+    _, _, test_x, test_y, _ = load_digits()
+    folder = tmp_path / 'images'
+    folder.mkdir()
+    picks = [0, 1, 2]
+    for i in picks:
+        Image.fromarray(test_x[i]).save(str(folder / ('%d.png' % i)))
+    assert predict.main([run, str(folder), '--top-k', '10', '--json']) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [os.path.basename(r['image']) for r in results] == ['0.png', '1.png', '2.png']
+    # independently: the best weights through Gluon's loader, the test split's normalisation
+    s = _settings(run)
+    net = _reference_net(run, os.path.join(run, MODEL + '-best.params'))
+    data, _ = next(BatchStream(test_x[picks], test_y[picks], 3, s['mean'], s['std'],
+                               train=False).epoch(0))
+    expected = mx.nd.softmax(net(mx.nd.array(data))).asnumpy()
+    for r, p in zip(results, expected):
+        got = {name: prob for name, prob in r['top']}
+        np.testing.assert_allclose([got[str(c)] for c in range(10)], p, rtol=1e-5, atol=1e-6)
+        assert [name for name, _ in r['top']] == [str(c) for c in np.argsort(-p, kind='stable')]
+
+
+def test_predict_the_readme_images(run, capsys):
+    images = os.path.join(ROOT, 'docs', 'examples')
+    assert predict.main([run, images]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and all(line.count(', ') == 2 for line in lines), lines
+
+
+def test_predict_bad_images_are_one_line(run, tmp_path, capsys):
+    bad = tmp_path / 'bad.png'
+    bad.write_bytes(b'not an image')
+    for argv, fragment in (([run, str(bad)], 'cannot be decoded'),
+                           ([run, str(tmp_path / 'none.png')], 'not found'),
+                           ([run, str(tmp_path / 'empty')], 'not found'),
+                           ([run, str(bad), '--top-k', '0'], '--top-k must be >= 1')):
+        code = predict.main(argv) if '--top-k' not in argv else None
+        if code is None:
+            with pytest.raises(SystemExit) as exit_:
+                predict.main(argv)
+            code = exit_.value.code
+        assert code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and fragment in err[0], err
+
+
+def _onnx_outputs(path, raw):
+    session = onnxruntime.InferenceSession(path, providers=['CPUExecutionProvider'])
+    return session.run(None, {session.get_inputs()[0].name: raw})[0]
+
+
+# one model of every registered backbone, every attention kind at least once
+FAMILIES = {'cifar_resnet': 'ini_resnet8_mix5d_spa2', 'cifar_wrn': 'cbam_wrn10_1',
+            'allcnn': 'ini_allcnn_square3', 'pyramidnet': 'cmpe_se_doublefc_pyramidnet11_a12',
+            'imagenet_resnet': 'cmpe_se_3x3_resnet18_v1', 'imagenet_resnet_v2': 'se_resnet18_v2',
+            'cifar_resnet_1x1': 'cmpe_se_1x1_resnet8', 'cifar_wrn_2x1': 'cmpe_se_2x1_wrn10_1'}
+
+
+def test_the_families_list_covers_every_backbone_and_attention():
+    specs = [ig.models.parse_model_name(n) for n in FAMILIES.values()]
+    assert {s.backbone for s in specs} == set(backbones())
+    assert {s.attn.kind for s in specs if s.attn} == set(attention_types())
+    assert any(s.attn and s.attn.spatial for s in specs)
+
+
+@pytest.mark.parametrize('name', sorted(FAMILIES.values()))
+def test_every_family_exports_and_the_exports_agree_on_raw_images(name, tmp_path):
+    net = ig.get_model(name, classes=5)
+    net.initialize(mx.init.Xavier(magnitude=2))
+    net.hybridize()
+    size = 32                           # the ImageNet ResNets take 32x32 too (and are faster)
+    prep = Preprocessing(size, None if net.input_shape[-1] == 32 else 37, [0.4, 0.5, 0.6],
+                         [0.2, 0.25, 0.3])
+    trained = Trained(net, name, 5, list('abcde'), prep, None, {'which': None, 'params': 'x'})
+    info = export(trained, str(tmp_path), onnx=True)
+    raw = np.random.RandomState(1).uniform(0, 255, (3, 3, size, size)).astype(np.float32)
+    # the live network on images normalised by hand
+    normalised = (raw / 255 - np.array(prep.mean)[:, None, None]) / np.array(prep.std)[:, None,
+                                                                                        None]
+    expected = net(mx.nd.array(normalised)).asnumpy()
+    loaded = mx.gluon.SymbolBlock.imports(str(tmp_path / (name + '-symbol.json')), ['data'],
+                                          str(tmp_path / (name + '-0000.params')))
+    scale = np.abs(expected).max()
+    assert np.abs(loaded(mx.nd.array(raw)).asnumpy() - expected).max() <= 1e-4 * scale
+    onnx_out = _onnx_outputs(str(tmp_path / (name + '.onnx')), raw)     # a batch of 3: dynamic
+    assert np.abs(onnx_out - expected).max() <= 1e-4 * scale
+    assert info['verified']['onnx'] <= 1e-4
+    with open(str(tmp_path / 'classes.txt')) as f:
+        assert f.read() == 'a\nb\nc\nd\ne\n'
+
+
+def test_the_export_command(run, tmp_path, capsys):
+    out = tmp_path / 'export'
+    assert ini_gluon.export.main([run, '--out', str(out), '--onnx', '--batch', '4']) == 0
+    assert 'normalisation inside the graph' in capsys.readouterr().out
+    names = sorted(os.listdir(str(out)))
+    assert names == sorted(['classes.txt', 'model.json', MODEL + '-symbol.json',
+                            MODEL + '-0000.params', MODEL + '.onnx'])
+    with open(str(out / 'model.json')) as f:
+        info = json.load(f)
+    best = min(_rows(run), key=lambda r: r['val_error'])
+    assert info['model'] == MODEL and info['input']['shape'] == [4, 3, 32, 32]
+    assert info['input']['range'] == [0, 255] and info['input']['layout'] == 'NCHW'
+    assert info['source']['which'] == 'best' and info['source']['epoch'] == best['epoch']
+    assert info['preprocessing']['mean'] == _settings(run)['mean']
+    session = onnxruntime.InferenceSession(str(out / (MODEL + '.onnx')),
+                                           providers=['CPUExecutionProvider'])
+    assert session.get_inputs()[0].shape == [4, 3, 32, 32]
+    with open(str(out / 'classes.txt')) as f:
+        assert f.read().split() == [str(d) for d in range(10)]
+
+
+def test_an_export_that_disagrees_fails_and_writes_nothing(run, tmp_path, monkeypatch, capsys):
+    real = ini_gluon.export._run_onnx
+    monkeypatch.setattr(ini_gluon.export, '_run_onnx',
+                        lambda path, batch: real(path, batch) * (1 + 1e-3))
+    out = tmp_path / 'export'
+    assert ini_gluon.export.main([run, '--out', str(out), '--onnx']) == 1
+    err = capsys.readouterr().err
+    assert 'the ONNX file (onnxruntime) differs from the live network by 0.001' in err
+    assert os.listdir(str(out)) == []
+
+
+def test_load_weights_of_an_export_under_another_prefix(run):
+    export_params = os.path.join(run, 'export-best', MODEL + '-0000.params')
+    for _ in range(2):
+        net = ig.get_model(MODEL, classes=10)      # this process has built others: new prefix
+    saved = mx.nd.load(export_params)
+    assert not any(k.split(':')[1].startswith(net.prefix) for k in saved)
+    load_weights(net, export_params)
+    reference = _reference_net(run, os.path.join(run, MODEL + '-best.params'))
+    x = mx.nd.random.normal(shape=(2, 3, 32, 32))
+    np.testing.assert_allclose(net(x).asnumpy(), reference(x).asnumpy(), rtol=1e-6, atol=1e-6)
+    with pytest.raises(RunError, match='does not fit se_resnet8'):
+        load_weights(ig.get_model('se_resnet8', classes=10), export_params)
+    with pytest.raises(RunError, match=r'stage1_.*has shape \(10, 64\) in the file|has shape'):
+        load_weights(ig.get_model(MODEL, classes=3), export_params)
+
+
+def test_open_run_picks_the_weights(run):
+    assert open_run(run, 'best').source['params'].endswith(MODEL + '-best.params')
+    final = open_run(run, 'final').source
+    assert final['epoch'] == 1 and final['params'].endswith('checkpoint-epoch0001/model.params')
+
+
+def test_initial_checkpoint_starts_from_the_weights(run, tmp_path, capsys):
+    start = os.path.join(run, 'export-best', MODEL + '-0000.params')
+    save = str(tmp_path / 'fine')
+    assert main(['--dataset', 'digits', '--model', MODEL, '--num-epochs', '1', '--lr', '1e-9',
+                 '--wd', '0', '--save-dir', save, '-j', '0', '--initial-checkpoint',
+                 start]) == 0
+    # with a learning rate of 1e-9 the weights stay where they started
+    after = _reference_net(save, os.path.join(save, 'checkpoint-epoch0000', 'model.params'))
+    before = _reference_net(run, os.path.join(run, MODEL + '-best.params'))
+    for (name, a), b in zip(after._collect_params_with_prefix().items(),
+                            before._collect_params_with_prefix().values()):
+        if 'running' not in name:
+            np.testing.assert_allclose(a.data().asnumpy(), b.data().asnumpy(), atol=1e-6)
+    with open(os.path.join(save, 'train.log')) as f:
+        assert 'initial weights from %s' % start in f.read()
+    # weights that do not fit: one line
+    capsys.readouterr()
+    assert main(['--dataset', 'digits', '--model', 'se_resnet8', '--num-epochs', '1',
+                 '--save-dir', str(tmp_path / 'other'), '--initial-checkpoint', start]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'does not fit se_resnet8' in err[0]
+
+
+def test_raw_input_normalises_as_training():
+    block = RawInput([0.5, 0.25, 0.125], [0.5, 0.5, 0.25])
+    block.initialize()
+    x = mx.nd.array(np.full((1, 3, 1, 1), 255.0))
+    assert block(x).asnumpy().ravel().tolist() == [1.0, 1.5, 3.5]   # (1 - m) / s by hand
+
+
+def test_class_names_from_the_meta_file_or_the_official_list(tmp_path):
+    datasets.write_cifar_binary(str(tmp_path))
+    assert class_names('cifar10', str(tmp_path)) == CIFAR10_NAMES      # no meta file written
+    folder = tmp_path / 'cifar-10-batches-bin'
+    (folder / 'batches.meta.txt').write_text('\n'.join('c%d' % i for i in range(10)) + '\n\n')
+    assert class_names('cifar10', str(tmp_path)) == tuple('c%d' % i for i in range(10))
+    assert class_names('svhn') == tuple('0123456789')
