@@ -5,6 +5,7 @@ import pytest
 from ini_gluon.memory import main, own_peak_mib, peak_training_memory
 
 
+@pytest.mark.slow
 def test_peak_memory_ranks_models_and_ignores_the_parent():
     # the parent holds 1.5 GiB, touched, while it measures: a child whose figure carried the
     # parent's high-water mark (getrusage's ru_maxrss after fork + exec) would report more

@@ -93,6 +93,7 @@ def test_main_lists_a_pattern():
                                       'cmpe_se_3x3_wrn28_10', 'cmpe_se_doublefc_wrn28_10']
 
 
+@pytest.mark.slow
 def test_fidelity_doc_is_the_current_output():
     """docs/fidelity.md must be what `python -m ini_gluon.tables` prints now."""
     expected = tables.render(tables.param_rows(), tables.flops_rows(), tables.imagenet_rows())

@@ -338,7 +338,7 @@ def _fit(s, make_data, kv, rank, num_workers):
     if dtype != 'float32':
         net.cast(dtype)
     if s['mode'] == 'hybrid':
-        net.hybridize()
+        net.hybridize(static_alloc=True)
 
     schedule = _schedule(s, len(train))
     global_batch = batch * num_workers
