@@ -331,7 +331,7 @@ def _script(*argv):
 @pytest.mark.slow
 def test_kill_and_resume_continues_without_gap_or_repeat(tmp_path, cifar_dir):
     common = ['--model', TINY, '--dataset', 'cifar10', '--data-dir', cifar_dir, '--batch-size',
-              '16', '--num-epochs', '4', '--lr', '0.05', '--save-period', '1', '-j', '0']
+              '16', '--num-epochs', '3', '--lr', '0.05', '--save-period', '1', '-j', '0']
     reference = str(tmp_path / 'whole')
     assert subprocess.run(_script(*common + ['--save-dir', reference]),
                           capture_output=True).returncode == 0
@@ -352,7 +352,7 @@ def test_kill_and_resume_continues_without_gap_or_repeat(tmp_path, cifar_dir):
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     rows, whole = _metrics(save), _metrics(reference)
-    assert [r['epoch'] for r in rows] == [0, 1, 2, 3]
+    assert [r['epoch'] for r in rows] == [0, 1, 2]
     with open(os.path.join(save, 'train.log')) as f:
         log = f.read()
     assert 'continuing at epoch' in log

@@ -237,6 +237,23 @@ def _log_progress(bar, line):
             LOG.info('%s', line)
 
 
+class _Curve(object):
+    """The training curve, redrawn after an epoch unless the drawings so far would then take
+    more than 5 % of the run's time (epochs of a few seconds: every few epochs), and always
+    after the last epoch."""
+
+    def __init__(self, path, model, dataset):
+        self.path, self.model, self.dataset = path, model, dataset
+        self.start, self.drawing = time.time(), 0.0
+
+    def draw(self, rows, last):
+        if not last and self.drawing > 0.05 * (time.time() - self.start):
+            return
+        tic = time.time()
+        plot_history(rows, self.path, self.model, self.dataset)
+        self.drawing += time.time() - tic
+
+
 def _schedule(s, iters):
     """The learning-rate schedule: GluonCV's (``--lr-mode`` step / cosine / poly, linear warm-up
     over ``--warmup-epochs``); MXNet's own for ``dist_async``, whose servers unpickle it while
@@ -367,7 +384,8 @@ def _fit(s, make_data, kv, rank, num_workers):
         server = ParameterServer(kv, net, trainer.optimizer)
 
     metrics_path = os.path.join(s['save_dir'], 'metrics.jsonl')
-    plot_path = os.path.join(s['save_dir'], '%s_history.png' % s['model'])
+    curve = _Curve(os.path.join(s['save_dir'], '%s_history.png' % s['model']), s['model'],
+                   s['dataset'])
     if chief:
         _write_metrics(metrics_path, rows)
     interval = s.get('log_interval', 0)
@@ -439,7 +457,7 @@ def _fit(s, make_data, kv, rank, num_workers):
         LOG.info(EPOCH_LINE, epoch, train_acc, val_acc, row['loss'], elapsed)
         if not chief:
             continue
-        plot_history(rows, plot_path, s['model'], s['dataset'])
+        curve.draw(rows, last=epoch + 1 == s['num_epochs'])
         _write_metrics(metrics_path, rows)
         if row['val_error'] < best:
             best = row['val_error']
