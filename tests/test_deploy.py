@@ -26,9 +26,9 @@ MODEL = 'ini_resnet8_mix5d'
 
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
-    """A two-epoch digits run of the README's demo model."""
+    """A one-epoch digits run of the README's demo model."""
     save = str(tmp_path_factory.mktemp('digits') / 'run')
-    assert main(['--dataset', 'digits', '--model', MODEL, '--num-epochs', '2', '--save-dir',
+    assert main(['--dataset', 'digits', '--model', MODEL, '--num-epochs', '1', '--save-dir',
                  save, '-j', '0']) == 0
     return save
 
@@ -102,7 +102,7 @@ def test_evaluate_weights_from_anywhere(run, tmp_path, capsys):
 @pytest.mark.parametrize('argv, fragment', [
     (['--save-dir', '/nonexistent/run'], "run folder '/nonexistent/run' not found"),
     (['--model', MODEL], 'give --save-dir RUN, or --model, --params and --dataset'),
-    (['--which', '7'], 'has no checkpoint of epoch 7: it has 1'),
+    (['--which', '7'], 'has no checkpoint of epoch 7: it has 0'),
     (['--model', 'se_resnet8', '--params', '{best}', '--dataset', 'digits'],
      'does not fit se_resnet8'),
 ])
@@ -257,7 +257,7 @@ def test_load_weights_of_an_export_under_another_prefix(run):
 def test_open_run_picks_the_weights(run):
     assert open_run(run, 'best').source['params'].endswith(MODEL + '-best.params')
     final = open_run(run, 'final').source
-    assert final['epoch'] == 1 and final['params'].endswith('checkpoint-epoch0001/model.params')
+    assert final['epoch'] == 0 and final['params'].endswith('checkpoint-epoch0000/model.params')
 
 
 def test_initial_checkpoint_starts_from_the_weights(run, tmp_path, capsys):
