@@ -1,6 +1,13 @@
-import mxnet as mx
-import numpy as np
-import pytest
+import os
+
+# one OpenMP thread per process: the suite runs two workers on two cores (pytest -n 2), and
+# MXNet's default of a thread per core in each would oversubscribe them; set before MXNet loads
+# (the processes the tests start inherit it)
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
