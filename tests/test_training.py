@@ -652,27 +652,31 @@ def _gone(pid):
 
 
 @pytest.mark.slow
-def test_a_dead_worker_ends_the_whole_job(tmp_path):
+def test_a_dead_worker_ends_the_whole_job_in_one_line(tmp_path, capsys, monkeypatch):
+    import ini_gluon.training.launch as launcher
     script = tmp_path / 'pusher.py'
     script.write_text(_PUSHER)
+    seen, real = [], launcher.launch_local
+
+    def recorded(*args, **kwargs):
+        seen.append(real(*args, **kwargs))
+        return seen[-1]
+    monkeypatch.setattr(launcher, 'launch_local', recorded)
     start = time.time()
-    results = launch_local([sys.executable, str(script)], num_workers=2, num_servers=1,
-                           timeout=120, fail_timeout=3)
+    assert launcher.main(['-n', '2', '--fail-timeout', '3', '--', sys.executable,
+                          str(script)]) == 1
     assert time.time() - start < 60
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'exited with code 3; the job was stopped' in err[0]
+    results, = seen
     assert results.failure is not None and results.failure.startswith('worker ')
     assert 'exited with code 3' in results.failure
     assert sorted(code != 0 for code, _ in results) == [True, True]   # the survivor stopped
     assert len(results.pids) == 4 and all(_gone(pid) for pid in results.pids)
 
 
-@pytest.mark.slow
-def test_the_launcher_says_what_died_in_one_line(tmp_path, capsys):
+def test_the_launchers_argument_errors_are_one_line(capsys):
     from ini_gluon.training.launch import main as launch
-    script = tmp_path / 'pusher.py'
-    script.write_text(_PUSHER)
-    assert launch(['-n', '2', '--fail-timeout', '2', '--', sys.executable, str(script)]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and 'exited with code 3; the job was stopped' in err[0]
     for argv, fragment in ((['-n', '0', '--', 'true'], '-n must be >= 1'),
                            (['-n', '2'], 'give the worker command after --'),
                            (['-n', 'x', '--', 'true'], "invalid int value: 'x'")):
