@@ -1,7 +1,9 @@
 """The command-line parser of the project's commands."""
 import argparse
+import sys
 
-__all__ = ['OneLineParser']
+__all__ = ['OneLineParser', 'help_text', 'run_command', 'which_weights', 'add_trained_options',
+           'positive_int', 'command']
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -16,3 +18,60 @@ def help_text(doc):
     """A module docstring as ``--help`` text: its paragraphs, without reST's double backquotes
     (for a parser with ``formatter_class=argparse.RawDescriptionHelpFormatter``)."""
     return doc.replace('``', '').strip()
+
+
+def run_command(prog, debug, body, failures=()):
+    """``body()`` (returning the exit status) with the project's errors as one line on stderr:
+    ``failures`` (a result that did not verify) exit 1, bad input (``ValueError``, including
+    the data and run errors, and ``OSError``) exit 2; ``debug`` lets the traceback through."""
+    try:
+        return body()
+    except failures as err:
+        if debug:
+            raise
+        print('%s: %s' % (prog, err), file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as err:
+        if debug:
+            raise
+        if isinstance(err, OSError) and err.filename:
+            err = '%s: %s' % (err.filename, err.strerror or err)
+        print('%s: error: %s' % (prog, err), file=sys.stderr)
+        return 2
+
+
+def which_weights(text):
+    """``--which``: 'best', 'final' or an epoch number >= 0."""
+    if text in ('best', 'final'):
+        return text
+    if text.isdigit():
+        return str(int(text))
+    raise argparse.ArgumentTypeError('expected best, final or an epoch number, not %r' % text)
+
+
+def add_trained_options(parser, which_help):
+    """``--which``, ``--num-gpus`` (where given) and ``--debug`` of the commands that use a
+    trained model."""
+    parser.add_argument('--which', default='best', type=which_weights, help=which_help)
+    parser.add_argument('--debug', action='store_true', help='show the traceback of an error')
+
+
+def positive_int(text):
+    """An integer >= 1 (an argument type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError('must be an integer >= 1, not %r' % text)
+    return value
+
+
+def command(build_parser, body, failures=()):
+    """The ``main(argv=None)`` of a command: parse with ``build_parser()``, then ``body(args)``
+    under :func:`run_command` (its errors one line; ``--debug`` lets tracebacks through)."""
+    def main(argv=None):
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return run_command(parser.prog, args.debug, lambda: body(args), failures)
+    return main

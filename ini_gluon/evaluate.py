@@ -17,9 +17,10 @@ import sys
 
 import numpy as np
 
-from ._argparse import OneLineParser, help_text
-from .runs import (IMAGENET_MEAN, IMAGENET_STD, RunError, contexts, describe_source,
-                   open_params, open_run, predictions)
+from ._argparse import (OneLineParser, add_trained_options, help_text, positive_int,
+                        command)
+from .runs import (IMAGENET_MEAN, IMAGENET_STD, WHICH_HELP, RunError, contexts,
+                   describe_source, open_params, open_run, predictions)
 
 __all__ = ['evaluate', 'scores', 'test_split', 'render', 'main']
 
@@ -143,17 +144,16 @@ def build_parser():
                       formatter_class=argparse.RawDescriptionHelpFormatter)
     a = p.add_argument
     a('--save-dir', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
-    a('--which', default='best', help='the weights: best (lowest validation error, default), '
-      'final (the latest checkpoint) or an epoch number (its checkpoint)')
     a('--model', help='with --params: a model name, for weights from anywhere')
     a('--params', help='with --model: a parameter file (save_parameters or an export\'s)')
     a('--dataset', choices=DATASETS, help='with --model: the data set (default: the run\'s)')
     a('--data-dir', help='folder of the data set\'s files (default: the run\'s --data-dir)')
-    a('--batch-size', type=int, default=256, help='images per batch (default: %(default)s)')
+    a('--batch-size', type=positive_int, default=256,
+      help='images per batch (default: %(default)s)')
     a('--num-gpus', type=int, default=0, help='GPUs to evaluate on; 0: the CPU (default)')
     a('--out', help='folder for evaluation.json / .md and confusion.png (default: '
       'RUN/evaluation-<which>, or evaluation-<model> with --params)')
-    a('--debug', action='store_true', help='show the traceback of an error')
+    add_trained_options(p, WHICH_HELP)
     return p
 
 
@@ -191,35 +191,26 @@ def _open(args, ctx):
     return trained, s, args.out or 'evaluation-%s' % args.model
 
 
-def main(argv=None):
-    p = build_parser()
-    args = p.parse_args(argv)
-    if args.batch_size < 1:
-        p.error('--batch-size must be >= 1, not %d' % args.batch_size)
-    from .training.data import DataError
-    try:
-        ctx = contexts(args.num_gpus)
-        trained, s, out = _open(args, ctx)
-        stream, folder_names = test_split(s, args.batch_size)
-        names = trained.class_names
-        if folder_names is not None and list(folder_names) != list(names):
-            raise RunError('the class folders of %s are not the classes the model was trained '
-                           'on' % s['data_dir'])
-        result = evaluate(trained, stream, ctx)
-        title = '%s, %s, %s test split (%d images)' % (
-            trained.model, describe_source(trained.source), s['dataset'], result['images'])
-        table = render(result, names, title)
-        _write(out, result, table, names, title)
-    except (RunError, DataError, ValueError, OSError) as err:
-        if args.debug:
-            raise
-        print('%s: error: %s' % (p.prog, err), file=sys.stderr)
-        return 2
+def _main(args):
+    ctx = contexts(args.num_gpus)
+    trained, s, out = _open(args, ctx)
+    stream, folder_names = test_split(s, args.batch_size)
+    names = trained.class_names
+    if folder_names is not None and list(folder_names) != list(names):
+        raise RunError('the class folders of %s are not the classes the model was trained on'
+                       % s['data_dir'])
+    result = evaluate(trained, stream, ctx)
+    title = '%s, %s, %s test split (%d images)' % (
+        trained.model, describe_source(trained.source), s['dataset'], result['images'])
+    table = render(result, names, title)
+    _write(out, result, table, names, title)
     sys.stdout.write(table)
     print('\nwritten: %s' % ', '.join(os.path.join(out, f) for f in
                                       ('evaluation.md', 'evaluation.json', 'confusion.png')))
     return 0
 
+
+main = command(build_parser, _main)
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -32,9 +32,9 @@ import numpy as np
 from mxnet.gluon.block import HybridBlock
 from gluoncv.utils import export_block
 
-from ._argparse import OneLineParser, help_text
+from ._argparse import OneLineParser, add_trained_options, help_text, command
 from .training.checkpoint import TMP
-from .runs import EXPORT_PREFIX, RunError, describe_source, open_run
+from .runs import EXPORT_PREFIX, WHICH_HELP, RunError, describe_source, open_run
 
 __all__ = ['RawInput', 'export', 'ExportError', 'ONNX_OPSET', 'main']
 
@@ -209,35 +209,19 @@ def build_parser():
     a = p.add_argument
     a('run', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
     a('--out', required=True, help='folder to write the export into (created if absent)')
-    a('--which', default='best', help='the weights: best (lowest validation error, default), '
-      'final (the latest checkpoint) or an epoch number (its checkpoint)')
     a('--onnx', action='store_true', help='also write <model>.onnx (opset %d) and check it '
       'with onnxruntime' % ONNX_OPSET)
     a('--batch', default='dynamic', help='batch dimension of the ONNX file: dynamic (default) '
       'or a fixed size N')
-    a('--debug', action='store_true', help='show the traceback of an error')
+    add_trained_options(p, WHICH_HELP)
     return p
 
 
-def main(argv=None):
-    p = build_parser()
-    args = p.parse_args(argv)
-    try:
-        batch = _batch(args.batch)
-        if args.onnx:
-            _import_onnx()
-        trained = open_run(args.run, args.which)
-        info = export(trained, args.out, args.onnx, batch)
-    except ExportError as err:
-        if args.debug:
-            raise
-        print('%s: %s' % (p.prog, err), file=sys.stderr)
-        return 1
-    except (RunError, ValueError, OSError) as err:
-        if args.debug:
-            raise
-        print('%s: error: %s' % (p.prog, err), file=sys.stderr)
-        return 2
+def _main(args):
+    batch = _batch(args.batch)
+    if args.onnx:
+        _import_onnx()
+    info = export(open_run(args.run, args.which), args.out, args.onnx, batch)
     print('exported %s, %s, to %s: %s; input %s NCHW RGB in [0, 255], normalisation inside '
           'the graph; verified against the live network (relative difference): %s'
           % (info['model'], describe_source(info['source']), args.out,
@@ -246,6 +230,8 @@ def main(argv=None):
              ', '.join('%s %.1e' % kv for kv in sorted(info['verified'].items()))))
     return 0
 
+
+main = command(build_parser, _main, failures=(ExportError,))
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -15,8 +15,9 @@ import sys
 import mxnet as mx
 import numpy as np
 
-from ._argparse import OneLineParser, help_text
-from .runs import RunError, contexts, open_run, predictions, read_image
+from ._argparse import (OneLineParser, add_trained_options, help_text, positive_int,
+                        command)
+from .runs import WHICH_HELP, RunError, contexts, open_run, predictions, read_image
 
 __all__ = ['IMAGE_EXTENSIONS', 'image_files', 'predict', 'main']
 
@@ -61,36 +62,26 @@ def build_parser():
     a = p.add_argument
     a('run', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
     a('images', nargs='+', help='image files (PNG, JPEG, ...) or folders of them')
-    a('--which', default='best', help='the weights: best (default), final or an epoch number')
-    a('--top-k', type=int, default=3, help='how many classes per image (default: %(default)s)')
+    a('--top-k', type=positive_int, default=3,
+      help='how many classes per image (default: %(default)s)')
     a('--json', action='store_true', help='print JSON instead of one line per image')
     a('--num-gpus', type=int, default=0, help='GPUs to use; 0: the CPU (default)')
-    a('--debug', action='store_true', help='show the traceback of an error')
+    add_trained_options(p, WHICH_HELP)
     return p
 
 
-def main(argv=None):
-    p = build_parser()
-    args = p.parse_args(argv)
-    if args.top_k < 1:
-        p.error('--top-k must be >= 1, not %d' % args.top_k)
-    try:
-        ctx = contexts(args.num_gpus)
-        files = image_files(args.images)
-        trained = open_run(args.run, args.which, ctx)
-        results = predict(trained, files, args.top_k, ctx=ctx)
-    except (RunError, ValueError, OSError) as err:
-        if args.debug:
-            raise
-        print('%s: error: %s' % (p.prog, err), file=sys.stderr)
-        return 2
+def _main(args):
+    ctx = contexts(args.num_gpus)
+    files = image_files(args.images)
+    results = predict(open_run(args.run, args.which, ctx), files, args.top_k, ctx=ctx)
     if args.json:
         print(json.dumps(results, indent=1))
-        return 0
-    for r in results:
+    for r in results if not args.json else []:
         print('%s: %s' % (r['image'], ', '.join('%s %.3f' % t for t in r['top'])))
     return 0
 
+
+main = command(build_parser, _main)
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -39,6 +39,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 EXPORT_PREFIX = 'rawinput_'
 
 
+WHICH_HELP = ('the weights: best (the epoch of the lowest validation error, default), final '
+              '(the latest checkpoint) or an epoch number (its checkpoint)')
+
+
 class RunError(ValueError):
     """A run folder, a parameter file or an image that cannot be used: one line saying why."""
 

@@ -150,7 +150,8 @@ def test_predict_bad_images_are_one_line(run, tmp_path, capsys):
     for argv, fragment in (([run, str(bad)], 'cannot be decoded'),
                            ([run, str(tmp_path / 'none.png')], 'not found'),
                            ([run, str(tmp_path / 'empty')], 'not found'),
-                           ([run, str(bad), '--top-k', '0'], '--top-k must be >= 1')):
+                           ([run, str(bad), '--top-k', '0'],
+                            "--top-k: must be an integer >= 1, not '0'")):
         code = predict.main(argv) if '--top-k' not in argv else None
         if code is None:
             with pytest.raises(SystemExit) as exit_:
