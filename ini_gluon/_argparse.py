@@ -44,7 +44,7 @@ def which_weights(text):
     """``--which``: 'best', 'final' or an epoch number >= 0."""
     if text in ('best', 'final'):
         return text
-    if text.isdigit():
+    if text and all(c in '0123456789' for c in text):
         return str(int(text))
     raise argparse.ArgumentTypeError('expected best, final or an epoch number, not %r' % text)
 

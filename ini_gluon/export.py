@@ -15,7 +15,9 @@ a trained model for deployment.
   MXNet files, through onnxruntime, and through the live network with the training's
   normalisation applied outside; more than 1e-4 relative difference fails and writes nothing.
 
-Everything is written under a temporary name in ``DIR`` and renamed into place once verified.
+Everything is written into a temporary folder beside ``DIR`` and, once verified, swapped in
+whole: an earlier export in ``DIR`` is replaced entirely, a ``DIR`` holding anything else is
+refused.
 The training scripts export a run's final and best weights with the same code
 (``<save-dir>/export-final/``, ``<save-dir>/export-best/``).
 """
@@ -33,7 +35,7 @@ from mxnet.gluon.block import HybridBlock
 from gluoncv.utils import export_block
 
 from ._argparse import OneLineParser, add_trained_options, help_text, command
-from .training.checkpoint import TMP
+from .training.checkpoint import OLD, TMP
 from .runs import EXPORT_PREFIX, WHICH_HELP, RunError, describe_source, open_run
 
 __all__ = ['RawInput', 'export', 'ExportError', 'ONNX_OPSET', 'main']
@@ -44,6 +46,7 @@ __all__ = ['RawInput', 'export', 'ExportError', 'ONNX_OPSET', 'main']
 # refused by onnx's checker and onnxruntime.  The export is labelled with the opset it is.
 ONNX_OPSET = 13
 TOLERANCE = 1e-4
+MAX_BATCH = 1024       # the verification runs one batch of this size
 
 
 class ExportError(RuntimeError):
@@ -149,18 +152,44 @@ def export(trained, out, onnx=False, batch='dynamic', seed=0):
     size = trained.preprocessing.size
     n = 2 if batch == 'dynamic' else int(batch)
     shape = (n, 3, size, size)
-    os.makedirs(out, exist_ok=True)
-    tmp = os.path.join(out, '%sexport-%d' % (TMP, os.getpid()))
-    shutil.rmtree(tmp, ignore_errors=True)
+    out = os.path.abspath(out)
+    _check_out(out)
+    parent, base = os.path.split(out)
+    tmp, old = (os.path.join(parent, '%sexport-%s' % (prefix, base)) for prefix in (TMP, OLD))
+    for stale in (tmp, old):             # left by an export that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     os.makedirs(tmp)
     try:
-        files = _export_into(tmp, trained, name, shape, onnx, batch, seed)
-        for base in sorted(files.values(), key=lambda f: not f.endswith('.params')):
-            os.replace(os.path.join(tmp, base), os.path.join(out, base))   # params first
+        _export_into(tmp, trained, name, shape, onnx, batch, seed)
+        # the whole folder is swapped in: never a mix of two exports, nothing of an earlier one
+        # left (its .onnx beside new weights)
+        if os.path.isdir(out):
+            os.replace(out, old)
+        os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
     with open(os.path.join(out, 'model.json')) as f:
         return json.load(f)
+
+
+def _check_out(out):
+    """``out`` is new, empty, or an earlier export (its files are what its ``model.json``
+    lists): a folder holding anything else is the user's, and is not replaced."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise RunError('--out %s is a file, not a folder' % out)
+    if not os.path.isdir(out) or not os.listdir(out):
+        return
+    try:
+        with open(os.path.join(out, 'model.json')) as f:
+            ours = set(json.load(f)['files'].values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        ours = set()
+    others = sorted(set(os.listdir(out)) - ours)
+    if others:
+        raise RunError('--out %s holds files that are not an earlier export (%s): give a new or '
+                       'empty folder, or the folder of an earlier export, which is replaced'
+                       % (out, ', '.join(others[:3]) + (', ...' if len(others) > 3 else '')))
 
 
 def _export_into(tmp, trained, name, shape, onnx, batch, seed):
@@ -198,8 +227,9 @@ def _batch(text):
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise ValueError('--batch must be "dynamic" or a batch size >= 1, not %r' % (text,))
+    if not 1 <= value <= MAX_BATCH:
+        raise ValueError('--batch must be "dynamic" or a batch size from 1 to %d, not %r'
+                         % (MAX_BATCH, text))
     return value
 
 

@@ -123,14 +123,26 @@ def read_settings(save_dir):
     try:
         if os.path.isfile(path):
             with open(path) as f:
-                return json.load(f)
+                return _checked_settings(json.load(f), path)
         checkpoint = latest_checkpoint(save_dir)
         if checkpoint is not None:
-            return read_meta(checkpoint)['settings']
-    except (ValueError, KeyError, TypeError, CheckpointError) as err:
-        raise RunError('run folder %r: its settings cannot be read (%s)' % (save_dir, err))
+            path = os.path.join(checkpoint, 'meta.json')
+            return _checked_settings(read_meta(checkpoint).get('settings'), path)
+    except (ValueError, KeyError, TypeError, AttributeError, CheckpointError) as err:
+        raise RunError('run folder %r: %s cannot be read (%s)' % (save_dir, path, err))
     raise RunError('%r is not a run folder: it holds no settings.json and no complete '
                    'checkpoint (train_cifar.py --save-dir writes both)' % (save_dir,))
+
+
+SETTINGS = ('model', 'dataset', 'num_classes', 'mean', 'std')
+
+
+def _checked_settings(s, path):
+    missing = [k for k in SETTINGS if not isinstance(s, dict) or k not in s]
+    if missing:
+        raise RunError('%s is not the settings of a run: expected a JSON object with %s (no %s)'
+                       % (path, ', '.join(SETTINGS), ', '.join(missing)))
+    return s
 
 
 def _weights(save_dir, s, which):
@@ -158,11 +170,22 @@ def _weights(save_dir, s, which):
 
 
 def _metrics(save_dir):
+    """The rows of ``metrics.jsonl`` (each with its epoch and validation error)."""
     path = os.path.join(save_dir, 'metrics.jsonl')
     if not os.path.isfile(path):
         return []
+    rows = []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                rows.append({'epoch': int(row['epoch']), 'val_error': float(row['val_error'])})
+            except (ValueError, KeyError, TypeError) as err:
+                raise RunError('%s, line %d: not a metrics row with epoch and val_error (%s)'
+                               % (path, number, err))
+    return rows
 
 
 def build_net(model, classes, s=None):
@@ -189,9 +212,10 @@ def load_weights(net, path, ctx=None):
     ctx = ctx or [mx.cpu()]
     try:
         loaded = mx.nd.load(path)
-    except (MXNetError, OSError) as err:
-        raise RunError('%s: not a readable MXNet parameter file (%s)'
-                       % (path, str(err).strip().splitlines()[0][:200]))
+    except (MXNetError, OSError):     # MXNet's message is a C++ traceback
+        raise RunError('%s: not a readable MXNet parameter file (expected one written by '
+                       'save_parameters, a checkpoint\'s model.params or an export\'s '
+                       '-0000.params)' % (path,))
     if not isinstance(loaded, dict) or not loaded:
         raise RunError('%s: holds no named parameters' % (path,))
     params = net._collect_params_with_prefix()

@@ -236,7 +236,46 @@ def test_an_export_that_disagrees_fails_and_writes_nothing(run, tmp_path, monkey
     assert ini_gluon.export.main([run, '--out', str(out), '--onnx']) == 1
     err = capsys.readouterr().err
     assert 'the ONNX file (onnxruntime) differs from the live network by 0.001' in err
-    assert os.listdir(str(out)) == []
+    assert not out.exists() and os.listdir(str(tmp_path)) == []      # no temporary left
+
+
+def test_an_export_replaces_an_earlier_one_whole_and_no_user_folder(run, tmp_path, capsys):
+    out = tmp_path / 'export'
+    assert ini_gluon.export.main([run, '--out', str(out), '--onnx']) == 0
+    (tmp_path / ('.ini-gluon-tmp-export-export')).mkdir()      # left by a killed export
+    assert ini_gluon.export.main([run, '--out', str(out), '--which', 'final']) == 0
+    assert sorted(os.listdir(str(out))) == sorted([       # the earlier .onnx went with it
+        'classes.txt', 'model.json', MODEL + '-symbol.json', MODEL + '-0000.params'])
+    assert os.listdir(str(tmp_path)) == ['export']
+    with open(str(out / 'model.json')) as f:
+        assert json.load(f)['source']['which'] == 'final'
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'notes.txt').write_text('mine')
+    capsys.readouterr()
+    assert ini_gluon.export.main([run, '--out', str(mine)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'holds files that are not an earlier export (notes.txt)' in err[0]
+    assert os.listdir(str(mine)) == ['notes.txt']
+
+
+@pytest.mark.parametrize('name, text, fragment', [
+    ('settings.json', '[1, 2]', 'settings.json is not the settings of a run'),
+    ('settings.json', '{"dataset": "digits"}', 'no model, num_classes, mean, std'),
+    ('metrics.jsonl', '{"epoch": 5}\n', "metrics.jsonl, line 1: not a metrics row"),
+    ('metrics.jsonl', '{"epoch": \n', "metrics.jsonl, line 1: not a metrics row"),
+])
+def test_a_damaged_run_folder_is_one_line(run, tmp_path, name, text, fragment, capsys):
+    import shutil
+    copy = str(tmp_path / 'run')
+    shutil.copytree(run, copy)
+    with open(os.path.join(copy, name), 'w') as f:
+        f.write(text)
+    for command in (lambda: evaluate.main(['--save-dir', copy]),
+                    lambda: ini_gluon.export.main([copy, '--out', str(tmp_path / 'x')])):
+        assert command() == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and fragment in err[0], err
 
 
 def test_load_weights_of_an_export_under_another_prefix(run):

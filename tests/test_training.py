@@ -589,6 +589,8 @@ def test_a_full_disk_during_the_export_leaves_no_half_export(tmp_path, cifar_dir
                                                                         '-0000.params')]
     for path in earlier:                              # an export that was there before
         path.write_text('earlier export')
+    (save / 'export-final' / 'model.json').write_text(json.dumps({'files': {
+        'symbol': earlier[0].name, 'params': earlier[1].name, 'model': 'model.json'}}))
     save, status = _run(tmp_path, cifar_dir)
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1 and len(err) == 1 and 'No space left on device' in err[0]

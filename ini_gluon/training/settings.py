@@ -321,8 +321,10 @@ def _check(s, opt):
     initial = s.get('initial_checkpoint')
     if initial and not (os.path.isfile(initial) or
                         os.path.isfile(os.path.join(initial, 'model.params'))):
-        raise SettingsError('--initial-checkpoint %r: no such parameter file or checkpoint '
-                            'folder' % (initial,))
+        raise SettingsError('--initial-checkpoint %r: not a parameter file or a checkpoint '
+                            'folder (with model.params); of a run folder give its '
+                            '<model>-best.params or one of its checkpoint-epochNNNN folders'
+                            % (initial,))
     if s.get('overwrite') and s['resume_from']:
         raise SettingsError('--overwrite starts a new run and --resume continues one: give one')
     if s['test_batch_size'] is not None and s['test_batch_size'] < 1:
