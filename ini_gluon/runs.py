@@ -147,7 +147,6 @@ def _checked_settings(s, path):
 
 def _weights(save_dir, s, which):
     """``(params file, epoch)`` of ``which``: 'best', 'final' or an epoch number."""
-    folders = {read_meta(path)['epoch']: path for path in checkpoint_folders(save_dir)}
     if which == 'best':
         path = os.path.join(save_dir, '%s-best.params' % s['model'])
         if not os.path.isfile(path):
@@ -156,6 +155,8 @@ def _weights(save_dir, s, which):
         rows = _metrics(save_dir)
         epoch = min(rows, key=lambda r: r['val_error'])['epoch'] if rows else None
         return path, epoch
+    # read only for final / an epoch: a damaged checkpoint does not stand in the best's way
+    folders = {read_meta(path)['epoch']: path for path in checkpoint_folders(save_dir)}
     if which == 'final':
         if not folders:
             raise RunError('run folder %r holds no complete checkpoint: give --which best'
@@ -278,7 +279,8 @@ def describe_source(source):
     """``best weights (epoch 7)``, ``final weights (epoch 9)``, ``epoch 3 checkpoint`` or the
     parameter file."""
     if source.get('which') in ('best', 'final'):
-        return '%s weights (epoch %s)' % (source['which'], source['epoch'])
+        return '%s weights%s' % (source['which'], '' if source['epoch'] is None
+                                 else ' (epoch %s)' % source['epoch'])
     if source.get('which') is not None:
         return 'epoch %s checkpoint' % source['epoch']
     return source['params']

@@ -337,3 +337,15 @@ def test_class_names_from_the_meta_file_or_the_official_list(tmp_path):
     (folder / 'batches.meta.txt').write_text('\n'.join('c%d' % i for i in range(10)) + '\n\n')
     assert class_names('cifar10', str(tmp_path)) == tuple('c%d' % i for i in range(10))
     assert class_names('svhn') == tuple('0123456789')
+
+
+def test_best_weights_need_no_checkpoint_and_no_metrics(run, tmp_path, capsys):
+    import shutil
+    copy = tmp_path / 'run'
+    shutil.copytree(run, str(copy))
+    os.remove(str(copy / 'metrics.jsonl'))
+    (copy / 'checkpoint-epoch0000' / 'meta.json').write_text('{"epoch": ')   # damaged
+    assert evaluate.main(['--save-dir', str(copy), '--out', str(tmp_path / 'e')]) == 0
+    assert 'ini_resnet8_mix5d, best weights, digits test split' in capsys.readouterr().out
+    assert evaluate.main(['--save-dir', str(copy), '--which', 'final']) == 2
+    assert 'corrupt' in capsys.readouterr().err
