@@ -124,7 +124,7 @@ def _run_onnx(path, batch):
     return session.run(None, {session.get_inputs()[0].name: batch})[0]
 
 
-def _model_json(trained, name, shape, batch, files, errors):
+def _model_json(trained, shape, batch, files, errors):
     p = trained.preprocessing
     return {
         'model': trained.model, 'classes': trained.classes,
@@ -216,7 +216,7 @@ def _export_into(tmp, trained, name, shape, onnx, batch, seed):
     with open(os.path.join(tmp, 'classes.txt'), 'w') as f:
         f.write(''.join('%s\n' % c for c in trained.class_names))
     with open(os.path.join(tmp, 'model.json'), 'w') as f:
-        json.dump(_model_json(trained, name, shape, batch, files, errors), f, indent=1)
+        json.dump(_model_json(trained, shape, batch, files, errors), f, indent=1)
     return files
 
 
