@@ -50,8 +50,8 @@ def which_weights(text):
 
 
 def add_trained_options(parser, which_help):
-    """``--which``, ``--num-gpus`` (where given) and ``--debug`` of the commands that use a
-    trained model."""
+    """``--which`` (its help ``which_help``) and ``--debug`` of the commands that use a trained
+    model."""
     parser.add_argument('--which', default='best', type=which_weights, help=which_help)
     parser.add_argument('--debug', action='store_true', help='show the traceback of an error')
 

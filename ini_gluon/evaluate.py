@@ -19,21 +19,22 @@ import numpy as np
 
 from ._argparse import (OneLineParser, add_trained_options, help_text, positive_int,
                         command)
-from .runs import (IMAGENET_MEAN, IMAGENET_STD, WHICH_HELP, RunError, contexts,
-                   describe_source, open_params, open_run, predictions)
+from .runs import WHICH_HELP, RunError, describe_source, open_params, open_run, predictions
+from .training.loop import contexts
 
 __all__ = ['evaluate', 'scores', 'test_split', 'render', 'main']
 
 DATASETS = ('cifar10', 'cifar100', 'svhn', 'digits', 'imagenet')
 
 
-def test_split(s, batch):
+def test_split(s, batch, data=None):
     """``(stream, class names or None)``: the test split of the run whose settings are ``s``,
-    normalised as in training (``stream.epoch(0)`` yields ``(data, label)`` batches)."""
+    normalised as in training (``stream.epoch(0)`` yields ``(data, label)`` batches); ``data``:
+    the data set as ``load_dataset`` returned it, where it is loaded already."""
     from .training.data import load_dataset
     from .training.pipeline import BatchStream
     if s['dataset'] != 'imagenet':
-        _, _, test_x, test_y, _ = load_dataset(s['dataset'], s.get('data_dir'))
+        _, _, test_x, test_y, _ = data or load_dataset(s['dataset'], s.get('data_dir'))
         return BatchStream(test_x, test_y, batch, s['mean'], s['std'], train=False), None
     from .training.imagenet import FolderStream, RecordStream
     common = dict(size=s['input_size'], crop_ratio=s['crop_ratio'], seed=s.get('seed', 1),
@@ -158,7 +159,7 @@ def build_parser():
 
 
 def _open(args, ctx):
-    """The network and the settings its test split is read with."""
+    """``(network, settings, --out, test stream, class folders or None)``."""
     if args.save_dir and (args.model or args.params):
         raise RunError('give a run (--save-dir) or weights from elsewhere (--model and '
                        '--params), not both')
@@ -169,32 +170,34 @@ def _open(args, ctx):
             s['data_dir'] = args.data_dir
         if args.dataset and args.dataset != s['dataset']:
             raise RunError('the run was trained on %s, not %s' % (s['dataset'], args.dataset))
-        return trained, s, args.out or os.path.join(args.save_dir, 'evaluation-%s' % args.which)
+        out = args.out or os.path.join(args.save_dir, 'evaluation-%s' % args.which)
+        return (trained, s, out) + test_split(s, args.batch_size)
     if not (args.model and args.params and args.dataset):
         raise RunError('give --save-dir RUN, or --model, --params and --dataset')
     s = {'dataset': args.dataset, 'data_dir': args.data_dir}
     if args.dataset == 'imagenet':
-        from .training.imagenet import FolderStream
-        s.update(input_size=224, crop_ratio=0.875, use_rec=False, mean=list(IMAGENET_MEAN),
-                 std=list(IMAGENET_STD))
-        root = os.path.join(os.path.expanduser(args.data_dir or '.'), 'val')
-        classes = len(FolderStream(root, 1, False, 224, 0.875, 1, 0, 1, 0).classes)
-    else:
+        from .training.imagenet import MEAN, STD
+        s.update(input_size=224, crop_ratio=0.875, use_rec=False, mean=MEAN, std=STD,
+                 data_dir=args.data_dir or '.')
+        stream, folders = test_split(s, args.batch_size)
+        classes = len(folders)
+        s['class_names'] = list(folders)
+    else:       # loaded once: the training split's statistics, the test split
         from .training.data import class_names, load_dataset
-        from .training.pipeline import channel_stats
-        train_x, _, _, _, classes = load_dataset(args.dataset, args.data_dir)
-        mean, std = ([0.0] * 3, [1.0] * 3) if args.dataset == 'svhn' else channel_stats(train_x)
+        from .training.pipeline import normalisation
+        data = load_dataset(args.dataset, args.data_dir)
+        mean, std = normalisation(args.dataset, data[0])
         s.update(mean=mean, std=std, class_names=list(class_names(args.dataset, args.data_dir)))
+        (stream, folders), classes = test_split(s, args.batch_size, data), data[4]
     trained = open_params(args.model, args.params, classes, args.dataset, s['mean'], s['std'],
                           s.get('class_names'), ctx, **{k: v for k, v in s.items() if k not in
                                                         ('dataset', 'mean', 'std')})
-    return trained, s, args.out or 'evaluation-%s' % args.model
+    return trained, s, args.out or 'evaluation-%s' % args.model, stream, folders
 
 
 def _main(args):
     ctx = contexts(args.num_gpus)
-    trained, s, out = _open(args, ctx)
-    stream, folder_names = test_split(s, args.batch_size)
+    trained, s, out, stream, folder_names = _open(args, ctx)
     names = trained.class_names
     if folder_names is not None and list(folder_names) != list(names):
         raise RunError('the class folders of %s are not the classes the model was trained on'

@@ -34,7 +34,7 @@ import numpy as np
 from mxnet.gluon.block import HybridBlock
 from gluoncv.utils import export_block
 
-from ._argparse import OneLineParser, add_trained_options, help_text, command
+from ._argparse import OneLineParser, add_trained_options, command, help_text, positive_int
 from .training.checkpoint import OLD, TMP
 from .runs import EXPORT_PREFIX, WHICH_HELP, RunError, describe_source, open_run
 
@@ -221,15 +221,12 @@ def _export_into(tmp, trained, name, shape, onnx, batch, seed):
 
 
 def _batch(text):
+    """``--batch``: 'dynamic' or a batch size from 1 to :data:`MAX_BATCH`."""
     if text == 'dynamic':
         return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_BATCH:
-        raise ValueError('--batch must be "dynamic" or a batch size from 1 to %d, not %r'
-                         % (MAX_BATCH, text))
+    value = positive_int(text)
+    if value > MAX_BATCH:
+        raise argparse.ArgumentTypeError('at most %d, not %d' % (MAX_BATCH, value))
     return value
 
 
@@ -241,17 +238,17 @@ def build_parser():
     a('--out', required=True, help='folder to write the export into (created if absent)')
     a('--onnx', action='store_true', help='also write <model>.onnx (opset %d) and check it '
       'with onnxruntime' % ONNX_OPSET)
-    a('--batch', default='dynamic', help='batch dimension of the ONNX file: dynamic (default) '
-      'or a fixed size N')
+    a('--batch', default='dynamic', type=_batch,
+      help='batch dimension of the ONNX file: dynamic (default) or a fixed size N <= %d'
+      % MAX_BATCH)
     add_trained_options(p, WHICH_HELP)
     return p
 
 
 def _main(args):
-    batch = _batch(args.batch)
     if args.onnx:
         _import_onnx()
-    info = export(open_run(args.run, args.which), args.out, args.onnx, batch)
+    info = export(open_run(args.run, args.which), args.out, args.onnx, args.batch)
     print('exported %s, %s, to %s: %s; input %s NCHW RGB in [0, 255], normalisation inside '
           'the graph; verified against the live network (relative difference): %s'
           % (info['model'], describe_source(info['source']), args.out,

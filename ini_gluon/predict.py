@@ -17,7 +17,8 @@ import numpy as np
 
 from ._argparse import (OneLineParser, add_trained_options, help_text, positive_int,
                         command)
-from .runs import WHICH_HELP, RunError, contexts, open_run, predictions, read_image
+from .runs import WHICH_HELP, RunError, open_run, predictions, read_image
+from .training.loop import contexts
 
 __all__ = ['IMAGE_EXTENSIONS', 'image_files', 'predict', 'main']
 

@@ -25,15 +25,13 @@ from mxnet.base import MXNetError
 
 from .models import get_model
 from .models.registry import resolve_model_name
-from .training.checkpoint import (CheckpointError, checkpoint_folders, latest_checkpoint,
-                                  read_meta)
+from .training.checkpoint import (CheckpointError, best_epoch, checkpoint_folders,
+                                  latest_checkpoint, read_meta)
 
-__all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_weights',
-           'build_net', 'read_image', 'contexts', 'describe_source', 'predictions',
+__all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_trained',
+           'load_weights', 'build_net', 'read_image', 'describe_source', 'predictions',
            'EXPORT_PREFIX']
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 # the prefix of the normalisation block an export puts before the network (its constants are
 # the only parameters of an export's file that are not the network's)
 EXPORT_PREFIX = 'rawinput_'
@@ -62,8 +60,8 @@ class Preprocessing(namedtuple('Preprocessing', ['size', 'resize', 'mean', 'std'
         """The preprocessing of the resolved settings ``s`` of a run."""
         if s.get('dataset') == 'imagenet':
             size = int(s['input_size'])
-            return cls(size, int(math.ceil(size / s['crop_ratio'])),
-                       list(s.get('mean') or IMAGENET_MEAN), list(s.get('std') or IMAGENET_STD))
+            return cls(size, int(math.ceil(size / s['crop_ratio'])), list(s['mean']),
+                       list(s['std']))
         return cls(32, None, list(s['mean']), list(s['std']))
 
     def raw(self, image):
@@ -99,18 +97,6 @@ Trained = namedtuple('Trained', ['net', 'model', 'classes', 'class_names', 'prep
 Trained.__doc__ = """A loaded network: ``net`` (initialised on the contexts asked for), the model
 name, the class count and names, the :class:`Preprocessing`, the run's settings (``None`` for a
 parameter file from elsewhere) and ``source`` (``{'params', 'which', 'epoch', 'run'}``)."""
-
-
-def contexts(num_gpus):
-    """``[mx.cpu()]`` or the first ``num_gpus`` GPUs; a one-line error where they are not."""
-    if num_gpus < 0:
-        raise RunError('--num-gpus must be >= 0, not %d' % num_gpus)
-    if num_gpus == 0:
-        return [mx.cpu()]
-    if num_gpus > mx.context.num_gpus():
-        raise RunError('--num-gpus %d asked for, %d GPU(s) available to MXNet'
-                       % (num_gpus, mx.context.num_gpus()))
-    return [mx.gpu(i) for i in range(num_gpus)]
 
 
 def read_settings(save_dir):
@@ -152,9 +138,7 @@ def _weights(save_dir, s, which):
         if not os.path.isfile(path):
             raise RunError('run folder %r has no %s-best.params yet (written after the first '
                            'epoch): give --which final or an epoch' % (save_dir, s['model']))
-        rows = _metrics(save_dir)
-        epoch = min(rows, key=lambda r: r['val_error'])['epoch'] if rows else None
-        return path, epoch
+        return path, best_epoch(_metrics(save_dir))
     # read only for final / an epoch: a damaged checkpoint does not stand in the best's way
     folders = {read_meta(path)['epoch']: path for path in checkpoint_folders(save_dir)}
     if which == 'final':
@@ -268,11 +252,16 @@ def read_image(path):
                        'OpenCV reads' % (path,))
 
 
-def _trained(net, model, classes, names, s, source, ctx):
+def load_trained(s, source, ctx=None):
+    """The :class:`Trained` network of the run settings ``s`` (model, num_classes, the
+    normalisation, class_names if known) with the weights of ``source['params']``, hybridized.
+    """
+    classes = int(s['num_classes'])
+    net = build_net(s['model'], classes, s)
     load_weights(net, source['params'], ctx)
     net.hybridize()
-    return Trained(net, model, classes, list(names or [str(c) for c in range(classes)]),
-                   Preprocessing.of(s), s, source)
+    names = s.get('class_names') or [str(c) for c in range(classes)]
+    return Trained(net, s['model'], classes, list(names), Preprocessing.of(s), s, source)
 
 
 def describe_source(source):
@@ -291,21 +280,18 @@ def open_run(save_dir, which='best', ctx=None):
     ('best', 'final' or an epoch number as a string or int)."""
     s = read_settings(save_dir)
     path, epoch = _weights(save_dir, s, str(which))
-    classes = int(s['num_classes'])
-    net = build_net(s['model'], classes, s)
     source = {'run': os.path.abspath(save_dir), 'which': str(which), 'epoch': epoch,
               'params': path}
-    return _trained(net, s['model'], classes, s.get('class_names'), s, source, ctx)
+    return load_trained(s, source, ctx)
 
 
 def open_params(model, params, classes, dataset, mean, std, names=None, ctx=None, **settings):
     """The :class:`Trained` network of a model name and a parameter file from anywhere,
     normalised with ``mean`` / ``std`` (in [0, 1] units) of ``dataset``."""
     s = dict(settings, model=model, dataset=dataset, mean=list(mean), std=list(std),
-             num_classes=classes)
-    net = build_net(model, classes)
+             num_classes=classes, class_names=names)
     source = {'run': None, 'which': None, 'epoch': None, 'params': os.path.abspath(params)}
-    return _trained(net, model, classes, names, s, source, ctx)
+    return load_trained(s, source, ctx)
 
 
 def predictions(trained, batch, ctx=None):

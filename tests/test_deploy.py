@@ -228,6 +228,18 @@ def test_the_export_command(run, tmp_path, capsys):
         assert f.read().split() == [str(d) for d in range(10)]
 
 
+@pytest.mark.parametrize('batch, fragment', [
+    ('0', "argument --batch: must be an integer >= 1, not '0'"),
+    ('x', "argument --batch: must be an integer >= 1, not 'x'"),
+    ('1025', 'argument --batch: at most 1024, not 1025')])
+def test_a_bad_export_batch_is_one_line(run, tmp_path, batch, fragment, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        ini_gluon.export.main([run, '--out', str(tmp_path / 'x'), '--batch', batch])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and fragment in err[0], err
+    assert not (tmp_path / 'x').exists()
+
+
 def test_an_export_that_disagrees_fails_and_writes_nothing(run, tmp_path, monkeypatch, capsys):
     real = ini_gluon.export._run_onnx
     monkeypatch.setattr(ini_gluon.export, '_run_onnx',

@@ -155,6 +155,11 @@ def remove_checkpoint(path):
         pass                          # something else is in it: leave it
 
 
+def best_epoch(rows):
+    """The epoch of the lowest validation error among metrics ``rows`` (``None``: no row)."""
+    return min(rows, key=lambda r: r['val_error'])['epoch'] if rows else None
+
+
 def prune_checkpoints(save_dir, keep, best_epoch=None):
     """Keep the ``keep`` newest checkpoints and the one of ``best_epoch``; remove the other
     complete ones (``keep`` None: keep all)."""

@@ -16,12 +16,12 @@ from gluoncv.utils import LRScheduler, LRSequential
 
 from ..models import get_model
 from ..models.registry import resolve_model_name
-from .checkpoint import (atomic_write, describe_non_finite, latest_checkpoint,
+from .checkpoint import (atomic_write, best_epoch, describe_non_finite, latest_checkpoint,
                          load_checkpoint, non_finite_parameters, prune_checkpoints,
                          save_checkpoint)
 from .run_folder import check_new_run, check_resume, check_same_run, claim
 from .data import class_names, load_dataset
-from .pipeline import BatchStream, channel_stats, mixup_lambda
+from .pipeline import BatchStream, mixup_lambda, normalisation
 from .plots import plot_history
 from .settings import SettingsError, describe, takes_drop_rate
 
@@ -55,32 +55,26 @@ def _export_run(s, final_checkpoint):
     float32 network taking raw [0, 255] images, with ``classes.txt`` and ``model.json``.
     Returns ``{'final': folder, 'best': folder}``."""
     from ..export import export
-    from ..runs import Preprocessing, Trained, build_net, load_weights
+    from ..runs import load_trained
     best = os.path.join(s['save_dir'], '%s-best.params' % s['model'])
-    rows = s.get('metrics') or []
     sources = {'final': (os.path.join(final_checkpoint, 'model.params'), s['num_epochs'] - 1),
-               'best': (best, min(rows, key=lambda r: r['val_error'])['epoch'] if rows
-                        else None)}
+               'best': (best, best_epoch(s.get('metrics') or []))}
     folders = {}
     for which, (params, epoch) in sources.items():
-        net = build_net(s['model'], s['num_classes'], s)
-        load_weights(net, params)
-        net.hybridize()
         source = {'run': os.path.abspath(s['save_dir']), 'which': which, 'epoch': epoch,
                   'params': os.path.abspath(params)}
         folders[which] = os.path.join(s['save_dir'], 'export-' + which)
-        export(Trained(net, s['model'], s['num_classes'], s['class_names'], Preprocessing.of(s),
-                       s, source), folders[which])
+        export(load_trained(s, source), folders[which])
     return folders
 
 
-def _initial_weights(net, path, contexts):
+def _initial_weights(net, path, devices):
     """``--initial-checkpoint``: weights only (a parameter file, or a checkpoint folder's
     ``model.params``); a file that does not fit the model is one line (exit 2)."""
     from ..runs import load_weights
     if os.path.isdir(path):
         path = os.path.join(path, 'model.params')
-    load_weights(net, path, contexts)
+    load_weights(net, path, devices)
     LOG.info('initial weights from %s (--initial-checkpoint)', path)
 
 
@@ -96,9 +90,12 @@ def _check_finite(net, epoch, last_checkpoint):
                last_checkpoint or 'none (no checkpoint was written yet)'))
 
 
-def _contexts(num_gpus):
+def contexts(num_gpus):
+    """``[mx.cpu()]`` for 0, else the first ``num_gpus`` GPUs; a one-line error where MXNet
+    has fewer (the training scripts, evaluate and predict)."""
+    if num_gpus < 0:
+        raise SettingsError('--num-gpus must be >= 0, not %d' % num_gpus)
     if num_gpus == 0:
-        LOG.info('no GPU requested (--num-gpus 0): training on the CPU')
         return [mx.cpu()]
     available = mx.context.num_gpus()
     if num_gpus > available:
@@ -180,11 +177,11 @@ def _np(x):
     return x.asnumpy() if isinstance(x, mx.nd.NDArray) else x
 
 
-def _evaluate(net, stream, contexts, dtype):
+def _evaluate(net, stream, devices, dtype):
     """Top-1 and top-5 accuracy over ``stream``."""
     top1, top5, total = 0, 0, 0
     for data, label in stream.epoch(0):
-        parts = gluon.utils.split_and_load(_nd(data, dtype), contexts, even_split=False)
+        parts = gluon.utils.split_and_load(_nd(data, dtype), devices, even_split=False)
         scores = np.concatenate([net(x).asnumpy() for x in parts])
         label = _np(label).astype(np.int64)
         best = np.argsort(-scores, axis=1)[:, :5]
@@ -276,10 +273,7 @@ def _schedule(s, iters):
 def cifar_data(s, batch, rank, num_workers):
     """:class:`Data` of ``train_cifar.py``: the official files (or digits), in memory."""
     train_x, train_y, test_x, test_y, classes = load_dataset(s['dataset'], s['data_dir'])
-    if s['dataset'] == 'svhn':   # the papers: images / 255, no mean subtraction
-        mean, std = [0.0] * 3, [1.0] * 3
-    else:
-        mean, std = channel_stats(train_x)
+    mean, std = normalisation(s['dataset'], train_x)
     train = BatchStream(train_x, train_y, batch, mean, std, s['augment'], True, s['seed'],
                         rank, num_workers, s['num_workers'])
     test = BatchStream(test_x, test_y, s['test_batch_size'], mean, std, train=False)
@@ -325,11 +319,13 @@ def _fit(s, make_data, kv, rank, num_workers):
                  ': %s' % entry['note'] if 'note' in entry else '')
     for warning in s['warnings']:
         LOG.warning('warning: %s', warning)
-    contexts = _contexts(s['num_gpus'])
+    if s['num_gpus'] == 0:
+        LOG.info('no GPU requested (--num-gpus 0): training on the CPU')
+    devices = contexts(s['num_gpus'])
     if num_workers > 1:
         LOG.info('distributed %s: worker %d of %d', s['kvstore'], rank, num_workers)
 
-    batch = s['batch_size'] * len(contexts)
+    batch = s['batch_size'] * len(devices)
     data = make_data(s, batch, rank, num_workers)
     train, test, classes = data.train, data.test, data.classes
     mean, std, dtype = data.mean, data.std, s.get('dtype', 'float32')
@@ -349,9 +345,9 @@ def _fit(s, make_data, kv, rank, num_workers):
     net = get_model(spec, **kwargs)
     net.model_name = s['model']
     mx.random.seed(s['seed'])
-    net.initialize(mx.init.Xavier(), ctx=contexts)
+    net.initialize(mx.init.Xavier(), ctx=devices)
     if s.get('initial_checkpoint') and not resume:
-        _initial_weights(net, s['initial_checkpoint'], contexts)
+        _initial_weights(net, s['initial_checkpoint'], devices)
     if dtype != 'float32':
         net.cast(dtype)
     if s['mode'] == 'hybrid':
@@ -374,13 +370,13 @@ def _fit(s, make_data, kv, rank, num_workers):
         LOG.info('--resume auto: no complete checkpoint in %s, starting from scratch',
                  s['save_dir'])
     if resume:
-        meta = load_checkpoint(resume, net, trainer if keeps_states else None, contexts)
+        meta = load_checkpoint(resume, net, trainer if keeps_states else None, devices)
         rows, best, start = meta['metrics'], meta['best_val_error'], meta['epoch'] + 1
         LOG.info('resumed from %s: continuing at epoch %d', resume, start)
 
     server = None
     if distributed:
-        net(mx.nd.zeros((1,) + data.input_shape, ctx=contexts[0], dtype=dtype))  # deferred init
+        net(mx.nd.zeros((1,) + data.input_shape, ctx=devices[0], dtype=dtype))  # deferred init
         server = ParameterServer(kv, net, trainer.optimizer)
 
     metrics_path = os.path.join(s['save_dir'], 'metrics.jsonl')
@@ -406,8 +402,8 @@ def _fit(s, make_data, kv, rank, num_workers):
             bar = tqdm(total=len(train), desc='epoch %d' % epoch, leave=False)
         for b, (images, label) in enumerate(train.epoch(epoch)):
             lam = mixup_lambda(s['seed'], epoch, b, s['mixup_alpha']) if mixing else 1.0
-            xs = gluon.utils.split_and_load(_nd(images, dtype), contexts)
-            ys = gluon.utils.split_and_load(_nd(label, dtype), contexts)
+            xs = gluon.utils.split_and_load(_nd(images, dtype), devices)
+            ys = gluon.utils.split_and_load(_nd(label, dtype), devices)
             label = _np(label)
             # mixup (lam = 1 without it): each sample mixed with the batch's reverse
             xs = [lam * x + (1 - lam) * x[::-1] for x in xs] if mixing else xs
@@ -447,7 +443,7 @@ def _fit(s, make_data, kv, rank, num_workers):
             bar.close()
         _check_finite(net, epoch, last_checkpoint)      # before anything of it is written
         train_acc = correct / float(seen)
-        val_acc, val_top5 = _evaluate(net, test, contexts, dtype)
+        val_acc, val_top5 = _evaluate(net, test, devices, dtype)
         elapsed = time.time() - tic
         row = {'epoch': epoch, 'train_acc': train_acc, 'train_error': 1 - train_acc,
                'val_acc': val_acc, 'val_error': 1 - val_acc, 'val_top5_error': 1 - val_top5,
@@ -469,8 +465,8 @@ def _fit(s, make_data, kv, rank, num_workers):
             last_checkpoint = save_checkpoint(s['save_dir'], epoch, net,
                                               trainer if keeps_states else None, meta)
             LOG.info('checkpoint %s', last_checkpoint)
-            best_epoch = min(rows, key=lambda r: r['val_error'])['epoch']
-            for path in prune_checkpoints(s['save_dir'], s.get('keep_checkpoints'), best_epoch):
+            for path in prune_checkpoints(s['save_dir'], s.get('keep_checkpoints'),
+                                          best_epoch(rows)):
                 LOG.info('removed %s (--keep-checkpoints %d)', path, s['keep_checkpoints'])
 
     export = None

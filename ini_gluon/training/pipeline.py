@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ['channel_stats', 'BatchStream', 'mixup_lambda']
+__all__ = ['channel_stats', 'normalisation', 'BatchStream', 'mixup_lambda']
 
 PAD = 4
 
@@ -18,6 +18,15 @@ def channel_stats(images):
     """Per-channel mean and std of uint8 ``(N, H, W, 3)`` images, in [0, 1] units."""
     x = images.reshape(-1, images.shape[-1]).astype(np.float64) / 255.0
     return x.mean(axis=0).tolist(), x.std(axis=0).tolist()
+
+
+def normalisation(dataset, train_x):
+    """``(mean, std)`` a ``train_cifar.py`` data set is normalised with, in [0, 1] units: SVHN
+    as the papers (images / 255, no mean subtraction), the others by their training split's
+    :func:`channel_stats`."""
+    if dataset == 'svhn':
+        return [0.0] * 3, [1.0] * 3
+    return channel_stats(train_x)
 
 
 def _rng(*keys):
