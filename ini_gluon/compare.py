@@ -97,21 +97,20 @@ def measure(names, input_shape, batch, classes=10, repeats=3, iters=3, ctx=None)
 
 
 def accuracy(name, params, dataset, data_dir, classes, settings=None):
-    """Validation accuracy of ``name`` with ``params`` on a ``train_cifar.py`` data set."""
+    """Validation accuracy of ``name`` with ``params`` on a ``train_cifar.py`` data set, by
+    ``python -m ini_gluon.evaluate``'s code: normalised with the run's ``settings`` where given,
+    else as ``train_cifar.py`` normalises ``dataset``."""
+    from .evaluate import evaluate, test_split
+    from .runs import open_params
     from .training.data import load_dataset
-    from .training.pipeline import BatchStream, channel_stats
-    train_x, _, test_x, test_y, num_classes = load_dataset(dataset, data_dir)
-    if settings:
-        mean, std = settings['mean'], settings['std']
-    else:
-        mean, std = channel_stats(train_x)
-    net = get_model(name, classes=num_classes)
-    net.load_parameters(params, ctx=mx.cpu())
-    net.hybridize()
-    correct = 0
-    for data, label in BatchStream(test_x, test_y, 256, mean, std, train=False).epoch(0):
-        correct += int((net(mx.nd.array(data)).argmax(axis=1).asnumpy() == label).sum())
-    return correct / float(len(test_y))
+    from .training.pipeline import normalisation
+    data = load_dataset(dataset, data_dir)
+    mean, std = ((settings['mean'], settings['std']) if settings else
+                 normalisation(dataset, data[0]))
+    stream, _ = test_split({'dataset': dataset, 'mean': mean, 'std': std}, 256, data)
+    extra = {'drop_rate': settings['drop_rate']} if settings and 'drop_rate' in settings else {}
+    trained = open_params(name, params, data[4], dataset, mean, std, **extra)
+    return 1 - evaluate(trained, stream)['top1_error']
 
 
 def compare(names, input_size=32, batch=64, classes=10, repeats=3, iters=3, params=None,
