@@ -22,7 +22,7 @@ from ._argparse import (OneLineParser, add_trained_options, help_text, positive_
 from .runs import WHICH_HELP, RunError, describe_source, open_params, open_run, predictions
 from .training.loop import contexts
 
-__all__ = ['evaluate', 'scores', 'test_split', 'render', 'main']
+__all__ = ['evaluate', 'scores', 'test_split', 'open_model', 'render', 'main']
 
 DATASETS = ('cifar10', 'cifar100', 'svhn', 'digits', 'imagenet')
 
@@ -158,41 +158,54 @@ def build_parser():
     return p
 
 
-def _open(args, ctx):
-    """``(network, settings, --out, test stream, class folders or None)``."""
-    if args.save_dir and (args.model or args.params):
+def open_model(save_dir=None, model=None, params=None, dataset=None, data_dir=None,
+               which='best', batch=256, ctx=None):
+    """``(Trained, settings, test stream, class folders or None)``: a run's weights
+    (``save_dir``, ``which``), or weights from anywhere (``model``, ``params``, ``dataset``)
+    normalised as ``train_cifar.py`` / ``train_imagenet.py`` would normalise ``dataset``; with
+    the test split as :func:`test_split` reads it (``data_dir`` overrides the run's)."""
+    if save_dir and (model or params):
         raise RunError('give a run (--save-dir) or weights from elsewhere (--model and '
                        '--params), not both')
-    if args.save_dir:
-        trained = open_run(args.save_dir, args.which, ctx)
+    if save_dir:
+        trained = open_run(save_dir, which, ctx)
         s = dict(trained.settings)
-        if args.data_dir:
-            s['data_dir'] = args.data_dir
-        if args.dataset and args.dataset != s['dataset']:
-            raise RunError('the run was trained on %s, not %s' % (s['dataset'], args.dataset))
-        out = args.out or os.path.join(args.save_dir, 'evaluation-%s' % args.which)
-        return (trained, s, out) + test_split(s, args.batch_size)
-    if not (args.model and args.params and args.dataset):
+        if data_dir:
+            s['data_dir'] = data_dir
+        if dataset and dataset != s['dataset']:
+            raise RunError('the run was trained on %s, not %s' % (s['dataset'], dataset))
+        return (trained, s) + test_split(s, batch)
+    if not (model and params and dataset):
         raise RunError('give --save-dir RUN, or --model, --params and --dataset')
-    s = {'dataset': args.dataset, 'data_dir': args.data_dir}
-    if args.dataset == 'imagenet':
+    s = {'dataset': dataset, 'data_dir': data_dir}
+    if dataset == 'imagenet':
         from .training.imagenet import MEAN, STD
         s.update(input_size=224, crop_ratio=0.875, use_rec=False, mean=MEAN, std=STD,
-                 data_dir=args.data_dir or '.')
-        stream, folders = test_split(s, args.batch_size)
+                 data_dir=data_dir or '.')
+        stream, folders = test_split(s, batch)
         classes = len(folders)
         s['class_names'] = list(folders)
     else:       # loaded once: the training split's statistics, the test split
         from .training.data import class_names, load_dataset
         from .training.pipeline import normalisation
-        data = load_dataset(args.dataset, args.data_dir)
-        mean, std = normalisation(args.dataset, data[0])
-        s.update(mean=mean, std=std, class_names=list(class_names(args.dataset, args.data_dir)))
-        (stream, folders), classes = test_split(s, args.batch_size, data), data[4]
-    trained = open_params(args.model, args.params, classes, args.dataset, s['mean'], s['std'],
+        data = load_dataset(dataset, data_dir)
+        mean, std = normalisation(dataset, data[0])
+        s.update(mean=mean, std=std, class_names=list(class_names(dataset, data_dir)))
+        (stream, folders), classes = test_split(s, batch, data), data[4]
+    trained = open_params(model, params, classes, dataset, s['mean'], s['std'],
                           s.get('class_names'), ctx, **{k: v for k, v in s.items() if k not in
                                                         ('dataset', 'mean', 'std')})
-    return trained, s, args.out or 'evaluation-%s' % args.model, stream, folders
+    return trained, s, stream, folders
+
+
+def _open(args, ctx):
+    """``(network, settings, --out, test stream, class folders or None)``."""
+    trained, s, stream, folders = open_model(args.save_dir, args.model, args.params,
+                                             args.dataset, args.data_dir, args.which,
+                                             args.batch_size, ctx)
+    out = args.out or (os.path.join(args.save_dir, 'evaluation-%s' % args.which)
+                       if args.save_dir else 'evaluation-%s' % args.model)
+    return trained, s, out, stream, folders
 
 
 def _main(args):

@@ -44,11 +44,19 @@ class CBAM(ChannelAttention):
             self.spatial_map = SpatialAttention(channels, 1, norm_layer=norm_layer,
                                                 norm_kwargs=norm_kwargs)
 
-    def hybrid_forward(self, F, u, x, x_hat=None):
+    def attend(self, F, u, x, x_hat=None):
+        """The forward pass with its pieces: ``squeezed`` (AvgPool), ``max_pooled``,
+        ``attention`` M_c ``(N, C)``, ``spatial_maps`` M_s and ``output``."""
         avg = squeeze(F, u)                                                    # AvgPool
         top = F.Pooling(u, kernel=(1, 1), global_pool=True, pool_type='max')   # MaxPool
         s = F.sigmoid(self.mlp(avg) + self.mlp(top))                           # eq. 2
-        return self.spatial_map(rescale(F, u, s))                              # eq. 1, 3
+        scaled = rescale(F, u, s)                                              # eq. 1
+        xi = self.spatial_map.maps(F, scaled)
+        return {'squeezed': avg, 'max_pooled': top, 'attention': s, 'spatial_maps': xi,
+                'output': self.spatial_map.apply(F, scaled, xi)}               # eq. 3
+
+    def hybrid_forward(self, F, u, x, x_hat=None):
+        return self.attend(F, u, x)['output']
 
     def describe(self):
         return {'kind': 'cbam', 'group_signals': self._channels}

@@ -79,12 +79,18 @@ class ChannelAttention(HybridBlock):
     pre-activation block hands on to the next so that its identity need not be squeezed again
     (:meth:`ini_gluon.models.residual.AttentionResidual.merge`).
 
-    Subclasses set ``uses_identity`` and implement :meth:`scale` and :meth:`describe`.
+    Subclasses set ``uses_identity`` and implement :meth:`scale` (or :meth:`scale_pieces`,
+    which names what it computes on the way) and :meth:`describe`.
     """
     uses_identity = False
 
     def scale(self, F, u_hat, x_hat):
         raise NotImplementedError
+
+    def scale_pieces(self, F, u_hat, x_hat):
+        """``{'attention': s}`` and whatever else :meth:`scale` computes on the way, by name
+        (:func:`ini_gluon.inspect.inspect` shows them)."""
+        return {'attention': self.scale(F, u_hat, x_hat)}
 
     def describe(self):
         """A dict for the model summary (``kind`` at least)."""
@@ -98,18 +104,32 @@ class ChannelAttention(HybridBlock):
         with self.name_scope():
             self.spatial = spatial
 
-    def hybrid_forward(self, F, u, x, x_hat=None):
+    def attend(self, F, u, x, x_hat=None):
+        """The forward pass with its intermediates, by name: ``spatial_maps`` ξ (eq. 50-51, with
+        a spatial map), ``squeezed`` û (eq. 2, of U after the spatial map),
+        ``identity_squeezed`` x̂ (eq. 17, where the layer uses it), those of
+        :meth:`scale_pieces`, ``attention`` s ``(N, C)`` and ``output`` s o U (eq. 15 / 27).
+        :meth:`hybrid_forward` is this pass; :mod:`ini_gluon.inspect` reads its pieces."""
+        pieces = {}
         if self.spatial is not None:
-            u = self.spatial(u)
-        u_hat = squeeze(F, u)                                     # eq. 2
-        given = x_hat is not None
-        if not given and self.uses_identity:
+            pieces['spatial_maps'] = xi = self.spatial.maps(F, u)
+            u = self.spatial.apply(F, u, xi)
+        pieces['squeezed'] = u_hat = squeeze(F, u)                # eq. 2
+        if x_hat is None and self.uses_identity:
             x_hat = squeeze(F, x)                                 # eq. 17
-        s = self.scale(F, u_hat, x_hat)
-        out = rescale(F, u, s)                                    # eq. 15 / eq. 27
-        if not given:
-            return out
-        return out, F.elemwise_mul(F.reshape(s, shape=(0, 0, 1, 1)), u_hat)
+        if self.uses_identity:
+            pieces['identity_squeezed'] = x_hat
+        pieces.update(self.scale_pieces(F, u_hat, x_hat))
+        pieces['output'] = rescale(F, u, pieces['attention'])    # eq. 15 / eq. 27
+        return pieces
+
+    def hybrid_forward(self, F, u, x, x_hat=None):
+        pieces = self.attend(F, u, x, x_hat)
+        if x_hat is None:
+            return pieces['output']
+        return pieces['output'], F.elemwise_mul(F.reshape(pieces['attention'],
+                                                          shape=(0, 0, 1, 1)),
+                                                pieces['squeezed'])
 
 
 class SqueezeExcite(ChannelAttention):

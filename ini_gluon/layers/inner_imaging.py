@@ -165,13 +165,19 @@ class InnerImaging(ChannelAttention):
                     self.g_filters.add(GFilterBank(g, num_filters, norm_layer, norm_kwargs))
             self.encoder = ChannelEncoder(channels, self.plan.group_signals, reduction)
 
-    def scale(self, F, u_hat, x_hat):
+    def scale_pieces(self, F, u_hat, x_hat):
+        """``inner_imaged_map`` ``(N, 1, rows, cols)``, ``grouping_maps`` (one ``(N, 1, n, m)``
+        per kept G-filter shape), ``group_signals`` (their aggregate) and ``attention``."""
         plan = self.plan
         v_f = inner_imaged_map(F, u_hat, x_hat, plan.layout, plan.map_shape)
         maps = [bank(v_f) for bank in self.g_filters]  # eq. 9
         grouped = group_signals(F, maps, [s for _, s in plan.kept], plan.group_shape,
                                 plan.aggregation)
-        return self.encoder(grouped)  # Dense flattens row-major: eq. 8 / eq. 12
+        return {'inner_imaged_map': v_f, 'grouping_maps': maps, 'group_signals': grouped,
+                'attention': self.encoder(grouped)}  # Dense flattens row-major: eq. 8 / 12
+
+    def scale(self, F, u_hat, x_hat):
+        return self.scale_pieces(F, u_hat, x_hat)['attention']
 
     def describe(self):
         plan = self.plan

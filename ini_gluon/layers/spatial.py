@@ -36,18 +36,26 @@ class SpatialAttention(HybridBlock):
             self.bn = norm_layer(in_channels=groups, **({} if norm_kwargs is None
                                                         else norm_kwargs))
 
-    def hybrid_forward(self, F, u):
+    def maps(self, F, u):
+        """ξ, ``(N, τ, H, W)``: per group the sigmoid of the BatchNormed 7x7 convolution of the
+        channels' mean and max."""
         # by split and concat, not a reshape to (N, τ, C/τ, H, W): MXNet's ONNX exporter has no
         # conversion of reshape's -4 (split a dimension), and the exported models take any H, W
-        groups = _split(F, u, self._groups)                                  # u^1 .. u^τ
         stats = F.concat(*[F.concat(F.mean(g, axis=1, keepdims=True),
                                     F.max(g, axis=1, keepdims=True), dim=1)
-                           for g in groups], dim=1)                          # (N, 2τ, H, W)
-        xi = F.sigmoid(self.bn(self.conv(stats)))                            # (N, τ, H, W)
+                           for g in _split(F, u, self._groups)], dim=1)  # (N, 2τ, H, W)
+        return F.sigmoid(self.bn(self.conv(stats)))
+
+    def apply(self, F, u, xi):
+        """``U_new``: each group of ``u`` times its map of ``xi``."""
         if self._groups == 1:
             return F.broadcast_mul(u, xi)                                    # eq. 50
         return F.concat(*[F.broadcast_mul(g, m) for g, m in
-                          zip(groups, _split(F, xi, self._groups))], dim=1)  # eq. 51
+                          zip(_split(F, u, self._groups), _split(F, xi, self._groups))],
+                        dim=1)                                               # eq. 51
+
+    def hybrid_forward(self, F, u):
+        return self.apply(F, u, self.maps(F, u))
 
 
 def _split(F, x, parts):

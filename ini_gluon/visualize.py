@@ -1,0 +1,395 @@
+"""``python -m ini_gluon.visualize maps|depth|gradcam``: pictures of what the attention does.
+
+``maps``     for chosen blocks and several images, the inner-imaged map before and after the
+             rescaling and the attention values (the CMPE-SE paper's Fig. 5 and Figs. 6-14):
+             one column per model and block, three rows per image;
+``depth``    the attention values block by block over the test split (or ``--num-images``):
+             their mean, a line per model, and their variance, a bar per model (CMPE-SE
+             Figs. 15-16); ``--per-class`` adds the mean per class; the numbers go to a JSON
+             file beside the picture;
+``gradcam``  Grad-CAM heat maps over the images at a chosen layer, the models side by side
+             (InI Fig. 9).
+
+A model is a run (``--save-dir RUN``, its ``--which`` weights) or weights from anywhere
+(``--model NAME --params FILE`` with ``--dataset``); give several, in any mix, to set them side
+by side.  The images are files or folders given after the options (``maps``, ``gradcam``), or
+else the first ``--num-images`` of the data set's test split; each model gets them with its own
+preprocessing.  Everything runs on the CPU.  The values are those of
+:func:`ini_gluon.inspect.inspect` and :func:`ini_gluon.gradcam.grad_cam`.
+"""
+import argparse
+import json
+import os
+import sys
+
+import mxnet as mx
+import numpy as np
+
+from ._argparse import OneLineParser, add_trained_options, command, help_text, positive_int
+from .evaluate import DATASETS, open_model
+from .gradcam import grad_cam
+from .inspect import attention_layers, inspect
+from .predict import image_files
+from .runs import WHICH_HELP, RunError, describe_source, read_image
+from .training.checkpoint import atomic_write
+
+__all__ = ['Model', 'open_models', 'test_images', 'maps_figure', 'depth_statistics',
+           'depth_figure', 'per_class_figure', 'gradcam_figure', 'main']
+
+PICTURES = ('maps', 'depth', 'gradcam')
+
+
+class Model(object):
+    """A model to picture: ``trained`` (:class:`~ini_gluon.runs.Trained`), its settings ``s``,
+    its test split ``stream`` and a ``label`` for legends and titles."""
+
+    def __init__(self, trained, s, stream, label):
+        self.trained, self.s, self.stream, self.label = trained, s, stream, label
+
+    def normalised(self, raw):
+        return self.trained.preprocessing.normalise(raw)
+
+
+def open_models(save_dirs=(), models=(), params=(), dataset=None, data_dir=None, which='best',
+                batch=256):
+    """The :class:`Model` of each run and of each ``(model, params)`` pair, on the CPU."""
+    if len(models) != len(params):
+        raise RunError('give one --params for each --model (%d --model, %d --params)'
+                       % (len(models), len(params)))
+    if not (save_dirs or models):
+        raise RunError('give a model: --save-dir RUN, or --model NAME --params FILE '
+                       '--dataset D')
+    opened = [open_model(save_dir=d, data_dir=data_dir, dataset=dataset, which=which,
+                         batch=batch) for d in save_dirs]
+    opened += [open_model(model=m, params=p, dataset=dataset, data_dir=data_dir, batch=batch)
+               for m, p in zip(models, params)]
+    names = [t.model for t, _, _, _ in opened]
+    found = []
+    for (trained, s, stream, _), name, where in zip(opened, names, list(save_dirs) +
+                                                    list(params)):
+        label = name if names.count(name) == 1 else '%s (%s)' % (
+            name, os.path.basename(os.path.normpath(where)))
+        found.append(Model(trained, s, stream, label))
+    return found
+
+
+def _shared(models, what):
+    values = set(str(what(m)) for m in models)
+    return len(values) == 1
+
+
+def test_images(models, files=(), count=4):
+    """``(raw images (N, 3, H, W) in [0, 255], labels or None)``: the image ``files`` (files or
+    folders), or the first ``count`` images of the first model's test split."""
+    if not _shared(models, lambda m: m.trained.preprocessing[:2]):
+        raise RunError('the models take inputs of different sizes: picture them apart')
+    first = models[0]
+    if files:
+        paths = image_files(files)
+        return mx.nd.stack(*[first.trained.preprocessing.raw(read_image(p)) for p in paths]), \
+            None
+    if not _shared(models, lambda m: m.s['dataset']):
+        raise RunError('the models were trained on different data sets (%s): give image files'
+                       % ', '.join(sorted(set(m.s['dataset'] for m in models))))
+    stream = first.stream
+    if hasattr(stream, 'images'):                 # CIFAR, SVHN, digits: uint8 NHWC
+        raw = stream.images[:count].transpose(0, 3, 1, 2).astype(np.float32)
+        return mx.nd.array(raw), stream.labels[:count].astype(np.int64)
+    if hasattr(stream, 'dataset'):                # an ImageNet folder
+        items = stream.dataset.items[:count]
+        raw = [first.trained.preprocessing.raw(read_image(path)) for path, _ in items]
+        return mx.nd.stack(*raw), np.array([label for _, label in items], np.int64)
+    raise RunError('the test split of %s is a RecordIO file: give image files'
+                   % first.s['dataset'])
+
+
+def _figure(width, height):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path):
+    """The figure as a PNG at ``path``, written atomically."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100))
+
+
+def _spread(labels, count):
+    """Up to ``count`` of ``labels``, evenly spread over depth (first and last included)."""
+    if len(labels) <= count:
+        return list(labels)
+    return [labels[int(round(i))] for i in np.linspace(0, len(labels) - 1, count)]
+
+
+# maps
+def maps_figure(columns, labels, names):
+    """The picture of ``maps``: ``columns`` a list of ``(title, AttentionRecord)``; per image
+    three rows: the inner-imaged map, the map after the rescaling (the same colour scale) and
+    the attention values s over the channels."""
+    images = len(columns[0][1].attention)
+    fig = _figure(2.8 * len(columns) + 0.8, 1.05 * 3 * images + 1.0)
+    grid = fig.add_gridspec(3 * images, len(columns), hspace=0.55, wspace=0.25,
+                            top=1 - 0.9 / fig.get_figheight(), bottom=0.3 / fig.get_figheight())
+    for c, (title, record) in enumerate(columns):
+        for i in range(images):
+            before, after = record.inner_imaged_map[i], record.rescaled_map[i]
+            low, high = min(before.min(), after.min()), max(before.max(), after.max())
+            for row, (values, what) in enumerate([(before, 'map'), (after, 'rescaled')]):
+                ax = fig.add_subplot(grid[3 * i + row, c])
+                ax.imshow(values, cmap='viridis', vmin=low, vmax=high, aspect='auto',
+                          interpolation='nearest')
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if c == 0:
+                    ax.set_ylabel(what, fontsize=7)
+                if i == 0 and row == 0:
+                    ax.set_title(title, fontsize=8)
+            ax = fig.add_subplot(grid[3 * i + 2, c])
+            ax.bar(np.arange(record.channels), record.attention[i], width=1.0, color='C3')
+            ax.set_ylim(0, 1)
+            ax.set_xlim(-0.5, record.channels - 0.5)
+            ax.tick_params(labelsize=6)
+            if c == 0:
+                ax.set_ylabel('s', fontsize=7)
+                name = '' if labels is None else ', label %s' % names[labels[i]]
+                fig.axes[-3].set_ylabel('image %d%s\nmap' % (i + 1, name), fontsize=7)
+    fig.suptitle('Inner-imaged maps before and after the rescaling, and the attention values',
+                 fontsize=10)
+    return fig
+
+
+def _maps(args, models):
+    raw, labels = test_images(models, args.images, args.num_images)
+    columns = []
+    for m in models:
+        layers = [label for label, _, _ in attention_layers(m.trained.net)]
+        if not layers:
+            raise RunError('%s has no attention block' % m.label)
+        chosen = args.blocks or _spread(layers, 3)
+        found = inspect(m.trained.net, m.normalised(raw), blocks=chosen)
+        for record in found.blocks:
+            columns.append(('%s\n%s (C=%d, %s %dx%d)' % ((m.label, record.label, record.channels,
+                                                          record.layout) + record.map_shape),
+                            record))
+    fig = maps_figure(columns, labels, models[0].trained.class_names)
+    _save(fig, args.out)
+    return [args.out]
+
+
+# depth
+def depth_statistics(model, limit=None):
+    """Per attention block of ``model`` over its test split (the first ``limit`` images): the
+    mean of the attention values s (over images and channels), their variance (the same
+    values), and the mean per class.  Returns a JSON-ready dict."""
+    sums, squares, counts, per_class, seen = None, None, None, {}, 0
+    for data, label in model.stream.epoch(0):
+        if limit is not None:
+            data, label = data[:limit - seen], label[:limit - seen]
+        found = inspect(model.trained.net, data).blocks
+        if sums is None:
+            blocks = [(b.label, b.kind, b.channels) for b in found]
+            sums, squares = np.zeros(len(found)), np.zeros(len(found))
+            counts = np.zeros(len(found))
+        for k, record in enumerate(found):
+            s = record.attention.astype(np.float64)
+            sums[k] += s.sum()
+            squares[k] += (s ** 2).sum()
+            counts[k] += s.size
+            for c, row in zip(_numpy(label).astype(int), s.mean(axis=1)):
+                per_class.setdefault(c, np.zeros((len(found), 2)))[k] += (row, 1)
+        seen += len(data)
+        if limit is not None and seen >= limit:
+            break
+    if sums is None:
+        raise RunError('the test split of %s holds no image' % model.label)
+    mean = sums / counts
+    names = model.trained.class_names
+    return {'model': model.label, 'source': describe_source(model.trained.source),
+            'images': seen,
+            'blocks': [{'label': label, 'kind': kind, 'channels': channels,
+                        'mean': float(mu), 'variance': float(max(sq / n - mu * mu, 0.0))}
+                       for (label, kind, channels), mu, sq, n in zip(blocks, mean, squares,
+                                                                     counts)],
+            'per_class': {names[c]: [float(x) for x in v[:, 0] / v[:, 1]]
+                          for c, v in sorted(per_class.items())}}
+
+
+def _numpy(x):
+    return x.asnumpy() if isinstance(x, mx.nd.NDArray) else np.asarray(x)
+
+
+def _block_axis(ax, stats):
+    labels = [b['label'] for b in stats[0]['blocks']]
+    if all([b['label'] for b in s['blocks']] == labels for s in stats) and len(labels) <= 40:
+        ax.set_xticks(np.arange(1, len(labels) + 1))
+        ax.set_xticklabels(labels, rotation=0 if len(labels) <= 8 else 90, fontsize=7)
+    ax.set_xlabel('attention block (in depth)')
+
+
+def depth_figure(stats):
+    """Left: the mean attention value per block, a ladder per model; right: the variance per
+    block, a bar per model (the CMPE-SE paper's Figs. 15-16)."""
+    fig = _figure(12, 4.2)
+    mean_ax, var_ax = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    width = 0.8 / len(stats)
+    for k, s in enumerate(stats):
+        x = np.arange(1, len(s['blocks']) + 1)
+        mean_ax.step(x, [b['mean'] for b in s['blocks']], where='mid', marker='.',
+                     label='%s (%d images)' % (s['model'], s['images']))
+        var_ax.bar(x - 0.4 + width * (k + 0.5), [b['variance'] for b in s['blocks']], width,
+                   label=s['model'])
+    mean_ax.set_ylabel('mean attention value s')
+    mean_ax.set_ylim(0, 1)
+    var_ax.set_ylabel('variance of s')
+    for ax in (mean_ax, var_ax):
+        _block_axis(ax, stats)
+        ax.grid(True, axis='y', alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle('Attention values across depth', fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def per_class_figure(stats):
+    """The mean attention value per block and class, one panel per model."""
+    fig = _figure(6 * len(stats), 4.2)
+    for k, s in enumerate(stats):
+        ax = fig.add_subplot(1, len(stats), k + 1)
+        x = np.arange(1, len(s['blocks']) + 1)
+        for name, means in s['per_class'].items():
+            ax.plot(x, means, marker='.', linewidth=1, label=name)
+        ax.set_title(s['model'], fontsize=9)
+        ax.set_ylabel('mean attention value s')
+        _block_axis(ax, [s])
+        if len(s['per_class']) <= 20:
+            ax.legend(fontsize=6, ncol=2, title='class', title_fontsize=7)
+    fig.suptitle('Attention values across depth, per class', fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _depth(args, models):
+    stats = [depth_statistics(m, args.num_images) for m in models]
+    written = [args.out]
+    _save(depth_figure(stats), args.out)
+    if args.per_class:
+        path = '%s-per-class.png' % os.path.splitext(args.out)[0]
+        _save(per_class_figure(stats), path)
+        written.append(path)
+    path = '%s.json' % os.path.splitext(args.out)[0]
+    text = json.dumps({'models': stats}, indent=1)
+    atomic_write(path, lambda tmp: open(tmp, 'w').write(text))
+    return written + [path]
+
+
+# Grad-CAM
+def gradcam_figure(raw, labels, names, results):
+    """The images (left) and each model's heat map over them: ``results`` a list of
+    ``(model label, class names, GradCAM)``."""
+    images = raw.asnumpy().transpose(0, 2, 3, 1) / 255.0
+    fig = _figure(2.3 * (len(results) + 1), 2.4 * len(images) + 0.6)
+    fig.subplots_adjust(top=1 - 0.7 / fig.get_figheight(), bottom=0.02, hspace=0.4)
+    for i, image in enumerate(images):
+        ax = fig.add_subplot(len(images), len(results) + 1, i * (len(results) + 1) + 1)
+        ax.imshow(image)
+        ax.set_title('image %d%s' % (i + 1, '' if labels is None else
+                                     ', label %s' % names[labels[i]]), fontsize=8)
+        ax.axis('off')
+        for k, (label, class_names, cam) in enumerate(results):
+            ax = fig.add_subplot(len(images), len(results) + 1, i * (len(results) + 1) + k + 2)
+            ax.imshow(image.mean(axis=2), cmap='gray')
+            ax.imshow(cam.heatmaps[i], cmap='jet', alpha=0.5, vmin=0, vmax=1)
+            c = cam.classes[i]
+            ax.set_title('%s at %s\nclass %s (p=%.2f)' % (label, cam.layer, class_names[c],
+                                                        cam.probabilities[i, c]), fontsize=7)
+            ax.axis('off')
+    fig.suptitle('Grad-CAM', fontsize=10)
+    return fig
+
+
+def _gradcam(args, models):
+    raw, labels = test_images(models, args.images, args.num_images)
+    if args.explain == 'true' and labels is None:
+        raise RunError('--explain true needs the test split\'s labels: image files have none')
+    results = []
+    for m in models:
+        cam = grad_cam(m.trained.net, m.normalised(raw), layer=args.layer,
+                       classes=labels if args.explain == 'true' else None)
+        results.append((m.label, m.trained.class_names, cam))
+    _save(gradcam_figure(raw, labels, models[0].trained.class_names, results), args.out)
+    return [args.out]
+
+
+# Command
+def _sources(p):
+    a = p.add_argument
+    a('--save-dir', action='append', default=[], metavar='RUN',
+      help='a train_cifar.py / train_imagenet.py run (repeat for several)')
+    a('--model', action='append', default=[], help='with --params: a model name (repeat, '
+      'one per --params)')
+    a('--params', action='append', default=[], help='with --model: a parameter file')
+    a('--dataset', choices=DATASETS, help='the data set of --model/--params weights')
+    a('--data-dir', help='folder of the data set\'s files (default: each run\'s --data-dir)')
+    a('--num-images', type=positive_int, default=None,
+      help='images of the test split (default: 4 for maps and gradcam, the whole split for '
+      'depth)')
+    a('--out', help='the PNG to write (default: <picture>.png in the first run\'s folder, '
+      'else in the current folder)')
+    add_trained_options(p, WHICH_HELP)
+
+
+def build_parser():
+    p = OneLineParser(prog='python -m ini_gluon.visualize', description=help_text(__doc__),
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest='picture', metavar='{maps,depth,gradcam}',
+                           parser_class=OneLineParser)
+    sub.required = True
+    q = sub.add_parser('maps', help='inner-imaged maps before and after the rescaling',
+                       description='the inner-imaged map before and after the rescaling and '
+                       'the attention values of chosen blocks, for several images')
+    q.add_argument('images', nargs='*', help='image files or folders (default: the test split)')
+    q.add_argument('--blocks', type=lambda t: [b for b in t.split(',') if b],
+                   help='blocks by label, e.g. stage1.0,stage3.0 (python -m ini_gluon MODEL lists '
+                   'them; default: three spread over depth)')
+    _sources(q)
+    q = sub.add_parser('depth', help='attention values across depth',
+                       description='the mean and the variance of the attention values per '
+                       'block over the test split, one line per model')
+    q.add_argument('--per-class', action='store_true',
+                   help='also the mean per class, in <out>-per-class.png')
+    _sources(q)
+    q = sub.add_parser('gradcam', help='Grad-CAM heat maps, models side by side',
+                       description='Grad-CAM heat maps of the images at a layer, one column '
+                       'per model')
+    q.add_argument('images', nargs='*', help='image files or folders (default: the test split)')
+    q.add_argument('--layer', help='a child of the model\'s features by name, e.g. stage3 '
+                   '(default: the last one whose output is a map)')
+    q.add_argument('--explain', choices=('predicted', 'true'), default='predicted',
+                   help='the class each heat map explains: the model\'s most probable '
+                   '(default) or the test split\'s label')
+    _sources(q)
+    return p
+
+
+def _main(args):
+    if args.num_images is None and args.picture != 'depth':
+        args.num_images = 4
+    if args.out is None:
+        folder = args.save_dir[0] if args.save_dir else '.'
+        args.out = os.path.join(folder, '%s.png' % args.picture)
+    models = open_models(args.save_dir, args.model, args.params, args.dataset, args.data_dir,
+                         args.which, batch=64)
+    written = {'maps': _maps, 'depth': _depth, 'gradcam': _gradcam}[args.picture](args, models)
+    print('written: %s' % ', '.join(written))
+    return 0
+
+
+main = command(build_parser, _main)
+
+if __name__ == '__main__':
+    sys.exit(main())
