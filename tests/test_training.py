@@ -422,7 +422,7 @@ def test_readme_demo_reaches_95_percent_on_digits(tmp_path):
     assert main(argv) == 0
     save = str(tmp_path / 'digits')
     rows = _metrics(save)
-    assert len(rows) == 15
+    assert len(rows) == 10
     assert rows[-1]['val_acc'] >= 0.95
     for name in ['ini_resnet8_mix5d_history.png', 'export-final/ini_resnet8_mix5d-symbol.json',
                  'export-best/ini_resnet8_mix5d-0000.params']:

@@ -8,7 +8,7 @@
   10 at epochs 100 and 150 (pre-act ResNet) or by 5 at 60, 120 and 160 (WRN); mixup followed by
   20 epochs without it; SVHN 160 epochs, lr 0.01 divided by 10 at epochs 80 and 120; ImageNet
   100 epochs, batch 64, lr 0.1 divided by 10 at epochs 30, 60 and 90.
-* ``demo`` -- scikit-learn's digits, the offline demo (in no paper): 15 epochs, batch 64,
+* ``demo`` -- scikit-learn's digits, the offline demo (in no paper): 10 epochs, batch 64,
   lr 0.1 divided by 10 at 50 % and 75 %, translation only (mirroring would change the digits).
 
 What the papers leave out is filled in and said so in each setting's note: the weight decay
@@ -76,7 +76,7 @@ _RECIPES = {
                                                              'batch: its CIFAR batch, 128'}),
     ('cmpe-se', 'imagenet', None): Recipe('cmpe-se', 100, 64, 0.1, 0.1, 'epochs', (30, 60, 90),
                                           None, {}),
-    ('demo', 'digits', None): Recipe('demo', 15, 64, 0.1, 0.1, 'fractions', (0.5, 0.75), 'crop',
+    ('demo', 'digits', None): Recipe('demo', 10, 64, 0.1, 0.1, 'fractions', (0.5, 0.75), 'crop',
                                      {}),
 }
 
