@@ -15,7 +15,7 @@ from collections import namedtuple
 import mxnet as mx
 import numpy as np
 
-from .inspect import imperative
+from .inspect import as_batch, imperative
 
 __all__ = ['GradCAM', 'feature_layers', 'grad_cam']
 
@@ -39,6 +39,10 @@ def feature_layers(net):
     return layers
 
 
+def _is_map(out):
+    return out.ndim == 4 and out.shape[2] * out.shape[3] > 1
+
+
 def _run_to(layers, data, layer):
     """``(index of the layer, its output)``: ``layer`` by name, or the last map."""
     names = [name for name, _ in layers]
@@ -50,9 +54,13 @@ def _run_to(layers, data, layer):
         x = child(x)
         outputs.append(x)
         if name == layer:
+            if not _is_map(x):
+                raise ValueError('layer %r gives %s, not a map of more than one position: '
+                                 'Grad-CAM needs one (the maps: %s)' % (
+                                     layer, 'x'.join(map(str, x.shape)), ', '.join(
+                                         n for n, out in zip(names, outputs) if _is_map(out))))
             return len(outputs) - 1, x
-    maps = [i for i, out in enumerate(outputs) if out.ndim == 4 and out.shape[2] * out.shape[3]
-            > 1]
+    maps = [i for i, out in enumerate(outputs) if _is_map(out)]
     if not maps:
         raise ValueError('the features of this model have no layer with a spatial map')
     return maps[-1], outputs[maps[-1]]
@@ -79,10 +87,8 @@ def grad_cam(net, batch, layer=None, classes=None, ctx=None):
     GradCAM
     """
     layers = feature_layers(net)
-    ctx = ctx or list(net.collect_params().values())[0].list_ctx()[0]
-    data = batch.as_in_context(ctx) if isinstance(batch, mx.nd.NDArray) else \
-        mx.nd.array(batch, ctx=ctx)
-    with imperative(net):
+    data = as_batch(net, batch, ctx)
+    with imperative(net), mx.autograd.predict_mode():
         index, acts = _run_to(layers, data, layer)
         acts = acts.detach()
         acts.attach_grad()
@@ -92,10 +98,12 @@ def grad_cam(net, batch, layer=None, classes=None, ctx=None):
                 x = child(x)
             logits = net.output(x)
             chosen = _classes(logits, classes)
-            score = mx.nd.pick(logits, mx.nd.array(chosen, ctx=ctx), axis=1).sum()
-        score.backward()           # the images are independent: each gets its own gradient
+            score = mx.nd.pick(logits, mx.nd.array(chosen, ctx=data.context), axis=1).sum()
+        # the gradient of the activations alone: the parameters' .grad stay as they were; the
+        # images are independent, so each gets its own
+        grad = mx.autograd.grad(score, [acts], train_mode=False)[0]
         _check_forward(net, data, logits)
-        alpha = mx.nd.mean(acts.grad, axis=(2, 3), keepdims=True)            # eq. 1
+        alpha = mx.nd.mean(grad, axis=(2, 3), keepdims=True)                 # eq. 1
         cam = mx.nd.relu(mx.nd.sum(alpha * acts, axis=1, keepdims=True))     # eq. 2
         cam = mx.nd.contrib.BilinearResize2D(cam, height=data.shape[2], width=data.shape[3])
     cam = cam.asnumpy()[:, 0]
@@ -116,7 +124,12 @@ def _classes(logits, classes):
     n, count = logits.shape
     if classes is None:
         return np.argmax(logits.asnumpy(), axis=1)
-    chosen = np.broadcast_to(np.asarray(classes, dtype=np.int64), (n,)).copy()
+    given = np.asarray(classes.asnumpy() if isinstance(classes, mx.nd.NDArray) else classes)
+    if given.ndim > 1 or given.size not in (1, n) or given.dtype.kind not in 'iuf' or \
+            (given != np.round(given)).any():
+        raise ValueError('classes: expected one class number or one per image (%d), not %r'
+                         % (n, classes))
+    chosen = np.broadcast_to(given.astype(np.int64).reshape(-1), (n,)).copy()
     if chosen.min() < 0 or chosen.max() >= count:
         raise ValueError('class %d is not one of the model\'s %d classes'
                          % (chosen[(chosen < 0) | (chosen >= count)][0], count))

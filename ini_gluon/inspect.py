@@ -8,8 +8,9 @@ the layer computed on the way (InI paper Section III; CMPE-SE paper Section 3):
   ``identity_squeezed`` x̂ of the identity (eq. 17) where the layer uses it;
 - ``inner_imaged_map`` ``(N, rows, cols)``: the signals in the layer's layout (``fold`` eq. 4,
   ``stack`` eq. 19, ``alt`` eq. 24: residual rows first).  Layers without a map (SE, the
-  double-FC CMPE-SE, CBAM) get the fold of û over the columns an InI layer of the same width
-  would use (the divisor of C nearest 16), so that they can be shown beside one;
+  double-FC CMPE-SE, CBAM) get the fold of û over the columns an InI layer of the block would
+  use (the divisor of C nearest the backbone's column count; 16 in GluonCV's own SE
+  networks), so that they can be shown beside one;
 - ``grouping_maps``: per kept G-filter shape, its grouping map v'_j ``(N, n, m)`` (eq. 5-7),
   and ``group_signals``, their aggregate (eq. 10-12);
 - ``attention`` s ``(N, C)`` in (0, 1) (eq. 13-14);
@@ -48,7 +49,7 @@ AttentionRecord = namedtuple('AttentionRecord', [
     'rescaled_map', 'spatial_maps'])
 AttentionRecord.__doc__ = """One attention layer's values for a batch (NumPy arrays; see the
 module's docstring): ``label`` ``stage<i>.<j>`` (the model summary's), ``stage``, ``name`` (the
-block's parameter prefix), ``kind`` ('ini', 'se', 'cmpe_se_3x3', ...), ``channels`` C,
+attention layer's parameter prefix), ``kind`` ('ini', 'se', 'cmpe_se_3x3', ...), ``channels`` C,
 ``layout`` and ``map_shape`` ``(rows, cols)`` of ``inner_imaged_map`` and ``rescaled_map``;
 ``grouping_maps`` a tuple of ``(G-filter, array)``, empty without G-filters; ``None`` where a
 layer has no such value."""
@@ -93,13 +94,15 @@ def imperative(net):
     NDArrays); afterwards each block is hybridized as it was, with its flags, and builds its
     graph again on its next call."""
     blocks = [b for b in _all_blocks(net) if isinstance(b, mx.gluon.HybridBlock)]
-    states = [(b, b._active, list(b._flags)) for b in blocks]
+    keys = ('_active', '_flags', '_backend', '_backend_opts')
+    states = [(b, [(k, getattr(b, k)) for k in keys if hasattr(b, k)]) for b in blocks]
     net.hybridize(False)
     try:
         yield net
     finally:
-        for block, active, flags in states:
-            block._active, block._flags = active, flags
+        for block, state in states:
+            for key, value in state:
+                setattr(block, key, value)
             block._clear_cached_op()
 
 
@@ -108,6 +111,19 @@ def _all_blocks(block):
     for child in block._children.values():
         for found in _all_blocks(child):
             yield found
+
+
+def as_batch(net, batch, ctx=None):
+    """``batch`` (NDArray or numpy, ``(N, 3, H, W)``) as an NDArray of the parameters' dtype on
+    ``ctx`` (default: the parameters' context); a ``ValueError`` for another shape."""
+    first = list(net.collect_params().values())[0]
+    ctx = ctx or first.list_ctx()[0]
+    if len(batch.shape) != 4 or batch.shape[1] != 3:
+        raise ValueError('expected a batch of images (N, 3, H, W), not an array of shape %s'
+                         % (tuple(batch.shape),))
+    if isinstance(batch, mx.nd.NDArray):
+        return batch.as_in_context(ctx).astype(first.dtype, copy=False)
+    return mx.nd.array(batch, ctx=ctx, dtype=first.dtype)
 
 
 def inspect(net, batch, blocks=None, ctx=None):
@@ -131,10 +147,8 @@ def inspect(net, batch, blocks=None, ctx=None):
     """
     layers = attention_layers(net)
     if blocks is not None:
-        layers = _select(layers, blocks)
-    ctx = ctx or list(net.collect_params().values())[0].list_ctx()[0]
-    data = batch.as_in_context(ctx) if isinstance(batch, mx.nd.NDArray) else \
-        mx.nd.array(batch, ctx=ctx)
+        layers = _select(layers, [blocks] if isinstance(blocks, str) else list(blocks))
+    data = as_batch(net, batch, ctx)
     seen = {}
     handles = [layer.register_forward_hook(_capture(seen, label)) for label, _, layer in layers]
     with imperative(net), mx.autograd.predict_mode():
@@ -192,14 +206,14 @@ def _arrays(label, block, layer, kind, pieces):
         maps = tuple((str(g), m.asnumpy()[:, 0]) for (g, _), m in
                      zip(plan.kept, pieces['grouping_maps']))
         grouped = pieces['group_signals'].asnumpy()[:, 0]
-    else:
-        cols = closest_divisor(channels, MAP_COLS)
+    else:       # the columns the block's InI layer would have (the backbone's rule)
+        cols = closest_divisor(channels, getattr(block, 'map_cols', MAP_COLS))
         layout, shape, maps, grouped = 'fold', (channels // cols, cols), (), None
     rescaled = u_hat * s
     as_map = _layout(layout, shape)
     spatial = pieces.get('spatial_maps')
     return AttentionRecord(
-        label=label, stage=label.split('.')[0], name=block.prefix.rstrip('_'), kind=kind,
+        label=label, stage=label.split('.')[0], name=layer.prefix.rstrip('_'), kind=kind,
         channels=channels, layout=layout, map_shape=tuple(shape),
         squeezed=u_hat.asnumpy(),
         identity_squeezed=None if x_hat is None else x_hat.reshape((0, -1)).asnumpy(),

@@ -5,8 +5,9 @@ curves over 5 runs: Fig. 6).
 ``launch --models A,B --seeds 1,2,3 --out ROOT [--dry-run] [train_cifar.py options]`` trains
 each model with each seed, one run after another, each in a process of its own:
 ``train_cifar.py --model A --seed K --save-dir ROOT/A/seed-K`` and the other options as given.
-The launcher sets ``--model``, ``--seed``, ``--save-dir`` and ``--resume`` itself: they are
-refused among the options passed through.  Nothing is lost by stopping it: the same command
+The launcher sets ``--model``, ``--seed``, ``--save-dir`` and ``--resume`` itself, and decides
+what happens to a folder (``--overwrite`` is not for it): they are refused among the options
+passed through.  Nothing is lost by stopping it: the same command
 again skips the finished runs and continues an interrupted one with ``--resume auto`` from its
 latest complete checkpoint.  A run is *finished* when its run folder holds ``settings.json``
 (written after the last epoch), ``num_epochs`` rows of ``metrics.jsonl`` and ``export-final/``
@@ -35,6 +36,7 @@ rows than their ``num_epochs``) are left out, each named in one line on stderr.
 import argparse
 import importlib
 import json
+import math
 import os
 import shlex
 import signal
@@ -60,7 +62,9 @@ SCRIPTS = {'cifar': Script('train_cifar.py', 'main', 'ini_gluon.training.setting
 OWNED = {'model': ('--model', 'give --models'), 'seed': ('--seed', 'give --seeds'),
          'save_dir': ('--save-dir', 'each run\'s folder is <--out>/<model>/seed-<seed>'),
          'resume_from': ('--resume / --resume-from',
-                         'the launcher resumes an interrupted run by itself')}
+                         'the launcher resumes an interrupted run by itself'),
+         'overwrite': ('--overwrite', 'the launcher skips or resumes the runs in its folders; '
+                       'remove a run\'s folder to train it again')}
 EXPORTS = ('export-final', 'export-best')
 NO_STD = '\u2013'      # the table's std of a single run
 STD_NOTE = ('mean \u00b1 sample standard deviation (ddof=1, divided by n - 1; %s for a '
@@ -90,6 +94,8 @@ def _rows(folder):
             try:
                 row = json.loads(line)
                 rows.append({'epoch': int(row['epoch']), 'val_error': float(row['val_error'])})
+                if not math.isfinite(rows[-1]['val_error']):
+                    raise ValueError('val_error %s' % rows[-1]['val_error'])
             except (ValueError, KeyError, TypeError) as err:
                 raise ValueError('%s, line %d: not a metrics row with epoch and val_error (%s)'
                                  % (path, number, err))
@@ -98,8 +104,10 @@ def _rows(folder):
 
 def _finished(folder):
     """Whether the run in ``folder`` ended: ``settings.json``, its ``num_epochs`` rows of
-    ``metrics.jsonl``, and both exports (written last)."""
+    ``metrics.jsonl`` (none written after it), and both exports (written last)."""
     if not all(os.path.isdir(os.path.join(folder, name)) for name in EXPORTS):
+        return False
+    if _started_over(folder):
         return False
     try:
         with open(os.path.join(folder, 'settings.json')) as f:
@@ -267,6 +275,8 @@ def _seeds(text):
 
 
 def _launch(args, extra):
+    if not args.out:
+        raise ValueError('--out: expected a folder for the runs, not an empty name')
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ValueError('--out %s is a file, not a folder' % args.out)
     extra = list(extra) + (['--debug'] if args.debug else [])
@@ -287,7 +297,8 @@ def find_runs(roots):
     found, seen = [], set()
     for root in roots:
         if not os.path.isdir(root):
-            raise ValueError('%s: no such folder' % root)
+            raise ValueError('%s: %s' % (root, 'not a folder' if os.path.exists(root)
+                                         else 'no such folder'))
         for folder, dirs, files in os.walk(root):
             dirs.sort()
             if 'metrics.jsonl' in files:
@@ -298,9 +309,24 @@ def find_runs(roots):
     return found
 
 
+def _started_over(folder):
+    """Whether the run's ``metrics.jsonl`` was written after its ``settings.json`` (which a run
+    writes after its last epoch): a run that started over (``--overwrite``) in the folder of
+    a finished one."""
+    settings = os.path.join(folder, 'settings.json')
+    return os.path.isfile(settings) and os.path.getmtime(
+        os.path.join(folder, 'metrics.jsonl')) > os.path.getmtime(settings)
+
+
 def _result(folder, which):
     """``(result, None)`` of a finished run, or ``(None, why it is left out)``."""
+    from .training.run_folder import in_use
+    pid = in_use(folder)
+    if pid is not None:
+        return None, 'still training (process %d)' % pid
     try:
+        if _started_over(folder):
+            return None, 'unfinished (a run that started over after settings.json was written)'
         s, rows = _settings(folder), _rows(folder)
         if s is None:
             return None, 'unfinished (%d epochs, no checkpoint yet)' % len(rows)
@@ -489,7 +515,8 @@ def _table(args):
 
 LAUNCH_HELP = '''Train each model with each seed, one run after another, each as
 train_cifar.py --model A --seed K --save-dir ROOT/A/seed-K with the options given after these
-(any of train_cifar.py's but --model, --seed, --save-dir and --resume, which the launcher sets).
+(any of train_cifar.py's but --model, --seed, --save-dir, --resume and --overwrite, which the
+launcher owns).
 The same command again skips the finished runs (settings.json, num_epochs rows of
 metrics.jsonl, export-final/ and export-best/) and continues an interrupted one (a complete
 checkpoint) with --resume auto; one trained with other settings (epochs, schedule, ...) is

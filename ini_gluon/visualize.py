@@ -14,8 +14,9 @@ A model is a run (``--save-dir RUN``, its ``--which`` weights) or weights from a
 (``--model NAME --params FILE`` with ``--dataset``); give several, in any mix, to set them side
 by side.  The images are files or folders given after the options (``maps``, ``gradcam``), or
 else the first ``--num-images`` of the data set's test split; each model gets them with its own
-preprocessing.  Everything runs on the CPU.  The values are those of
-:func:`ini_gluon.inspect.inspect` and :func:`ini_gluon.gradcam.grad_cam`.
+preprocessing.  Everything runs on the CPU.  The values are those of ini_gluon.inspect.inspect
+and ini_gluon.gradcam.grad_cam.  ``--out`` names a .png file; each file a picture writes is
+new or one a picture wrote before (anything else is refused, untouched).
 """
 import argparse
 import json
@@ -59,18 +60,26 @@ def open_models(save_dirs=(), models=(), params=(), dataset=None, data_dir=None,
     if not (save_dirs or models):
         raise RunError('give a model: --save-dir RUN, or --model NAME --params FILE '
                        '--dataset D')
-    opened = [open_model(save_dir=d, data_dir=data_dir, dataset=dataset, which=which,
-                         batch=batch) for d in save_dirs]
+    opened = [open_model(save_dir=d, data_dir=data_dir, which=which, batch=batch)
+              for d in save_dirs]
     opened += [open_model(model=m, params=p, dataset=dataset, data_dir=data_dir, batch=batch)
                for m, p in zip(models, params)]
-    names = [t.model for t, _, _, _ in opened]
-    found = []
-    for (trained, s, stream, _), name, where in zip(opened, names, list(save_dirs) +
-                                                    list(params)):
-        label = name if names.count(name) == 1 else '%s (%s)' % (
-            name, os.path.basename(os.path.normpath(where)))
-        found.append(Model(trained, s, stream, label))
-    return found
+    labels = _labels([t.model for t, _, _, _ in opened], list(save_dirs) + list(params))
+    return [Model(trained, s, stream, label)
+            for (trained, s, stream, _), label in zip(opened, labels)]
+
+
+def _labels(names, places):
+    """A label per model that tells it apart: its name, with its folder or file where names
+    repeat (the base name, else the path), numbered where even that repeats."""
+    labels = list(names)
+    for shorten in (lambda p: os.path.basename(os.path.normpath(p)), os.path.normpath):
+        labels = [n if names.count(n) == 1 else '%s (%s)' % (n, shorten(p))
+                  for n, p in zip(names, places)]
+        if len(set(labels)) == len(labels):
+            return labels
+    return ['%s #%d' % (label, labels[:i].count(label) + 1) if labels.count(label) > 1
+            else label for i, label in enumerate(labels)]
 
 
 def _shared(models, what):
@@ -111,12 +120,40 @@ def _figure(width, height):
     return fig
 
 
+SOFTWARE = 'python -m ini_gluon.visualize'
+
+
+def _ours(path):
+    """Whether the file at ``path`` is one a picture wrote (its PNG text or JSON says so)."""
+    try:
+        if path.endswith('.json'):
+            with open(path) as f:
+                return json.load(f).get('written_by') == SOFTWARE
+        from PIL import Image
+        with Image.open(path) as image:
+            return image.info.get('Software') == SOFTWARE
+    except Exception:        # unreadable, not JSON, not an image: not ours
+        return False
+
+
+def check_outputs(paths):
+    """Refuse (one line) before anything is computed an output that is a folder, or a file
+    that no picture wrote: a user's file is never replaced."""
+    for path in paths:
+        if os.path.isdir(path):
+            raise RunError('--out %s is a folder: give a .png file' % path)
+        if os.path.exists(path) and not _ours(path):
+            raise RunError('%s exists and was not written by %s: give another --out, or '
+                           'remove it' % (path, SOFTWARE))
+
+
 def _save(fig, path):
     """The figure as a PNG at ``path``, written atomically."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         os.makedirs(folder)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100,
+                                               metadata={'Software': SOFTWARE}))
 
 
 def _spread(labels, count):
@@ -273,18 +310,28 @@ def per_class_figure(stats):
     return fig
 
 
+def _depth_outputs(args):
+    stem = os.path.splitext(args.out)[0]
+    return [args.out] + (['%s-per-class.png' % stem] if args.per_class else []) + \
+        ['%s.json' % stem]
+
+
 def _depth(args, models):
+    for m in models:
+        if not attention_layers(m.trained.net):
+            raise RunError('%s has no attention block' % m.label)
     stats = [depth_statistics(m, args.num_images) for m in models]
-    written = [args.out]
-    _save(depth_figure(stats), args.out)
+    written = _depth_outputs(args)
+    _save(depth_figure(stats), written[0])
     if args.per_class:
-        path = '%s-per-class.png' % os.path.splitext(args.out)[0]
-        _save(per_class_figure(stats), path)
-        written.append(path)
-    path = '%s.json' % os.path.splitext(args.out)[0]
-    text = json.dumps({'models': stats}, indent=1)
-    atomic_write(path, lambda tmp: open(tmp, 'w').write(text))
-    return written + [path]
+        _save(per_class_figure(stats), written[1])
+    text = json.dumps({'written_by': SOFTWARE, 'models': stats}, indent=1)
+
+    def write(tmp):
+        with open(tmp, 'w') as f:
+            f.write(text)
+    atomic_write(written[-1], write)
+    return written
 
 
 # Grad-CAM
@@ -333,14 +380,29 @@ def _sources(p):
     a('--model', action='append', default=[], help='with --params: a model name (repeat, '
       'one per --params)')
     a('--params', action='append', default=[], help='with --model: a parameter file')
-    a('--dataset', choices=DATASETS, help='the data set of --model/--params weights')
+    a('--dataset', choices=DATASETS, help='the data set of the --model/--params weights (a run '
+      'knows its own)')
     a('--data-dir', help='folder of the data set\'s files (default: each run\'s --data-dir)')
     a('--num-images', type=positive_int, default=None,
       help='images of the test split (default: 4 for maps and gradcam, the whole split for '
       'depth)')
-    a('--out', help='the PNG to write (default: <picture>.png in the first run\'s folder, '
-      'else in the current folder)')
+    a('--out', type=_png, help='the PNG to write (default: <picture>.png in the first run\'s '
+      'folder, else in the current folder)')
     add_trained_options(p, WHICH_HELP)
+
+
+def _block_labels(text):
+    labels = [b.strip() for b in text.split(',')]
+    if not all(labels):
+        raise argparse.ArgumentTypeError('expected comma-separated block labels such as '
+                                         'stage1.0,stage3.0, not %r' % text)
+    return labels
+
+
+def _png(text):
+    if not text.lower().endswith('.png'):
+        raise argparse.ArgumentTypeError('expected a .png file, not %r' % text)
+    return text
 
 
 def build_parser():
@@ -353,9 +415,9 @@ def build_parser():
                        description='the inner-imaged map before and after the rescaling and '
                        'the attention values of chosen blocks, for several images')
     q.add_argument('images', nargs='*', help='image files or folders (default: the test split)')
-    q.add_argument('--blocks', type=lambda t: [b for b in t.split(',') if b],
-                   help='blocks by label, e.g. stage1.0,stage3.0 (python -m ini_gluon MODEL lists '
-                   'them; default: three spread over depth)')
+    q.add_argument('--blocks', type=_block_labels,
+                   help='blocks by label, e.g. stage1.0,stage3.0 (stage<i>.<j>: block j of stage '
+                   'i, counted from 0, plain blocks included; default: three spread over depth)')
     _sources(q)
     q = sub.add_parser('depth', help='attention values across depth',
                        description='the mean and the variance of the attention values per '
@@ -382,6 +444,7 @@ def _main(args):
     if args.out is None:
         folder = args.save_dir[0] if args.save_dir else '.'
         args.out = os.path.join(folder, '%s.png' % args.picture)
+    check_outputs(_depth_outputs(args) if args.picture == 'depth' else [args.out])
     models = open_models(args.save_dir, args.model, args.params, args.dataset, args.data_dir,
                          args.which, batch=64)
     written = {'maps': _maps, 'depth': _depth, 'gradcam': _gradcam}[args.picture](args, models)

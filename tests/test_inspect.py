@@ -206,3 +206,52 @@ def test_the_readme_example_runs_and_its_comments_hold():
     assert [(g, m.shape) for g, m in block.grouping_maps] == [
         ('1x1', (4, 4, 16)), ('1x5', (4, 4, 12)), ('3x3', (4, 2, 14))]
     assert block.attention.shape == (4, 32) and scope['cam'].heatmaps.shape == (4, 32, 32)
+
+
+def test_grad_cam_is_the_same_under_autograd_and_leaves_the_gradients_alone():
+    net = _net('ini_resnet8_mix5d')
+    data = _batch(2)
+    with mx.autograd.record():
+        loss = net(data).sum()
+    loss.backward()
+    # a BatchNorm after stage2 normalises with the batch's statistics in training mode
+    for _ in range(3):
+        with mx.autograd.train_mode():
+            net(data * 5 + 3)          # running statistics that differ from the batch's
+    grads = {k: p.grad().asnumpy().copy() for k, p in net.collect_params().items()
+             if p.grad_req != 'null'}
+    outside = grad_cam(net, data, layer='stage2')
+    with mx.autograd.record():
+        inside = grad_cam(net, data, layer='stage2')
+    with mx.autograd.train_mode():
+        in_train_mode = grad_cam(net, data, layer='stage2')
+    for cam in (inside, in_train_mode):
+        assert np.array_equal(cam.classes, outside.classes)
+        assert np.allclose(cam.heatmaps, outside.heatmaps, atol=1e-6)
+    for k, p in net.collect_params().items():
+        if k in grads:
+            assert np.array_equal(p.grad().asnumpy(), grads[k]), k
+
+
+def test_bad_batches_classes_and_layers_are_one_clear_error():
+    net = _net('ini_resnet8_mix5d')
+    found = inspect(net, _batch(2).astype('float64'), blocks='stage1.0')      # a float64 batch
+    assert [b.label for b in found.blocks] == ['stage1.0']
+    with pytest.raises(ValueError, match=r'expected a batch of images \(N, 3, H, W\)'):
+        inspect(net, np.zeros((3, 32, 32)))
+    for classes in ([1, 2, 3], 2.5, [[1, 2]]):
+        with pytest.raises(ValueError, match='classes: expected one class number or one per'):
+            grad_cam(net, _batch(2), classes=classes)
+    for layer in ('pool0', 'flatten0'):
+        with pytest.raises(ValueError, match="layer '%s' gives .* not a map" % layer):
+            grad_cam(net, _batch(1), layer=layer)
+
+
+def test_the_hybridize_backend_is_restored():
+    # (not called again afterwards: MXNet 1.9 cannot build a graph twice for the MKLDNN
+    # backend, whose first build fuses the BatchNorm into the convolution's parameters)
+    net = _net('se_resnet8')
+    net.hybridize(backend='MKLDNN', static_alloc=True)
+    inspect(net, _batch(1))
+    grad_cam(net, _batch(1))
+    assert net._backend == 'MKLDNN' and net._active and ('static_alloc', True) in net._flags

@@ -107,6 +107,29 @@ def test_table_without_runs_is_one_line(tmp_path, capsys):
         'under %s' % tmp_path]
 
 
+def test_runs_still_training_started_over_or_not_finite_are_left_out(tmp_path, capsys):
+    root = str(tmp_path)
+    model = 'resnet8'
+    for seed in (1, 2, 3, 4):
+        _run(os.path.join(root, 'seed-%d' % seed), model, seed, [0.3, 0.2])
+    with open(os.path.join(root, 'seed-2', '.ini-gluon-rank0.lock'), 'w') as f:
+        f.write('%d\n' % os.getpid())                  # a live process holds its lock
+    settings = os.path.join(root, 'seed-3', 'settings.json')
+    os.utime(settings, (os.path.getmtime(settings) - 60,) * 2)    # metrics written after it
+    with open(os.path.join(root, 'seed-4', 'metrics.jsonl'), 'a') as f:
+        f.write('{"epoch": 2, "val_error": NaN}\n')
+    os.utime(os.path.join(root, 'seed-4', 'settings.json'))        # settings.json last
+    assert seeds.main(['table', root]) == 0
+    out, err = capsys.readouterr()
+    assert '| `resnet8` | cifar10 | 2 | 1 | 20.00 \u00b1 \u2013 |' in out       # seed 1 alone
+    err = err.splitlines()
+    assert len(err) == 3
+    assert 'seed-2: still training (process %d)' % os.getpid() in err[0]
+    assert 'seed-3: unfinished (a run that started over' in err[1]
+    assert 'seed-4: not readable' in err[2] and 'line 3' in err[2]
+    assert seeds.run_state(os.path.join(root, 'seed-3')) == 'new'
+
+
 def _commands(runs):
     return [shlex.join(seeds.train_command(argv)) for argv in runs]
 
@@ -125,7 +148,7 @@ def test_launch_dry_run_prints_the_commands(tmp_path, capsys):
 @pytest.mark.parametrize('argv, flag', [
     (['--seed', '3'], '--seed'), (['--seed=3'], '--seed'), (['--see', '3'], '--seed'),
     (['--model', 'resnet20'], '--model'), (['--save-dir', 'x'], '--save-dir'),
-    (['--resume', 'auto'], '--resume')])
+    (['--resume', 'auto'], '--resume'), (['--overwrite'], '--overwrite')])
 def test_launch_refuses_the_options_it_sets(argv, flag, tmp_path, capsys):
     out = str(tmp_path / 'runs')
     assert seeds.main(['launch', '--models', 'resnet8', '--seeds', '1', '--out', out,

@@ -104,3 +104,44 @@ def test_bad_input_is_one_line_and_exit_2(weights, tmp_path, capsys, argv, messa
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not os.path.exists(str(tmp_path / 'x.png'))
+
+
+def test_a_users_file_is_never_replaced_and_its_own_pictures_are(weights, tmp_path, capsys):
+    mine = tmp_path / 'settings.json'
+    mine.write_text('{"model": "a user\'s file"}')
+    argv = ['depth', '--num-images', '4', '--out', str(tmp_path / 'settings.png')]
+    assert main(argv + _sources(weights, 'se_resnet8')) == 2          # would write settings.json
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'settings.json exists and was not written by' in err[0]
+    assert mine.read_text() == '{"model": "a user\'s file"}'
+    assert not (tmp_path / 'settings.png').exists()
+    argv[-1] = str(tmp_path / 'depth.png')
+    for _ in range(2):                                     # the second run replaces its own
+        assert main(argv + _sources(weights, 'se_resnet8')) == 0
+    with pytest.raises(SystemExit) as exit_:                                     # not a .png
+        main(['maps', '--out', str(tmp_path / 'depth.json')])
+    assert exit_.value.code == 2 and '--out: expected a .png file' in capsys.readouterr().err
+    (tmp_path / 'folder.png').mkdir()
+    assert main(['maps', '--out', str(tmp_path / 'folder.png')] +
+                _sources(weights, 'se_resnet8')) == 2
+    assert 'folder.png is a folder' in capsys.readouterr().err
+
+
+def test_models_of_one_name_get_labels_that_tell_them_apart():
+    from ini_gluon.visualize import _labels
+    names = ['ini_resnet8_mix5d', 'ini_resnet8_mix5d', 'se_resnet8', 'ini_resnet8_mix5d']
+    assert _labels(names, ['a/seed-1', 'b/seed-1/', 'c', 'a/seed-1']) == [
+        'ini_resnet8_mix5d (a/seed-1) #1', 'ini_resnet8_mix5d (b/seed-1)', 'se_resnet8',
+        'ini_resnet8_mix5d (a/seed-1) #2']
+    assert _labels(names[:2], ['a/seed-1', 'b/seed-2']) == [
+        'ini_resnet8_mix5d (seed-1)', 'ini_resnet8_mix5d (seed-2)']
+
+
+def test_depth_of_a_model_without_attention_is_refused(tmp_path, capsys):
+    net = get_model('resnet8', classes=10)
+    net.initialize()
+    net(mx.nd.zeros((1, 3, 32, 32)))
+    net.save_parameters(str(tmp_path / 'plain.params'))
+    assert main(['depth', '--model', 'resnet8', '--params', str(tmp_path / 'plain.params'),
+                 '--dataset', 'digits', '--out', str(tmp_path / 'd.png')]) == 2
+    assert 'resnet8 has no attention block' in capsys.readouterr().err

@@ -18,6 +18,7 @@ class AttentionBlock(object):
     def _init_attention(self, attn, channels, width, map_cols, norm_layer, norm_kwargs,
                         identity=True):
         self.out_channels = channels
+        self.map_cols = map_cols          # the column count its InI map is nearest to
         with self.name_scope():
             self.attn = create_attn(attn, channels, width=width, map_cols=map_cols,
                                     norm_layer=norm_layer, norm_kwargs=norm_kwargs,

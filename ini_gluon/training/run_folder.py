@@ -42,6 +42,24 @@ def _alive(pid):
     return True
 
 
+def in_use(save_dir):
+    """The process id of a live run holding a lock of ``save_dir``, else ``None``."""
+    try:
+        names = [n for n in os.listdir(save_dir)
+                 if n.startswith('.ini-gluon-rank') and n.endswith('.lock')]
+    except OSError:
+        return None
+    for name in sorted(names):
+        try:
+            with open(os.path.join(save_dir, name)) as f:
+                pid = int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            continue
+        if pid and _alive(pid):
+            return pid
+    return None
+
+
 @contextmanager
 def claim(save_dir, rank=0):
     """Hold the lock of worker ``rank`` in ``save_dir`` for the body."""
