@@ -350,3 +350,16 @@ def test_a_pickle_that_would_run_code_is_refused_and_nothing_runs(tmp_path):
     with open(os.path.join(folder, 'data_batch_1'), 'rb') as f:
         pickle.load(f, encoding='bytes')
     assert os.path.isdir(marker)
+
+
+def test_a_process_starts_without_scikit_learn_and_can_import_it_later():
+    """``import ini_gluon`` imports MXNet without its optional sklearn import (0.7 s of every
+    worker's and server's start); the digits set imports sklearn itself afterwards."""
+    import subprocess
+    import sys
+    code = ('import sys, ini_gluon.training.cli, mxnet.model; '
+            'assert "sklearn" not in sys.modules and "pandas" not in sys.modules, '
+            'sorted(m for m in sys.modules if m.startswith(("sklearn", "pandas")))[:3]; '
+            'from ini_gluon.training.data import load_digits; '
+            'assert load_digits()[2].shape == (359, 32, 32, 3)')
+    subprocess.run([sys.executable, '-c', code], check=True)
