@@ -30,7 +30,7 @@ from .training.checkpoint import (CheckpointError, best_epoch, checkpoint_folder
 
 __all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_trained',
            'load_weights', 'build_net', 'read_image', 'describe_source', 'predictions',
-           'EXPORT_PREFIX']
+           'metrics_rows', 'EXPORT_PREFIX']
 
 # the prefix of the normalisation block an export puts before the network (its constants are
 # the only parameters of an export's file that are not the network's)
@@ -138,7 +138,7 @@ def _weights(save_dir, s, which):
         if not os.path.isfile(path):
             raise RunError('run folder %r has no %s-best.params yet (written after the first '
                            'epoch): give --which final or an epoch' % (save_dir, s['model']))
-        return path, best_epoch(_metrics(save_dir))
+        return path, best_epoch(metrics_rows(save_dir))
     # read only for final / an epoch: a damaged checkpoint does not stand in the best's way
     folders = {read_meta(path)['epoch']: path for path in checkpoint_folders(save_dir)}
     if which == 'final':
@@ -154,8 +154,10 @@ def _weights(save_dir, s, which):
     return os.path.join(folders[epoch], 'model.params'), epoch
 
 
-def _metrics(save_dir):
-    """The rows of ``metrics.jsonl`` (each with its epoch and validation error)."""
+def metrics_rows(save_dir):
+    """The rows of a run's ``metrics.jsonl`` as ``{'epoch', 'val_error'}`` (none without the
+    file); a :class:`RunError` naming the file and line of a row that is not one (a finite
+    validation error and its epoch)."""
     path = os.path.join(save_dir, 'metrics.jsonl')
     if not os.path.isfile(path):
         return []
@@ -167,6 +169,8 @@ def _metrics(save_dir):
             try:
                 row = json.loads(line)
                 rows.append({'epoch': int(row['epoch']), 'val_error': float(row['val_error'])})
+                if not math.isfinite(rows[-1]['val_error']):
+                    raise ValueError('val_error %s' % rows[-1]['val_error'])
             except (ValueError, KeyError, TypeError) as err:
                 raise RunError('%s, line %d: not a metrics row with epoch and val_error (%s)'
                                % (path, number, err))

@@ -36,7 +36,6 @@ rows than their ``num_epochs``) are left out, each named in one line on stderr.
 import argparse
 import importlib
 import json
-import math
 import os
 import shlex
 import signal
@@ -83,23 +82,9 @@ class LaunchError(RuntimeError):
 # -- launch --------------------------------------------------------------------------------
 
 def _rows(folder):
-    """The rows of ``folder``'s ``metrics.jsonl`` as ``{'epoch', 'val_error'}``; a
-    ``ValueError`` naming the file and line of a row that is not one."""
-    path = os.path.join(folder, 'metrics.jsonl')
-    rows = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                rows.append({'epoch': int(row['epoch']), 'val_error': float(row['val_error'])})
-                if not math.isfinite(rows[-1]['val_error']):
-                    raise ValueError('val_error %s' % rows[-1]['val_error'])
-            except (ValueError, KeyError, TypeError) as err:
-                raise ValueError('%s, line %d: not a metrics row with epoch and val_error (%s)'
-                                 % (path, number, err))
-    return rows
+    """The rows of ``folder``'s ``metrics.jsonl`` as ``{'epoch', 'val_error'}``."""
+    from .runs import metrics_rows
+    return metrics_rows(folder)
 
 
 def _finished(folder):
