@@ -361,3 +361,16 @@ def test_best_weights_need_no_checkpoint_and_no_metrics(run, tmp_path, capsys):
     assert 'ini_resnet8_mix5d, best weights, digits test split' in capsys.readouterr().out
     assert evaluate.main(['--save-dir', str(copy), '--which', 'final']) == 2
     assert 'corrupt' in capsys.readouterr().err
+
+
+def test_the_pictures_of_a_run_folder(run, tmp_path):
+    """visualize on a run (--save-dir): the README's commands, on fewer images."""
+    from ini_gluon.visualize import main as visualize
+    for picture in ('maps', 'gradcam', 'depth'):
+        out = str(tmp_path / ('%s.png' % picture))
+        assert visualize([picture, '--save-dir', run, '--num-images', '3', '--out', out]) == 0
+        with open(out, 'rb') as f:
+            assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    with open(str(tmp_path / 'depth.json')) as f:
+        found = json.load(f)['models'][0]
+    assert found['images'] == 3 and found['source'] == 'best weights (epoch 0)'
