@@ -1,14 +1,14 @@
 """``python -m ini_gluon.visualize maps|depth|gradcam``: pictures of what the attention does.
 
-``maps``     for chosen blocks and several images, the inner-imaged map before and after the
-             rescaling and the attention values (the CMPE-SE paper's Fig. 5 and Figs. 6-14):
-             one column per model and block, three rows per image;
-``depth``    the attention values block by block over the test split (or ``--num-images``):
-             their mean, a line per model, and their variance, a bar per model (CMPE-SE
-             Figs. 15-16); ``--per-class`` adds the mean per class; the numbers go to a JSON
-             file beside the picture;
-``gradcam``  Grad-CAM heat maps over the images at a chosen layer, the models side by side
-             (InI Fig. 9).
+maps     for chosen blocks and several images, the inner-imaged map before and after the
+         rescaling and the attention values (the CMPE-SE paper's Fig. 5 and Figs. 6-14): one
+         column per model and block, three rows per image;
+depth    the attention values block by block over the test split (or --num-images): their
+         mean, a line per model, and their variance, a bar per model (CMPE-SE Figs. 15-16);
+         --per-class adds the mean per class; the numbers go to a JSON file beside the
+         picture;
+gradcam  Grad-CAM heat maps over the images at a chosen layer, the models side by side (InI
+         Fig. 9).
 
 A model is a run (``--save-dir RUN``, its ``--which`` weights) or weights from anywhere
 (``--model NAME --params FILE`` with ``--dataset``); give several, in any mix, to set them side
