@@ -125,17 +125,11 @@ def plot_confusion(result, names, title, path):
 
 
 def _write(out, result, table, names, title):
-    from .training.checkpoint import atomic_write
+    from .training.checkpoint import atomic_write, atomic_write_text
     os.makedirs(out, exist_ok=True)
-
-    def text(value):
-        def write(tmp):
-            with open(tmp, 'w') as f:
-                f.write(value)
-        return write
-    atomic_write(os.path.join(out, 'evaluation.json'),
-                 text(json.dumps(dict(result, class_names=list(names)), indent=1)))
-    atomic_write(os.path.join(out, 'evaluation.md'), text(table))
+    atomic_write_text(os.path.join(out, 'evaluation.json'),
+                      json.dumps(dict(result, class_names=list(names)), indent=1))
+    atomic_write_text(os.path.join(out, 'evaluation.md'), table)
     atomic_write(os.path.join(out, 'confusion.png'),
                  lambda tmp: plot_confusion(result, names, title, tmp))
 

@@ -428,11 +428,9 @@ def curves_figure(rows):
     :func:`summarise` (the mean over its runs, a band of +-1 sample std; none for one run), over
     every epoch on the left and over the last quarter of the longest run on the right, where the
     runs differ by fractions of a percent (at least 2 epochs)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
-    fig = Figure(figsize=(12, 5))
-    FigureCanvasAgg(fig)
+    from .training.plots import new_figure
+    fig = new_figure(12, 5)
     whole, tail = fig.subplots(1, 2)
     longest = max(r['num_epochs'] for r in rows)
     start = max(0, longest - max(2, longest // 4))
@@ -451,13 +449,6 @@ def curves_figure(rows):
     return fig
 
 
-def _write_text(text):
-    def write(tmp):
-        with open(tmp, 'w') as f:
-            f.write(text)
-    return write
-
-
 def _json(rows, which, left_out):
     keep = ('model', 'dataset', 'num_epochs', 'n', 'mean', 'std', 'min', 'max', 'runs', 'differ')
     return json.dumps({'which': which, 'std': 'sample standard deviation (ddof=1); null for a '
@@ -467,7 +458,8 @@ def _json(rows, which, left_out):
 
 
 def _table(args):
-    from .training.checkpoint import atomic_write
+    from .training.checkpoint import atomic_write_text
+    from .training.plots import save_png
     folders = find_runs(args.roots)
     if not folders:
         raise ValueError('no run folder (a folder holding metrics.jsonl) under %s'
@@ -487,10 +479,9 @@ def _table(args):
     out = args.out or args.roots[0]
     os.makedirs(out, exist_ok=True)
     paths = [os.path.join(out, name) for name in ('table.md', 'table.json', 'curves.png')]
-    atomic_write(paths[0], _write_text(table))
-    atomic_write(paths[1], _write_text(_json(rows, args.which, left_out)))
-    fig = curves_figure(rows)
-    atomic_write(paths[2], lambda tmp: fig.savefig(tmp, format='png', dpi=100))
+    atomic_write_text(paths[0], table)
+    atomic_write_text(paths[1], _json(rows, args.which, left_out))
+    save_png(curves_figure(rows), paths[2])
     sys.stdout.write(table)
     print('\nwritten: %s' % ', '.join(paths))
     return 0

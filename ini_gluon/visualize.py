@@ -32,7 +32,8 @@ from .gradcam import grad_cam
 from .inspect import attention_layers, inspect
 from .predict import image_files
 from .runs import WHICH_HELP, RunError, describe_source, read_image
-from .training.checkpoint import atomic_write
+from .training.checkpoint import atomic_write_text
+from .training.plots import new_figure, save_png
 
 __all__ = ['Model', 'open_models', 'test_images', 'maps_figure', 'depth_statistics',
            'depth_figure', 'per_class_figure', 'gradcam_figure', 'main']
@@ -112,14 +113,6 @@ def test_images(models, files=(), count=4):
                    % first.s['dataset'])
 
 
-def _figure(width, height):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)
-    return fig
-
-
 SOFTWARE = 'python -m ini_gluon.visualize'
 
 
@@ -152,8 +145,7 @@ def _save(fig, path):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         os.makedirs(folder)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100,
-                                               metadata={'Software': SOFTWARE}))
+    save_png(fig, path, metadata={'Software': SOFTWARE})
 
 
 def _spread(labels, count):
@@ -169,7 +161,7 @@ def maps_figure(columns, labels, names):
     three rows: the inner-imaged map, the map after the rescaling (the same colour scale) and
     the attention values s over the channels."""
     images = len(columns[0][1].attention)
-    fig = _figure(2.8 * len(columns) + 0.8, 1.05 * 3 * images + 1.0)
+    fig = new_figure(2.8 * len(columns) + 0.8, 1.05 * 3 * images + 1.0)
     grid = fig.add_gridspec(3 * images, len(columns), hspace=0.55, wspace=0.25,
                             top=1 - 0.9 / fig.get_figheight(), bottom=0.3 / fig.get_figheight())
     for c, (title, record) in enumerate(columns):
@@ -271,7 +263,7 @@ def _block_axis(ax, stats):
 def depth_figure(stats):
     """Left: the mean attention value per block, a ladder per model; right: the variance per
     block, a bar per model (the CMPE-SE paper's Figs. 15-16)."""
-    fig = _figure(12, 4.2)
+    fig = new_figure(12, 4.2)
     mean_ax, var_ax = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     width = 0.8 / len(stats)
     for k, s in enumerate(stats):
@@ -294,7 +286,7 @@ def depth_figure(stats):
 
 def per_class_figure(stats):
     """The mean attention value per block and class, one panel per model."""
-    fig = _figure(6 * len(stats), 4.2)
+    fig = new_figure(6 * len(stats), 4.2)
     for k, s in enumerate(stats):
         ax = fig.add_subplot(1, len(stats), k + 1)
         x = np.arange(1, len(s['blocks']) + 1)
@@ -325,12 +317,8 @@ def _depth(args, models):
     _save(depth_figure(stats), written[0])
     if args.per_class:
         _save(per_class_figure(stats), written[1])
-    text = json.dumps({'written_by': SOFTWARE, 'models': stats}, indent=1)
-
-    def write(tmp):
-        with open(tmp, 'w') as f:
-            f.write(text)
-    atomic_write(written[-1], write)
+    atomic_write_text(written[-1], json.dumps({'written_by': SOFTWARE, 'models': stats},
+                                               indent=1))
     return written
 
 
@@ -339,7 +327,7 @@ def gradcam_figure(raw, labels, names, results):
     """The images (left) and each model's heat map over them: ``results`` a list of
     ``(model label, class names, GradCAM)``."""
     images = raw.asnumpy().transpose(0, 2, 3, 1) / 255.0
-    fig = _figure(2.3 * (len(results) + 1), 2.4 * len(images) + 0.6)
+    fig = new_figure(2.3 * (len(results) + 1), 2.4 * len(images) + 0.6)
     fig.subplots_adjust(top=1 - 0.7 / fig.get_figheight(), bottom=0.02, hspace=0.4)
     for i, image in enumerate(images):
         ax = fig.add_subplot(len(images), len(results) + 1, i * (len(results) + 1) + 1)

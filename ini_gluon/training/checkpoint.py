@@ -93,6 +93,14 @@ def atomic_write(path, write):
             os.remove(tmp)
 
 
+def atomic_write_text(path, text):
+    """Write the string ``text`` to ``path`` with :func:`atomic_write`."""
+    def write(tmp):
+        with open(tmp, 'w') as f:
+            f.write(text)
+    atomic_write(path, write)
+
+
 def save_checkpoint(save_dir, epoch, net, trainer, meta):
     """Write the checkpoint of ``epoch`` atomically; returns its folder.
 

@@ -29,12 +29,24 @@ def _percent(value, _position):
     return '%g %%' % float('%.3g' % (100 * value))
 
 
+def new_figure(width, height):
+    """A matplotlib ``Figure`` of ``width`` x ``height`` inches on its own Agg canvas (no
+    pyplot state: figures of several threads or runs do not meet)."""
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_png(fig, path, metadata=None):
+    """``fig`` as a PNG at ``path`` (100 dpi), written atomically; ``metadata``: PNG text."""
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100, metadata=metadata))
+
+
 def history_figure(rows, model, dataset):
     """The :class:`~matplotlib.figure.Figure` of the metrics ``rows`` (dicts with ``epoch``,
     ``train_error``, ``val_error``, ``val_top5_error``, ``loss``, ``lr``; a missing key is left
     out); its axes are ``fig.axes``: error, loss, learning rate."""
-    fig = Figure(figsize=(7.5, 7))
-    FigureCanvasAgg(fig)
+    fig = new_figure(7.5, 7)
     err_ax, loss_ax = fig.subplots(2, 1, sharex=True, gridspec_kw={'height_ratios': [3, 2]})
     lr_ax = loss_ax.twinx()
     fig.suptitle('%s on %s' % (model, dataset), fontweight='bold')
@@ -92,5 +104,5 @@ def plot_history(rows, path, model, dataset):
     """Write :func:`history_figure` as a PNG to ``path``, atomically (a temporary file in the
     same folder, renamed): a run killed while it draws leaves the previous curve whole."""
     fig = history_figure(rows, model, dataset)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100))
+    save_png(fig, path)
     return fig
