@@ -27,7 +27,6 @@ hybridized network runs imperatively for the inspection and is hybridized as bef
 are inspected too: their SE block's input and output are û and s.
 """
 import contextlib
-import re
 from collections import namedtuple
 
 import mxnet as mx
@@ -37,6 +36,7 @@ from .layers.channel_attention import ChannelAttention
 from .layers.g_filters import closest_divisor
 from .layers.inner_imaging import inner_imaged_map
 from .models.residual import AttentionBlock
+from .summary import residual_blocks
 
 __all__ = ['AttentionRecord', 'Inspection', 'attention_layers', 'inspect', 'imperative',
            'MAP_COLS']
@@ -59,32 +59,19 @@ Inspection.__doc__ = """``logits`` ``(N, classes)`` of the network's forward pas
 the :class:`AttentionRecord` of each inspected layer in the order of the forward pass."""
 
 
-def _residual_blocks(block):
-    """Every residual block under ``block`` in order: the project's and GluonCV's own (the SE
-    ImageNet ResNets)."""
-    from gluoncv.model_zoo.resnet import BasicBlockV1, BasicBlockV2, BottleneckV1, BottleneckV2
-    for child in block._children.values():
-        if isinstance(child, (AttentionBlock, BasicBlockV1, BasicBlockV2, BottleneckV1,
-                              BottleneckV2)):
-            yield child
-        else:
-            for found in _residual_blocks(child):
-                yield found
-
-
 def attention_layers(net):
     """``[(label, block, layer)]``: every attention layer of ``net`` in order, with its residual
     block and the block's label ``stage<i>.<j>`` (numbered as in :func:`ini_gluon.summary`,
     plain blocks included)."""
-    found, counters = [], {}
-    for block in _residual_blocks(net):
-        stage = re.search(r'(stage\d+)_', block.prefix)
-        key = stage.group(1) if stage else 'block'
-        counters[key] = counters.get(key, -1) + 1
+    from gluoncv.model_zoo.resnet import BasicBlockV1, BasicBlockV2, BottleneckV1, BottleneckV2
+    found = []
+    # the project's blocks and GluonCV's own (the SE ImageNet ResNets)
+    for label, block in residual_blocks(net, (AttentionBlock, BasicBlockV1, BasicBlockV2,
+                                              BottleneckV1, BottleneckV2)):
         layer = getattr(block, 'attn', None) if isinstance(block, AttentionBlock) else \
             getattr(block, 'se', None)
         if layer is not None:
-            found.append(('%s.%d' % (key, counters[key]), block, layer))
+            found.append((label, block, layer))
     return found
 
 
@@ -93,7 +80,8 @@ def imperative(net):
     """Run ``net`` imperatively inside the ``with`` (so that every layer's forward hooks see
     NDArrays); afterwards each block is hybridized as it was, with its flags, and builds its
     graph again on its next call."""
-    blocks = [b for b in _all_blocks(net) if isinstance(b, mx.gluon.HybridBlock)]
+    blocks = []
+    net.apply(lambda b: blocks.append(b) if isinstance(b, mx.gluon.HybridBlock) else None)
     keys = ('_active', '_flags', '_backend', '_backend_opts')
     states = [(b, [(k, getattr(b, k)) for k in keys if hasattr(b, k)]) for b in blocks]
     net.hybridize(False)
@@ -104,13 +92,6 @@ def imperative(net):
             for key, value in state:
                 setattr(block, key, value)
             block._clear_cached_op()
-
-
-def _all_blocks(block):
-    yield block
-    for child in block._children.values():
-        for found in _all_blocks(child):
-            yield found
 
 
 def as_batch(net, batch, ctx=None):

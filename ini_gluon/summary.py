@@ -43,14 +43,15 @@ def count_params(block, shapes=None, input_shape=None):
     return int(sum(np.prod(shapes[name]) for name in block.collect_params().keys()))
 
 
-def residual_blocks(net):
-    """``[(label, block)]`` of every residual block of ``net`` in order; labels are
-    ``stage<i>.<j>`` where the block's prefix names its stage."""
+def residual_blocks(net, kinds=(AttentionBlock,)):
+    """``[(label, block)]`` of every residual block of ``net`` (an instance of ``kinds``, by
+    default the project's blocks) in order; labels are ``stage<i>.<j>`` where the block's
+    prefix names its stage."""
     found, counters = [], {}
 
     def walk(block):
         for child in block._children.values():
-            if isinstance(child, AttentionBlock):
+            if isinstance(child, kinds):
                 stage = re.search(r'(stage\d+)_', child.prefix)
                 key = stage.group(1) if stage else 'block'
                 counters[key] = counters.get(key, -1) + 1
