@@ -255,3 +255,13 @@ def test_the_hybridize_backend_is_restored():
     inspect(net, _batch(1))
     grad_cam(net, _batch(1))
     assert net._backend == 'MKLDNN' and net._active and ('static_alloc', True) in net._flags
+
+
+@pytest.mark.parametrize('name', ['ini_resnet8_mix5d_spa4', 'cbam_resnet8'])
+def test_gluons_apply_reaches_the_spatial_maps(name):
+    """SpatialAttention's methods leave Gluon's Block.apply as it is (mxop and initialisers
+    walk a network with it)."""
+    from ini_gluon.layers import SpatialAttention
+    seen = []
+    _net(name).apply(lambda block: seen.append(type(block)))
+    assert seen.count(SpatialAttention) == 3

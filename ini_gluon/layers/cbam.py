@@ -53,7 +53,7 @@ class CBAM(ChannelAttention):
         scaled = rescale(F, u, s)                                              # eq. 1
         xi = self.spatial_map.maps(F, scaled)
         return {'squeezed': avg, 'max_pooled': top, 'attention': s, 'spatial_maps': xi,
-                'output': self.spatial_map.apply(F, scaled, xi)}               # eq. 3
+                'output': self.spatial_map.weigh(F, scaled, xi)}               # eq. 3
 
     def hybrid_forward(self, F, u, x, x_hat=None):
         return self.attend(F, u, x)['output']

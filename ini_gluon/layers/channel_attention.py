@@ -113,7 +113,7 @@ class ChannelAttention(HybridBlock):
         pieces = {}
         if self.spatial is not None:
             pieces['spatial_maps'] = xi = self.spatial.maps(F, u)
-            u = self.spatial.apply(F, u, xi)
+            u = self.spatial.weigh(F, u, xi)
         pieces['squeezed'] = u_hat = squeeze(F, u)                # eq. 2
         if x_hat is None and self.uses_identity:
             x_hat = squeeze(F, x)                                 # eq. 17

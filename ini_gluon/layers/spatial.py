@@ -46,7 +46,7 @@ class SpatialAttention(HybridBlock):
                            for g in _split(F, u, self._groups)], dim=1)  # (N, 2τ, H, W)
         return F.sigmoid(self.bn(self.conv(stats)))
 
-    def apply(self, F, u, xi):
+    def weigh(self, F, u, xi):
         """``U_new``: each group of ``u`` times its map of ``xi``."""
         if self._groups == 1:
             return F.broadcast_mul(u, xi)                                    # eq. 50
@@ -55,7 +55,7 @@ class SpatialAttention(HybridBlock):
                         dim=1)                                               # eq. 51
 
     def hybrid_forward(self, F, u):
-        return self.apply(F, u, self.maps(F, u))
+        return self.weigh(F, u, self.maps(F, u))
 
 
 def _split(F, x, parts):
