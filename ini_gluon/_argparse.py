@@ -2,8 +2,8 @@
 import argparse
 import sys
 
-__all__ = ['OneLineParser', 'help_text', 'run_command', 'which_weights', 'add_trained_options',
-           'positive_int', 'command']
+__all__ = ['OneLineParser', 'command_parser', 'help_text', 'run_command', 'which_weights',
+           'add_trained_options', 'positive_int', 'command']
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -12,6 +12,13 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, '%s: error: %s\n' % (self.prog, message))
+
+
+def command_parser(prog, doc, **kwargs):
+    """The :class:`OneLineParser` of a command whose ``--help`` is its module docstring
+    ``doc`` (as :func:`help_text` shows it, line breaks kept)."""
+    return OneLineParser(prog=prog, description=help_text(doc),
+                         formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
 
 def help_text(doc):

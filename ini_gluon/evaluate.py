@@ -9,7 +9,6 @@ script read it (its ``--data-dir``, unless given again; the run's normalisation)
 NAME --params FILE --dataset D`` evaluates weights from anywhere, normalised as
 ``train_cifar.py`` would normalise ``D``.
 """
-import argparse
 import json
 import math
 import os
@@ -17,8 +16,7 @@ import sys
 
 import numpy as np
 
-from ._argparse import (OneLineParser, add_trained_options, help_text, positive_int,
-                        command)
+from ._argparse import add_trained_options, command, command_parser, positive_int
 from .runs import WHICH_HELP, RunError, describe_source, open_params, open_run, predictions
 from .training.loop import contexts
 
@@ -135,8 +133,7 @@ def _write(out, result, table, names, title):
 
 
 def build_parser():
-    p = OneLineParser(prog='python -m ini_gluon.evaluate', description=help_text(__doc__),
-                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command_parser('python -m ini_gluon.evaluate', __doc__)
     a = p.add_argument
     a('--save-dir', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
     a('--model', help='with --params: a model name, for weights from anywhere')

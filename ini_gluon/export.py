@@ -34,7 +34,7 @@ import numpy as np
 from mxnet.gluon.block import HybridBlock
 from gluoncv.utils import export_block
 
-from ._argparse import OneLineParser, add_trained_options, command, help_text, positive_int
+from ._argparse import add_trained_options, command, command_parser, positive_int
 from .training.checkpoint import OLD, TMP
 from .runs import EXPORT_PREFIX, WHICH_HELP, RunError, describe_source, open_run
 
@@ -231,8 +231,7 @@ def _batch(text):
 
 
 def build_parser():
-    p = OneLineParser(prog='python -m ini_gluon.export', description=help_text(__doc__),
-                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command_parser('python -m ini_gluon.export', __doc__)
     a = p.add_argument
     a('run', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
     a('--out', required=True, help='folder to write the export into (created if absent)')

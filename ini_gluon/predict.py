@@ -7,7 +7,6 @@ SVHN, digits: the whole image resized to 32x32; ImageNet: the shorter side resiz
 and std, and classified by the weights ``--which`` names.  A folder stands for the image files
 in it and its sub-folders (sorted).  One line per image, or ``--json``.
 """
-import argparse
 import json
 import os
 import sys
@@ -15,8 +14,7 @@ import sys
 import mxnet as mx
 import numpy as np
 
-from ._argparse import (OneLineParser, add_trained_options, help_text, positive_int,
-                        command)
+from ._argparse import add_trained_options, command, command_parser, positive_int
 from .runs import WHICH_HELP, RunError, open_run, predictions, read_image
 from .training.loop import contexts
 
@@ -58,8 +56,7 @@ def predict(trained, files, top_k=5, batch=64, ctx=None):
 
 
 def build_parser():
-    p = OneLineParser(prog='python -m ini_gluon.predict', description=help_text(__doc__),
-                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command_parser('python -m ini_gluon.predict', __doc__)
     a = p.add_argument
     a('run', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
     a('images', nargs='+', help='image files (PNG, JPEG, ...) or folders of them')

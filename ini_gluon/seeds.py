@@ -44,7 +44,7 @@ import subprocess
 import sys
 from collections import namedtuple
 
-from ._argparse import OneLineParser, help_text, run_command
+from ._argparse import command_parser, run_command
 
 __all__ = ['Run', 'LaunchError', 'plan', 'launch', 'train_command', 'check_passthrough',
            'check_same_run', 'resolve', 'run_state', 'find_runs', 'collect', 'summarise',
@@ -508,8 +508,7 @@ table.md (also on stdout), table.json (the errors as fractions, each run's too) 
 
 
 def build_parser():
-    p = OneLineParser(prog=PROG, description=help_text(__doc__),
-                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command_parser(PROG, __doc__)
     sub = p.add_subparsers(dest='command', metavar='{launch,table}')
     sub.required = True
     a = sub.add_parser('launch', allow_abbrev=False, help='train models x seeds',

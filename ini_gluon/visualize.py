@@ -26,7 +26,8 @@ import sys
 import mxnet as mx
 import numpy as np
 
-from ._argparse import OneLineParser, add_trained_options, command, help_text, positive_int
+from ._argparse import (OneLineParser, add_trained_options, command, command_parser,
+                        positive_int)
 from .evaluate import DATASETS, open_model
 from .gradcam import grad_cam
 from .inspect import attention_layers, inspect
@@ -394,8 +395,7 @@ def _png(text):
 
 
 def build_parser():
-    p = OneLineParser(prog='python -m ini_gluon.visualize', description=help_text(__doc__),
-                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command_parser('python -m ini_gluon.visualize', __doc__)
     sub = p.add_subparsers(dest='picture', metavar='{maps,depth,gradcam}',
                            parser_class=OneLineParser)
     sub.required = True
