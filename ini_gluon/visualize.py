@@ -39,8 +39,6 @@ from .training.plots import new_figure, save_png
 __all__ = ['Model', 'open_models', 'test_images', 'maps_figure', 'depth_statistics',
            'depth_figure', 'per_class_figure', 'gradcam_figure', 'main']
 
-PICTURES = ('maps', 'depth', 'gradcam')
-
 
 class Model(object):
     """A model to picture: ``trained`` (:class:`~ini_gluon.runs.Trained`), its settings ``s``,
