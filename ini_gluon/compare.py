@@ -28,6 +28,7 @@ from mxnet import autograd, gluon  # noqa: E402
 from ._argparse import OneLineParser  # noqa: E402
 from .models import get_model  # noqa: E402
 from .summary import count_params  # noqa: E402
+from .training.loop import hybridize_for_training  # noqa: E402
 
 __all__ = ['measure', 'compare', 'render', 'main']
 
@@ -57,10 +58,10 @@ class _Bench(object):
                                      {'learning_rate': 0.01, 'momentum': 0.9})
         self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
         self.infer_net = _net(name, classes, ctx) if infer else None
-        if hybrid:
-            for net in (self.train_net, self.infer_net):
-                if net is not None:
-                    net.hybridize(static_alloc=True, static_shape=True)
+        if hybrid:                      # as training and inference do
+            hybridize_for_training(self.train_net)
+            if self.infer_net is not None:
+                self.infer_net.hybridize(static_alloc=True, static_shape=True)
         self.train_step()                           # build the graphs, first allocations
         if infer:
             self.infer_step()

@@ -35,6 +35,7 @@ from mxnet.gluon.block import HybridBlock
 from gluoncv.utils import export_block
 
 from ._argparse import add_trained_options, command, command_parser, positive_int
+from .layers.channel_attention import portable_graph
 from .training.checkpoint import OLD, TMP
 from .runs import EXPORT_PREFIX, WHICH_HELP, RunError, describe_source, open_run
 
@@ -197,9 +198,10 @@ def _export_into(tmp, trained, name, shape, onnx, batch, seed):
     trained.net.collect_params().reset_ctx(mx.cpu())     # export_block exports from the CPU
     raw = np.random.RandomState(seed).uniform(0, 255, size=shape).astype(np.float32)
     reference = trained.net(trained.preprocessing.normalise(mx.nd.array(raw))).asnumpy()
-    export_block(prefix, trained.net, data_shape=shape[1:], epoch=0,
-                 preprocess=RawInput(trained.preprocessing.mean, trained.preprocessing.std),
-                 layout='CHW', ctx=mx.cpu())
+    with portable_graph():     # a graph every runtime converts and any device runs
+        export_block(prefix, trained.net, data_shape=shape[1:], epoch=0,
+                     preprocess=RawInput(trained.preprocessing.mean, trained.preprocessing.std),
+                     layout='CHW', ctx=mx.cpu())
     files = {'symbol': name + '-symbol.json', 'params': name + '-0000.params',
              'classes': 'classes.txt', 'model': 'model.json'}
     with warnings.catch_warnings():     # imports cannot infer the type of 'data': float32

@@ -20,17 +20,34 @@ from collections import namedtuple
 from contextlib import contextmanager
 
 __all__ = ['Version', 'VERSIONS', 'version', 'use', 'Switch', 'pooling_squeeze',
-           'broadcast_mul_rescale', 'batch_dot_rescale', 'mean_average_filters', 'no_chaining']
+           'adaptive_squeeze', 'broadcast_mul_rescale', 'broadcast_like_rescale',
+           'batch_dot_rescale', 'mean_average_filters', 'no_chaining', 'residual_first_add']
 
 SQUEEZE = 'ini_gluon.layers.channel_attention.squeeze'
 RESCALE = 'ini_gluon.layers.channel_attention.rescale'
 AVERAGE = 'ini_gluon.layers.inner_imaging.average_filters'
 CHAIN = 'ini_gluon.models.residual.hands_on_squeeze'
+ADD = 'ini_gluon.models.residual.add_identity'
 
 
 def pooling_squeeze(F, x):
     """InI eq. 2 / eq. 17 by global average ``Pooling``."""
     return F.Pooling(x, kernel=(1, 1), global_pool=True, pool_type='avg')
+
+
+def adaptive_squeeze(F, x):
+    """InI eq. 2 / eq. 17 by ``AdaptiveAvgPooling2D`` on U as it is."""
+    return F.contrib.AdaptiveAvgPooling2D(x, output_size=1)
+
+
+def broadcast_like_rescale(F, u, s):
+    """InI eq. 15 / eq. 27 by ``broadcast_like`` + ``elemwise_mul``."""
+    return F.elemwise_mul(u, F.broadcast_like(F.reshape(s, shape=(0, 0, 1, 1)), u))
+
+
+def residual_first_add(F, identity, scaled):
+    """``s o U + X``, the rescaled signal first."""
+    return F.elemwise_add(scaled, identity)
 
 
 def broadcast_mul_rescale(F, u, s):
@@ -58,7 +75,10 @@ Version = namedtuple('Version', ['name', 'patches', 'change', 'prediction'])
 Version.__doc__ = """One formulation of the attention: ``patches`` maps the full name of a
 current function (``ini_gluon.layers.channel_attention.squeeze``) to the one the version used."""
 
-_BEFORE_CHAINING = {CHAIN: no_chaining}
+# the squeeze, the rescaling and the residual sum that the versions before the current one had
+_BEFORE_COLUMNS = {SQUEEZE: adaptive_squeeze, RESCALE: broadcast_like_rescale,
+                   ADD: residual_first_add}
+_BEFORE_CHAINING = dict(_BEFORE_COLUMNS, **{CHAIN: no_chaining})
 
 # Oldest first; each with what it changed and what was predicted before it was measured.
 VERSIONS = [
@@ -78,7 +98,7 @@ VERSIONS = [
             'step, against about 5 ms for the convolution in a micro-benchmark; predicted: InI '
             '1.08x faster in training and 1.2x in inference on WRN-16-8, little change on '
             'ResNet-56 (ε <= 4)'),
-    Version('current', {},
+    Version('squeeze hand-on', dict(_BEFORE_COLUMNS),
             'a pre-activation block hands the squeeze of its output, `x_hat + s * u_hat`, to the '
             'next block of its stage, which no longer squeezes its identity',
             'profile of the previous version: the identity squeeze is most of what InI adds to '
@@ -86,12 +106,24 @@ VERSIONS = [
             'and a third in training with its backward and `add_n`; predicted: InI over SE up by '
             'about 0.1 in inference on ResNet-164 and ResNet-56, less on WRN-16-8 (half its '
             'blocks follow a projection, which must still squeeze)'),
-    Version('batch_dot rescale (not adopted)', {RESCALE: batch_dot_rescale},
-            'current, with the rescaling as a `batch_dot` of (H*W, 1) columns by the attention '
-            'values',
+    Version('batch_dot rescale (not adopted)', dict(_BEFORE_COLUMNS,
+                                                    **{RESCALE: batch_dot_rescale}),
+            'squeeze hand-on, with the rescaling as a `batch_dot` of (H*W, 1) columns by the '
+            'attention values',
             'its backward is a batched matrix product rather than `broadcast_like`\'s slow '
             'reduction; predicted: faster training where `_broadcast_backward` dominates the '
             'profile'),
+    Version('current', {},
+            'squeeze and rescale on U reshaped once to plain (N, C, H*W) columns: the squeeze '
+            'a matrix-vector product, the rescaling `batch_dot` of 1x1 by 1xH*W rows; the '
+            'identity first in the residual sum (on GPUs and in exports: pooling and '
+            '`broadcast_mul`)',
+            'micro-benchmarks on (32, 64, 1024): a sum over H*W 19 ms, the same reduction as a '
+            'matrix-vector product 1 ms; a 64-channel block\'s attention 34 ms -> 12 ms with '
+            'the columns; MKL-DNN\'s sum takes its first operand\'s layout; peak memory of '
+            '`se_resnet164` 1829 -> 1501 MiB (no broadcast tensor kept); predicted: SE and '
+            'InI training about 1.3x faster on ResNet-164, their memory over plain down by '
+            'a quarter'),
 ]
 
 

@@ -12,6 +12,7 @@ import ini_gluon as ig
 import ini_gluon.export
 from ini_gluon import evaluate, predict
 from ini_gluon.export import RawInput, export
+from ini_gluon.layers.channel_attention import ChannelAttention
 from ini_gluon.layers.create_attn import attention_types
 from ini_gluon.models.registry import backbones
 from ini_gluon.runs import Preprocessing, RunError, Trained, load_weights, open_run
@@ -162,6 +163,14 @@ def test_predict_bad_images_are_one_line(run, tmp_path, capsys):
         assert len(err) == 1 and fragment in err[0], err
 
 
+def _has(block, kind):
+    return isinstance(block, kind) or any(_has(c, kind) for c in block._children.values())
+
+
+def _operators(graph_json):
+    return {node['op'] for node in json.loads(graph_json)['nodes']}
+
+
 def _onnx_outputs(path, raw):
     session = onnxruntime.InferenceSession(path, providers=['CPUExecutionProvider'])
     return session.run(None, {session.get_inputs()[0].name: raw})[0]
@@ -200,6 +209,13 @@ def test_every_family_exports_and_the_exports_agree_on_raw_images(name, tmp_path
                                           str(tmp_path / (name + '-0000.params')))
     scale = np.abs(expected).max()
     assert np.abs(loaded(mx.nd.array(raw)).asnumpy() - expected).max() <= 1e-4 * scale
+    # the live network ran the CPU formulation (where the attention is ours, not GluonCV's own
+    # SE), the export has the portable one
+    if _has(net, ChannelAttention):
+        assert 'batch_dot' in _operators(net._cached_graph[1].tojson())
+    with open(str(tmp_path / (name + '-symbol.json'))) as f:
+        exported = _operators(f.read())
+    assert 'broadcast_mul' in exported and not exported & {'batch_dot', 'dot', 'reshape_like'}
     onnx_out = _onnx_outputs(str(tmp_path / (name + '.onnx')), raw)     # a batch of 3: dynamic
     assert np.abs(onnx_out - expected).max() <= 1e-4 * scale
     assert info['verified']['onnx'] <= 1e-4

@@ -3,6 +3,7 @@ hand-on compute what the earlier ones (``ini_gluon.formulations``) do: same outp
 gradients, for every attention layer and for every version the benchmark times.  Each
 comparison first checks that the earlier formulation really ran (its functions were called,
 the hand-on really switched off), so that no case compares the current code with itself."""
+import json
 import types
 
 import mxnet as mx
@@ -12,8 +13,8 @@ from mxnet import autograd
 
 import ini_gluon.models
 from ini_gluon import formulations
-from ini_gluon.formulations import AVERAGE, CHAIN, RESCALE, SQUEEZE, Version
-from ini_gluon.layers import create_attn, set_names
+from ini_gluon.formulations import ADD, AVERAGE, CHAIN, RESCALE, SQUEEZE, Version
+from ini_gluon.layers import channel_attention, create_attn, set_names
 from ini_gluon.models import SqueezeChain, get_model
 
 
@@ -71,15 +72,21 @@ def test_fast_path_equals_reference(name):
 MODELS = {'se_resnet20': 'se', 'cmpe_se_doublefc_resnet20': 'competitive',
           'ini_resnet20_mix5d': 'g_filters', 'se_wrn16_2': 'se',
           'cmpe_se_1x1_wrn16_2': 'g_filters', 'ini_wrn16_2_mix5d': 'g_filters'}
+# The versions before the current one also replace the squeeze, the rescaling and the
+# residual sum of every model (BEFORE_COLUMNS).
+BEFORE_COLUMNS = {SQUEEZE, RESCALE, ADD}
 CHANGES = {
-    'reference': {'se': {SQUEEZE, RESCALE}, 'competitive': {SQUEEZE, RESCALE, CHAIN},
-                  'g_filters': {SQUEEZE, RESCALE, AVERAGE, CHAIN}},
-    'fast squeeze + rescale': {'se': set(), 'competitive': {CHAIN},
-                               'g_filters': {AVERAGE, CHAIN}},
-    'ε average by convolution': {'se': set(), 'competitive': {CHAIN}, 'g_filters': {CHAIN}},
+    'reference': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS | {CHAIN},
+                  'g_filters': BEFORE_COLUMNS | {AVERAGE, CHAIN}},
+    'fast squeeze + rescale': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS | {CHAIN},
+                               'g_filters': BEFORE_COLUMNS | {AVERAGE, CHAIN}},
+    'ε average by convolution': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS | {CHAIN},
+                                 'g_filters': BEFORE_COLUMNS | {CHAIN}},
+    'squeeze hand-on': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS,
+                        'g_filters': BEFORE_COLUMNS},
+    'batch_dot rescale (not adopted)': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS,
+                                        'g_filters': BEFORE_COLUMNS},
     'current': {'se': set(), 'competitive': set(), 'g_filters': set()},
-    'batch_dot rescale (not adopted)': {'se': {RESCALE}, 'competitive': {RESCALE},
-                                        'g_filters': {RESCALE}},
 }
 
 
@@ -223,3 +230,55 @@ def test_handing_on_the_identity_squeeze_computes_the_same(name, shape, hybrid, 
     for key, grad in results[0][1].items():
         np.testing.assert_allclose(grad, results[1][1][key], rtol=1e-5,
                                    atol=1e-7 * np.abs(grad).max() + 1e-12, err_msg=key)
+
+
+def _graph_operators(block):
+    return {node['op'] for node in json.loads(block._cached_graph[1].tojson())['nodes']}
+
+
+@pytest.mark.parametrize('name', ['se', 'cmpe_se_doublefc', 'cmpe_se_3x3', 'ini_mix5d',
+                                  'ini_square3d_spa4', 'cbam'])
+def test_the_cpu_and_the_portable_formulation_compute_the_same(name):
+    """The CPU's columns formulation and the portable one (GPUs, exports) give the same outputs
+    and gradients, and each graph holds its own operators."""
+    attn = create_attn(name, 64, width=64, map_cols=16)
+    attn.initialize(mx.init.Normal(0.5))
+    attn.cast('float64')               # float64: CBAM's channel max must not flip on a rounding
+    u, x, head = (mx.nd.random.normal(shape=(3, 64, 5, 6), dtype='float64') for _ in range(3))
+    cpu = _run_layer(attn, u, x, head)
+    with channel_attention.portable_graph():
+        portable = _run_layer(attn, u, x, head)
+    _assert_same(cpu, portable)
+    attn.hybridize()
+    attn(u, x)
+    assert 'batch_dot' in _graph_operators(attn)
+    with channel_attention.portable_graph():
+        attn.hybridize()                                  # traced again, inside
+        attn(u, x)
+    assert 'batch_dot' not in _graph_operators(attn)
+    assert {'broadcast_mul', '_contrib_AdaptiveAvgPooling2D'} <= _graph_operators(attn)
+
+
+class _Placed(object):
+    """A stand-in for a layer whose parameters live on ``contexts``."""
+
+    def __init__(self, *contexts):
+        self.contexts = contexts
+
+    def collect_params(self):
+        return {'w': types.SimpleNamespace(list_ctx=lambda: list(self.contexts))}
+
+
+def test_the_formulation_follows_the_device():
+    cpu, portable = ((channel_attention.squeeze, channel_attention.rescale),
+                     (channel_attention.portable_squeeze, channel_attention.portable_rescale))
+    u = mx.sym.var('u')
+    f = channel_attention.formulation
+    assert f(mx.sym, _Placed(mx.cpu()), u) == cpu
+    assert f(mx.sym, _Placed(mx.gpu(0), mx.gpu(1)), u) == portable
+    assert f(mx.sym, _Placed(mx.cpu(), mx.gpu(0)), u) == portable     # any GPU: GPU memory
+    assert f(mx.sym, _Placed(), u) == portable                        # no parameters
+    assert f(mx.nd, None, mx.nd.ones((1, 2, 3, 3))) == cpu            # an NDArray's own place
+    with channel_attention.portable_graph():
+        assert f(mx.sym, _Placed(mx.cpu()), u) == portable
+    assert f(mx.sym, _Placed(mx.cpu()), u) == cpu

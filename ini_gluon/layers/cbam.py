@@ -10,7 +10,7 @@ option uses (:class:`~ini_gluon.layers.spatial.SpatialAttention`, one map).
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 
-from .channel_attention import ChannelAttention, squeeze, rescale, reduced
+from .channel_attention import ChannelAttention, formulation, reduced
 from .create_attn import AttnType, register_attention
 from .spatial import SpatialAttention
 
@@ -47,6 +47,7 @@ class CBAM(ChannelAttention):
     def attend(self, F, u, x, x_hat=None):
         """The forward pass with its pieces: ``squeezed`` (AvgPool), ``max_pooled``,
         ``attention`` M_c ``(N, C)``, ``spatial_maps`` M_s and ``output``."""
+        squeeze, rescale = formulation(F, self, u)
         avg = squeeze(F, u)                                                    # AvgPool
         top = F.Pooling(u, kernel=(1, 1), global_pool=True, pool_type='max')   # MaxPool
         s = F.sigmoid(self.mlp(avg) + self.mlp(top))                           # eq. 2

@@ -33,8 +33,8 @@ Data.__doc__ = '''What a run trains on: ``train`` / ``test`` streams (``len()`` 
 training samples), the number of classes, the input shape ``(3, H, W)``, the normalisation,
 and the class names in label order (``None``: the labels' numbers).'''
 
-__all__ = ['fit', 'cifar_data', 'Data', 'TrainingError', 'EPOCH_LINE', 'interval_line',
-           'top_k_hits']
+__all__ = ['fit', 'hybridize_for_training', 'cifar_data', 'Data', 'TrainingError', 'EPOCH_LINE',
+           'interval_line', 'top_k_hits']
 
 EPOCH_LINE = '[Epoch %d] train=%f val=%f loss=%f time: %f'   # GluonCV's log line
 LOG = logging.getLogger('ini_gluon.train')
@@ -302,6 +302,15 @@ def fit(s, make_data=cifar_data):
         return _fit(s, make_data, kv, rank, num_workers)
 
 
+def hybridize_for_training(net):
+    """Hybridize ``net`` as training does: static allocation (the buffers planned once), not
+    static shapes.  With MKL-DNN, ``static_shape`` also keeps a buffer per operator for each
+    input it reorders out of MKL-DNN's layout: ``se_resnet164`` at batch 32 peaked at 2.9 GiB
+    with it, 1.8 GiB without, and the step times of the two differed by less than this
+    machine's scatter from run to run."""
+    net.hybridize(static_alloc=True)
+
+
 def _fit(s, make_data, kv, rank, num_workers):
     distributed = kv is not None
     chief = rank == 0
@@ -351,7 +360,7 @@ def _fit(s, make_data, kv, rank, num_workers):
     if dtype != 'float32':
         net.cast(dtype)
     if s['mode'] == 'hybrid':
-        net.hybridize(static_alloc=True)
+        hybridize_for_training(net)
 
     schedule = _schedule(s, len(train))
     global_batch = batch * num_workers
