@@ -21,13 +21,14 @@ from contextlib import contextmanager
 
 __all__ = ['Version', 'VERSIONS', 'version', 'use', 'Switch', 'pooling_squeeze',
            'adaptive_squeeze', 'broadcast_mul_rescale', 'broadcast_like_rescale',
-           'batch_dot_rescale', 'mean_average_filters', 'no_chaining', 'residual_first_add']
+           'batch_dot_rescale', 'mean_average_filters', 'convolution_average_filters',
+           'no_chaining']
 
 SQUEEZE = 'ini_gluon.layers.channel_attention.squeeze'
 RESCALE = 'ini_gluon.layers.channel_attention.rescale'
 AVERAGE = 'ini_gluon.layers.inner_imaging.average_filters'
 CHAIN = 'ini_gluon.models.residual.hands_on_squeeze'
-ADD = 'ini_gluon.models.residual.add_identity'
+IDENTITY = 'ini_gluon.layers.channel_attention.squeeze_identity'
 
 
 def pooling_squeeze(F, x):
@@ -45,11 +46,6 @@ def broadcast_like_rescale(F, u, s):
     return F.elemwise_mul(u, F.broadcast_like(F.reshape(s, shape=(0, 0, 1, 1)), u))
 
 
-def residual_first_add(F, identity, scaled):
-    """``s o U + X``, the rescaled signal first."""
-    return F.elemwise_add(scaled, identity)
-
-
 def broadcast_mul_rescale(F, u, s):
     """InI eq. 15 / eq. 27 by ``broadcast_mul``."""
     return F.broadcast_mul(u, F.reshape(s, shape=(0, 0, 1, 1)))
@@ -59,6 +55,13 @@ def batch_dot_rescale(F, u, s):
     """``s o U`` as N*C products of an (H*W, 1) column by a 1x1 matrix."""
     columns = F.reshape(u, shape=(-3, -3, 1))
     return F.reshape_like(F.batch_dot(columns, F.reshape(s, shape=(-3, 1, 1))), u)
+
+
+def convolution_average_filters(F, y, num_filters):
+    """InI eq. 7 by a 1x1 convolution with the constant weight ``1/ε``."""
+    corner = F.slice(y, begin=(0, None, 0, 0), end=(1, None, 1, 1))
+    return F.Convolution(y, F.ones_like(corner) / num_filters, kernel=(1, 1), num_filter=1,
+                         no_bias=True)
 
 
 def mean_average_filters(F, y, num_filters):
@@ -77,13 +80,14 @@ current function (``ini_gluon.layers.channel_attention.squeeze``) to the one the
 
 # the squeeze, the rescaling and the residual sum that the versions before the current one had
 _BEFORE_COLUMNS = {SQUEEZE: adaptive_squeeze, RESCALE: broadcast_like_rescale,
-                   ADD: residual_first_add}
+                   AVERAGE: convolution_average_filters}
 _BEFORE_CHAINING = dict(_BEFORE_COLUMNS, **{CHAIN: no_chaining})
 
 # Oldest first; each with what it changed and what was predicted before it was measured.
 VERSIONS = [
     Version('reference', dict(_BEFORE_CHAINING, **{
-        SQUEEZE: pooling_squeeze, RESCALE: broadcast_mul_rescale, AVERAGE: mean_average_filters}),
+        SQUEEZE: pooling_squeeze, IDENTITY: pooling_squeeze, RESCALE: broadcast_mul_rescale,
+        AVERAGE: mean_average_filters}),
         'squeeze by global `Pooling`, rescale by `broadcast_mul`, average the ε G-filter maps '
         'by `mean(axis=1)`, every block squeezes its identity', '-'),
     Version('fast squeeze + rescale', dict(_BEFORE_CHAINING, **{AVERAGE: mean_average_filters}),
@@ -114,16 +118,16 @@ VERSIONS = [
             'reduction; predicted: faster training where `_broadcast_backward` dominates the '
             'profile'),
     Version('current', {},
-            'squeeze and rescale on U reshaped once to plain (N, C, H*W) columns: the squeeze '
-            'a matrix-vector product, the rescaling `batch_dot` of 1x1 by 1xH*W rows; the '
-            'identity first in the residual sum (on GPUs and in exports: pooling and '
-            '`broadcast_mul`)',
-            'micro-benchmarks on (32, 64, 1024): a sum over H*W 19 ms, the same reduction as a '
-            'matrix-vector product 1 ms; a 64-channel block\'s attention 34 ms -> 12 ms with '
-            'the columns; MKL-DNN\'s sum takes its first operand\'s layout; peak memory of '
-            '`se_resnet164` 1829 -> 1501 MiB (no broadcast tensor kept); predicted: SE and '
-            'InI training about 1.3x faster on ResNet-164, their memory over plain down by '
-            'a quarter'),
+            'squeeze and rescale U reshaped once to plain (N, C, H*W) columns: the squeeze a '
+            'matrix-vector product, the rescaling `batch_dot` of 1x1 by 1xH*W rows; the '
+            'identity squeezed by pooling; the ε average by `split` + `add_n` (on GPUs and in '
+            'exports: pooling and `broadcast_mul`)',
+            'micro-benchmarks on (32, 64, 1024) tensors: a sum over H*W 19 ms, the same '
+            'reduction as a matrix-vector product 1 ms; one 64-channel block\'s SE 34 ms -> '
+            '12 ms in columns; peak memory of `se_resnet164` at batch 32 1829 -> 1501 MiB (no '
+            'broadcast tensor kept), of `ini_wrn16_8_mix5d` at batch 64 1841 -> 1542 MiB with '
+            'the identity squeezed by pooling and an ε average that keeps nothing; predicted: '
+            'SE and InI training about 1.2x faster on ResNet-164, InI / SE unchanged'),
 ]
 
 

@@ -4,8 +4,9 @@
 ``python -m ini_gluon.memory se_resnet164 --size 32 --batch 32``, which builds the model for
 training alone, hybridized as training does
 (:func:`~ini_gluon.training.loop.hybridize_for_training`), runs a first step (building the
-graph) and 2 training steps, and prints its own peak resident memory.  One process per model: MXNet's memory pool keeps what a
-model used, so a second model in the same process would report the first one's peak.
+graph) and 2 training steps, and prints its own peak resident memory.  One process per model:
+MXNet's memory pool keeps what a model used, so a second model in the same process would report
+the first one's peak.
 """
 import subprocess
 import sys

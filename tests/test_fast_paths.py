@@ -13,7 +13,7 @@ from mxnet import autograd
 
 import ini_gluon.models
 from ini_gluon import formulations
-from ini_gluon.formulations import ADD, AVERAGE, CHAIN, RESCALE, SQUEEZE, Version
+from ini_gluon.formulations import AVERAGE, CHAIN, IDENTITY, RESCALE, SQUEEZE, Version
 from ini_gluon.layers import channel_attention, create_attn, set_names
 from ini_gluon.models import SqueezeChain, get_model
 
@@ -59,10 +59,11 @@ def test_fast_path_equals_reference(name):
     # the reference's own squeeze, rescaling and G-filter average (InI and the pair-view
     # CMPE-SE modes, whose 1x1 / 2x1 / 3x3 filters are G-filters) ran, not the current ones
     g_filters = name not in ('se', 'cmpe_se_doublefc')
-    expected = {SQUEEZE, RESCALE} | ({AVERAGE} if g_filters else set())
+    uses_identity = name != 'se' and 'nojoint' not in name
+    expected = ({SQUEEZE, RESCALE} | ({AVERAGE} if g_filters else set()) |
+                ({IDENTITY} if uses_identity else set()))
     assert _called(switch) == expected
     _assert_same(fast, ref)
-    uses_identity = name != 'se' and 'nojoint' not in name
     assert (np.abs(fast[2]).max() > 0) == uses_identity
 
 
@@ -72,20 +73,21 @@ def test_fast_path_equals_reference(name):
 MODELS = {'se_resnet20': 'se', 'cmpe_se_doublefc_resnet20': 'competitive',
           'ini_resnet20_mix5d': 'g_filters', 'se_wrn16_2': 'se',
           'cmpe_se_1x1_wrn16_2': 'g_filters', 'ini_wrn16_2_mix5d': 'g_filters'}
-# The versions before the current one also replace the squeeze, the rescaling and the
-# residual sum of every model (BEFORE_COLUMNS).
-BEFORE_COLUMNS = {SQUEEZE, RESCALE, ADD}
+# The versions before the current one also replace the squeeze and the rescaling of every model
+# (BEFORE_COLUMNS) and the ε average of those with G-filters; the reference also squeezes the
+# identity otherwise, where a model squeezes it.
+BEFORE_COLUMNS = {SQUEEZE, RESCALE}
 CHANGES = {
-    'reference': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS | {CHAIN},
-                  'g_filters': BEFORE_COLUMNS | {AVERAGE, CHAIN}},
+    'reference': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS | {CHAIN, IDENTITY},
+                  'g_filters': BEFORE_COLUMNS | {AVERAGE, CHAIN, IDENTITY}},
     'fast squeeze + rescale': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS | {CHAIN},
                                'g_filters': BEFORE_COLUMNS | {AVERAGE, CHAIN}},
     'ε average by convolution': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS | {CHAIN},
-                                 'g_filters': BEFORE_COLUMNS | {CHAIN}},
+                                 'g_filters': BEFORE_COLUMNS | {AVERAGE, CHAIN}},
     'squeeze hand-on': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS,
-                        'g_filters': BEFORE_COLUMNS},
+                        'g_filters': BEFORE_COLUMNS | {AVERAGE}},
     'batch_dot rescale (not adopted)': {'se': BEFORE_COLUMNS, 'competitive': BEFORE_COLUMNS,
-                                        'g_filters': BEFORE_COLUMNS},
+                                        'g_filters': BEFORE_COLUMNS | {AVERAGE}},
     'current': {'se': set(), 'competitive': set(), 'g_filters': set()},
 }
 

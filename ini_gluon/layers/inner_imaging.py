@@ -59,15 +59,15 @@ def inner_imaged_map(F, u_hat, x_hat, layout, map_shape):
 def average_filters(F, y, num_filters):
     """The average of the ε G-filter maps, ``(N, ε, n, m) -> (N, 1, n, m)`` (eq. 7).
 
-    A 1x1 convolution with the constant weight ``1/ε`` rather than ``mean(axis=1)``: the same
-    sum, but MXNet's CPU build reduces over a middle axis with a slow generic kernel (about
-    10x slower, forward and backward, on the maps of WRN-16-8; docs/benchmarks.md), while the
-    convolution runs on MKL-DNN.  The weight is a constant of the graph, not a parameter, made
-    from a ``(1, ε, 1, 1)`` corner of ``y`` so that it has ``y``'s dtype (float16, float64).
+    The sum of the ε slices by ``add_n``, neither ``mean(axis=1)`` nor a 1x1 convolution with
+    the weight ``1/ε``: MXNet's CPU build reduces over a middle axis with a slow generic kernel
+    (about 10x slower, forward and backward, on the maps of WRN-16-8), and a convolution keeps
+    its input, the BatchNormed maps, alive for its backward pass, where ``split`` and
+    ``add_n`` keep nothing (docs/benchmarks.md).
     """
-    corner = F.slice(y, begin=(0, None, 0, 0), end=(1, None, 1, 1))
-    weight = F.ones_like(corner) / num_filters
-    return F.Convolution(y, weight, kernel=(1, 1), num_filter=1, no_bias=True)
+    if num_filters == 1:
+        return y
+    return F.add_n(*F.split(y, num_outputs=num_filters, axis=1)) * (1.0 / num_filters)
 
 
 def _zero_fill(F, y, extra_rows, extra_cols):

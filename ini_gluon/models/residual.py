@@ -4,6 +4,7 @@ that hands a block's output squeeze on to the next; and the check of an attentio
 backbone's blocks before anything is built."""
 from mxnet.gluon import nn
 
+from ..layers import channel_attention
 from ..layers.create_attn import BlockShape, create_attn, plan_block
 
 __all__ = ['AttentionBlock', 'AttentionResidual', 'SqueezeChain', 'ChainedStages',
@@ -65,20 +66,11 @@ class AttentionResidual(AttentionBlock):
         if self.attn is None:
             return u + identity, None
         if not self.attn.uses_identity:
-            return add_identity(F, identity, self.attn(u, identity)), None
+            return self.attn(u, identity) + identity, None
         if identity_hat is None:
-            identity_hat = self.attn.squeeze_of(F, identity)          # eq. 17
+            identity_hat = channel_attention.squeeze_identity(F, identity)   # eq. 17
         out, scaled_u_hat = self.attn(u, identity, identity_hat)
-        return (add_identity(F, identity, out),
-                identity_hat + scaled_u_hat if hand_on else None)
-
-
-def add_identity(F, identity, scaled):
-    """``X + s o U`` (eq. 27), the identity first: MKL-DNN's sum takes the layout of its first
-    operand, and the identity is in MKL-DNN's blocked layout where the rescaled signal is not,
-    so the next block's BatchNorm and convolution read the layout they are fast on
-    (docs/benchmarks.md)."""
-    return F.elemwise_add(identity, scaled)
+        return out + identity, (identity_hat + scaled_u_hat if hand_on else None)
 
 
 def hands_on_squeeze(block, successor):
