@@ -1,6 +1,7 @@
 """What Inner-Imaging costs over SE and the plain backbone: throughput, memory, module share.
 
-``python benchmarks/throughput.py`` (about 45 minutes on 2 cores) writes ``docs/benchmarks.md``:
+``python benchmarks/throughput.py`` (about 70 minutes on 2 cores) writes ``docs/benchmarks.md``
+(``--quick``: the targets on ResNet-164 and WRN-16-8 alone, printed, in under 4 minutes):
 
 * backbones ``wrn16_8`` at 32x32, batch 64, ``resnet164`` at 32x32, batch 32 (64 does not fit
   in 24 GiB with five models alive); ``resnet50_v2`` at 224x224, batch 8; each plain, ``se_``,
@@ -217,36 +218,42 @@ def where_the_time_goes(profiles):
             lines.append('- `%s` %s: SE over plain %s; InI over SE %s.' % (
                 backbone, label, _overhead(rows, mode, plain, se),
                 _overhead(rows, mode, se, ini)))
-    lines += ['', 'Reading these: `_broadcast_backward` is the backward pass of the rescaling\'s '
-              '`broadcast_like` (the sum over H x W that gives the gradient of the attention '
-              'values), `_backward_mul` that of its product, `_contrib_AdaptiveAvgPooling2D` the '
-              'squeeze, and `BatchNorm` the next block\'s normalisation, slower on the '
-              'plain-layout tensor the rescaling produces than on the MKL-DNN-layout output of a '
-              'convolution.  These are full-tensor passes over every block\'s output, the same '
-              'for SE and InI: on ResNet-164\'s 54 thin bottleneck blocks they cost more than '
-              'the convolutions of the block, which is why SE and InI stay far from 0.75x the '
-              'plain ResNet-164 on this CPU.  No formulation tried removes them (`batch_dot` for '
-              'the rescaling: see the versions below); that would take a fused squeeze-excite '
-              'operator working on MKL-DNN\'s layout, which MXNet 1.9 does not have.', '',
-              'What InI adds over SE, after the versions below: the G-filter convolutions and '
-              'their BatchNorm on the small maps (`Convolution`, `_backward_Convolution`, '
-              '`BatchNorm`, `_backward_BatchNorm` in the lists above), the padding and '
-              'aggregation of the shapes, and the squeeze of the identity where it cannot be '
-              'handed on (the first block of a stage, after a projection; half the blocks of '
-              'WRN-16-8, 3 of 54 in ResNet-164).  These are many small operators on maps of a '
-              'few hundred values, so their cost is per operator, not per multiply-add. '
-              'Folding the G-filters\' BatchNorm into their convolutions at inference was not '
-              'done: BatchNorm is a small part of InI\'s extra in the inference lists above, '
-              'and the convolutions it would be folded into stay.', '',
+    lines += ['', 'Reading these, for the CPU formulation (`ini_gluon.layers.channel_attention`): '
+              '`Reshape` is the one reorder of U out of MKL-DNN\'s blocked layout into plain '
+              '(N, C, H*W) columns, `batch_dot` the rescaling (one per block) and its backward '
+              '(two per block), `dot` / `_backward_dot` the squeeze; `BatchNorm`, '
+              '`_backward_BatchNorm`, the convolutions and `add_n` of the next block are slower '
+              'on the plain-layout tensor the rescaling hands on than on the MKL-DNN-layout '
+              'output of a convolution.  These are full-tensor passes over every block\'s '
+              'output, the same for SE and InI: on ResNet-164\'s 54 thin bottleneck blocks they '
+              'cost about as much as the blocks\' convolutions, which is why SE and InI stay '
+              'short of 0.6x the plain ResNet-164 on this CPU; on WRN-16-8, whose step is '
+              'mostly convolutions, they are a tenth of it.', '',
+              'Not built: a fused squeeze-and-rescale operator loaded with `mx.library.load`.  '
+              'MXNet 1.9 gives the backward pass of a library operator the forward inputs and '
+              'outputs, so a fused `s o U` would keep its output alive besides U: one full '
+              'tensor per block more than the columns formulation, which keeps the columns '
+              'alone, against the memory target; it would still receive U in the plain layout, '
+              'after the same reorder, and so save only the passes of `batch_dot`\'s backward.  '
+              'Tried and not adopted: the identity first in the residual sum (MKL-DNN\'s sum '
+              'takes the layout of its first operand, so the next block reads the blocked '
+              'layout): faster SE-ResNet-164 inference and less memory on WRN-16-8, but a third '
+              'slower SE-ResNet-8 training (the digits demo\'s size), whose last BatchNorm and '
+              'pooling run their backward passes slower on the blocked layout.', '',
+              'What InI adds over SE: the G-filter convolutions and their BatchNorm on the '
+              'small maps (`Convolution`, `_backward_Convolution`, `BatchNorm`, '
+              '`_backward_BatchNorm` in the lists above), the padding and aggregation of the '
+              'shapes, and the squeeze of the identity where it cannot be handed on (the first '
+              'block of a stage, after a projection; half the blocks of WRN-16-8, 3 of 54 in '
+              'ResNet-164).  These are many small operators on maps of a few hundred values, so '
+              'their cost is per operator, not per multiply-add.  In memory, InI keeps the ε '
+              'maps of every G-filter shape for its BatchNorm\'s backward pass (eq. 5-7): the '
+              'memory section below counts them.', '',
               'Hybridizing: on ResNet-164 the plain network gains most (its many cheap '
               'operators lose their Python dispatch), the attention models less, because the '
               'full-tensor passes above cost the same hybridized or not and dominate their '
-              'step.  On WRN-16-8 the training step is mostly convolutions (the tables below), so '
-              'hybridizing has little to save there: the plain network\'s own hybridized / '
-              'imperative ratio is about 1.2, and the ratios of its attention models scatter '
-              'around it from run to run; compare the InI-over-SE ratios of the `current` rows '
-              'of the versions table, measured in another process, with the table above for the '
-              'size of that scatter.', '']
+              'step.  On WRN-16-8 the training step is mostly convolutions, so hybridizing has '
+              'little to save there, and the ratios of its models scatter from run to run.', '']
     for backbone, _, _ in PROFILED:
         lines += render_profile(backbone, profiles[backbone])
     return lines
@@ -546,17 +553,73 @@ def target_rows(results):
 
 
 def targets(results):
-    """The targets, each with the measured ratio."""
+    """The targets, each with the measured ratio, and what InI's memory holds."""
     return (['## Targets', '', '| target | measured | met |', '|---|---:|:---:|'] +
             ['| %s | %.2f | %s |' % (text, value, 'yes' if ok else 'no')
-             for text, value, ok in target_rows(results)] + [''])
+             for text, value, ok in target_rows(results)] + [''] + memory_accounting(results))
+
+
+def g_filter_maps_mib(name, batch):
+    """MiB of the ε G-filter maps of every kept shape, ``batch * ε * n * m`` float32 values per
+    shape and block (InI eq. 5-7): what BatchNorm keeps of them for its backward pass."""
+    from ini_gluon.layers.inner_imaging import InnerImaging
+
+    values = sum(b._num_filters * sum(n * m for _, (n, m) in b.plan.kept)
+                 for b in _blocks(get_model(name, classes=10)) if isinstance(b, InnerImaging))
+    return batch * values * 4 / 2.0 ** 20
+
+
+def attention_inputs_mib(name, size, batch):
+    """MiB of one float32 tensor of U's size per attention block (the floor of SE's memory
+    over the plain network's), from the shapes a forward pass of one image gives."""
+    from ini_gluon.layers.channel_attention import ChannelAttention
+    net = get_model(name, classes=_classes(size))
+    net.initialize()
+    values = []
+    hooks = [b.register_forward_pre_hook(lambda b, args: values.append(args[0].size))
+             for b in _blocks(net) if isinstance(b, ChannelAttention)]
+    net(mx.nd.zeros((1, 3, size, size)))
+    for h in hooks:
+        h.detach()
+    return batch * sum(values) * 4 / 2.0 ** 20
+
+
+def _blocks(block):
+    yield block
+    for child in block._children.values():
+        yield from _blocks(child)
+
+
+def memory_accounting(results):
+    get = {r['model']: r for r in results}
+    lines = ['What the memory targets are up against, per backbone: the floor of SE over the '
+             'plain network is one tensor of U\'s size per block (the columns the '
+             'rescaling\'s backward pass needs); InI adds the ε maps of every G-filter shape, '
+             'which BatchNorm keeps for its backward pass (eq. 5-7; computed from each block\'s '
+             'plan, float32).  MXNet\'s memory planner shares buffers between tensors whose '
+             'lifetimes do not overlap, so the measured differences are not sums of these.', '',
+             '| backbone | batch | SE - plain, MiB | one U per block, MiB | allowed by the '
+             'target, MiB | InI - SE, MiB | G-filter maps, MiB | allowed by the target, MiB |',
+             '|---|---:|---:|---:|---:|---:|---:|---:|']
+    for backbone in ('resnet164', 'wrn16_8'):
+        if not all(n in get for n in _trio(backbone)):
+            continue
+        plain, se, ini = (get[n] for n in _trio(backbone))
+        lines.append('| `%s` | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |' % (
+            backbone, se['batch'], se['memory_mib'] - plain['memory_mib'],
+            attention_inputs_mib(se['model'], se['size'], se['batch']),
+            (MEMORY_TARGETS['se_over_plain'] - 1) * plain['memory_mib'],
+            ini['memory_mib'] - se['memory_mib'], g_filter_maps_mib(ini['model'], ini['batch']),
+            (MEMORY_TARGETS['ini_over_se'] - 1) * se['memory_mib']))
+    return lines + ['']
 
 
 def render(results, repeats, iters):
     lines = ['# Benchmarks: what the attention costs', '',
              'Produced by `python benchmarks/throughput.py` on %s; medians of %d interleaved '
              'repeats of %d steps. Training: forward + backward + Nesterov SGD update, '
-             'hybridized with static allocation; inference: hybridized forward. Memory: peak '
+             'hybridized as training is (static allocation, not static shapes); inference: '
+             'hybridized forward (static allocation and shapes). Memory: peak '
              'resident memory (`VmHWM`) of a fresh process of the model\'s own that builds it '
              'for training and runs 2 steps (`python -m ini_gluon.memory`). Attention share: the '
              'part of the '
