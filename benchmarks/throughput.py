@@ -346,10 +346,12 @@ def _regression_child(backbone, repeats, iters):
     print(json.dumps(_interleaved(benches, repeats, iters)))
 
 
-def regression(repeats, iters):
+def per_backbone(child_flag, table, repeats, iters):
+    """``{backbone: JSON}`` of a child process ``child_flag BACKBONE`` per row of ``table``
+    (one process each: MXNet's memory pool never returns what a backbone used)."""
     rows = {}
-    for backbone, _, _ in REGRESSION:
-        out = subprocess.run([sys.executable, __file__, '--regression-child', backbone,
+    for backbone, _, _ in table:
+        out = subprocess.run([sys.executable, __file__, child_flag, backbone,
                               '--repeats', str(repeats), '--iters', str(iters)],
                              capture_output=True, text=True, check=True)
         rows[backbone] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -419,16 +421,6 @@ def _deploy_child(backbone, repeats, iters):
                 step()
             got[key].append(batch * iters / (time.perf_counter() - tic))
     print(json.dumps({key: statistics.median(v) for key, v in got.items()}))
-
-
-def deployment(repeats, iters):
-    rows = {}
-    for backbone, _, _ in DEPLOYED:
-        out = subprocess.run([sys.executable, __file__, '--deploy-child', backbone,
-                              '--repeats', str(repeats), '--iters', str(iters)],
-                             capture_output=True, text=True, check=True)
-        rows[backbone] = json.loads(out.stdout.strip().splitlines()[-1])
-    return rows
 
 
 def render_deployment(rows):
@@ -682,8 +674,10 @@ def main():
     saved = _load(path)
     for key, compute in (('versions', lambda: ablation(repeats, iters)),
                          ('profile', lambda: {b: profile(b) for b, _, _ in PROFILED}),
-                         ('regression', lambda: regression(repeats, iters)),
-                         ('deployment', lambda: deployment(repeats, iters))):
+                         ('regression', lambda: per_backbone('--regression-child', REGRESSION,
+                                                             repeats, iters)),
+                         ('deployment', lambda: per_backbone('--deploy-child', DEPLOYED,
+                                                             repeats, iters))):
         if key not in saved:
             saved[key] = compute()
             _save(path, saved)
