@@ -86,15 +86,22 @@ class _Bench(object):
 def measure(names, input_shape, batch, classes=10, repeats=3, iters=3, ctx=None):
     """Median training and inference img/s of each model, interleaved, ``repeats`` times."""
     ctx = ctx or mx.cpu()
-    benches = [_Bench(n, input_shape, batch, classes, ctx) for n in names]
-    train = {n: [] for n in names}
-    infer = {n: [] for n in names}
+    rates = interleaved([(n, _Bench(n, input_shape, batch, classes, ctx)) for n in names],
+                        repeats, iters)
+    return {n: r[0] for n, r in rates.items()}, {n: r[1] for n, r in rates.items()}
+
+
+def interleaved(benches, repeats=3, iters=3):
+    """``{key: [train img/s, infer img/s]}``, medians of ``repeats`` rounds over the
+    ``(key, _Bench)`` pairs in turn, so that the machine's drift falls on all alike."""
+    train = {key: [] for key, _ in benches}
+    infer = {key: [] for key, _ in benches}
     for _ in range(repeats):
-        for bench in benches:
-            train[bench.name].append(bench.rate(bench.train_step, iters))
-            infer[bench.name].append(bench.rate(bench.infer_step, iters))
-    return ({n: statistics.median(v) for n, v in train.items()},
-            {n: statistics.median(v) for n, v in infer.items()})
+        for key, bench in benches:
+            train[key].append(bench.rate(bench.train_step, iters))
+            infer[key].append(bench.rate(bench.infer_step, iters))
+    return {key: [statistics.median(train[key]), statistics.median(infer[key])]
+            for key in train}
 
 
 def accuracy(name, params, dataset, data_dir, classes, settings=None):

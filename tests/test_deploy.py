@@ -12,6 +12,7 @@ import ini_gluon as ig
 import ini_gluon.export
 from ini_gluon import evaluate, predict
 from ini_gluon.export import RawInput, export
+from ini_gluon.inspect import attention_layers
 from ini_gluon.layers.channel_attention import ChannelAttention
 from ini_gluon.layers.create_attn import attention_types
 from ini_gluon.models.registry import backbones
@@ -163,10 +164,6 @@ def test_predict_bad_images_are_one_line(run, tmp_path, capsys):
         assert len(err) == 1 and fragment in err[0], err
 
 
-def _has(block, kind):
-    return isinstance(block, kind) or any(_has(c, kind) for c in block._children.values())
-
-
 def _operators(graph_json):
     return {node['op'] for node in json.loads(graph_json)['nodes']}
 
@@ -211,7 +208,7 @@ def test_every_family_exports_and_the_exports_agree_on_raw_images(name, tmp_path
     assert np.abs(loaded(mx.nd.array(raw)).asnumpy() - expected).max() <= 1e-4 * scale
     # the live network ran the CPU formulation (where the attention is ours, not GluonCV's own
     # SE), the export has the portable one
-    if _has(net, ChannelAttention):
+    if any(isinstance(layer, ChannelAttention) for _, _, layer in attention_layers(net)):
         assert 'batch_dot' in _operators(net._cached_graph[1].tojson())
     with open(str(tmp_path / (name + '-symbol.json'))) as f:
         exported = _operators(f.read())
