@@ -23,6 +23,7 @@
 Timings are wall-clock on whatever machine runs it; the ratios are what the targets are about.
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -37,7 +38,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from ini_gluon import formulations  # noqa: E402
-from ini_gluon.compare import _Bench, measure  # noqa: E402
+from ini_gluon._argparse import positive_int  # noqa: E402
+from ini_gluon.compare import _Bench, interleaved, measure  # noqa: E402
+from ini_gluon.inspect import attention_layers  # noqa: E402
 from ini_gluon.models import get_model  # noqa: E402
 from ini_gluon.memory import peak_training_memory  # noqa: E402
 
@@ -139,18 +142,14 @@ def _backbone_child(backbone, repeats, iters, quick=False):
     print(json.dumps(rows))
 
 
-QUICK = ('resnet164', 'wrn16_8')
+QUICK = [row for row in BACKBONES if row[0] in ('resnet164', 'wrn16_8')]
 
 
 def quick(repeats, iters):
     """The targets on ResNet-164 and WRN-16-8 (plain, SE, InI mix-5-d), printed: for iterating.
     Writes nothing; the full run is the source of docs/benchmarks.md."""
-    results = []
-    for backbone in QUICK:
-        out = subprocess.run([sys.executable, __file__, '--backbone-child', backbone,
-                              '--quick-child', '--repeats', str(repeats), '--iters',
-                              str(iters)], capture_output=True, text=True, check=True)
-        results += json.loads(out.stdout.strip().splitlines()[-1])
+    results = [row for rows in per_backbone('--backbone-child', QUICK, repeats, iters,
+                                            ['--quick-child']).values() for row in rows]
     lines = ['Quick check on %s: medians of %d interleaved repeats of %d steps' % (
         machine(), repeats, iters), '', '| model | train img/s | infer img/s | peak MiB |',
         '|---|---:|---:|---:|']
@@ -321,38 +320,25 @@ PREVIOUS = 'squeeze hand-on'
 REGRESSION = [('wrn16_8', 32, 64), ('resnet50_v2', 224, 8), ('resnet164', 32, 32)]
 
 
-def _interleaved(benches, repeats, iters):
-    """Median training and inference img/s of prebuilt ``(key, _Bench)`` pairs, interleaved."""
-    got = {key: ([], []) for key, _ in benches}
-    for _ in range(repeats):
-        for key, bench in benches:
-            got[key][0].append(bench.rate(bench.train_step, iters))
-            got[key][1].append(bench.rate(bench.infer_step, iters))
-    return {key: [statistics.median(t), statistics.median(i)] for key, (t, i) in got.items()}
-
-
 def _regression_child(backbone, repeats, iters):
     size, batch = _setting(backbone, REGRESSION)
     benches = []
     for name in _trio(backbone)[1:]:
         for label in ('current', PREVIOUS):
             # a graph keeps the functions it was traced with: _Bench traces in its constructor
-            if label == 'current':
+            with contextlib.nullcontext() if label == 'current' else formulations.use(label):
                 bench = _Bench(name, (3, size, size), batch, _classes(size), mx.cpu())
-            else:
-                with formulations.use(PREVIOUS):
-                    bench = _Bench(name, (3, size, size), batch, _classes(size), mx.cpu())
             benches.append(('%s/%s' % (name, label), bench))
-    print(json.dumps(_interleaved(benches, repeats, iters)))
+    print(json.dumps(interleaved(benches, repeats, iters)))
 
 
-def per_backbone(child_flag, table, repeats, iters):
-    """``{backbone: JSON}`` of a child process ``child_flag BACKBONE`` per row of ``table``
-    (one process each: MXNet's memory pool never returns what a backbone used)."""
+def per_backbone(child_flag, table, repeats, iters, extra=()):
+    """``{backbone: JSON}`` of a child process ``child_flag BACKBONE [extra]`` per row of
+    ``table`` (one process each: MXNet's memory pool never returns what a backbone used)."""
     rows = {}
     for backbone, _, _ in table:
         out = subprocess.run([sys.executable, __file__, child_flag, backbone,
-                              '--repeats', str(repeats), '--iters', str(iters)],
+                              '--repeats', str(repeats), '--iters', str(iters)] + list(extra),
                              capture_output=True, text=True, check=True)
         rows[backbone] = json.loads(out.stdout.strip().splitlines()[-1])
     return rows
@@ -556,30 +542,24 @@ def g_filter_maps_mib(name, batch):
     shape and block (InI eq. 5-7): what BatchNorm keeps of them for its backward pass."""
     from ini_gluon.layers.inner_imaging import InnerImaging
 
-    values = sum(b._num_filters * sum(n * m for _, (n, m) in b.plan.kept)
-                 for b in _blocks(get_model(name, classes=10)) if isinstance(b, InnerImaging))
+    values = sum(layer._num_filters * sum(n * m for _, (n, m) in layer.plan.kept)
+                 for _, _, layer in attention_layers(get_model(name, classes=10))
+                 if isinstance(layer, InnerImaging))
     return batch * values * 4 / 2.0 ** 20
 
 
 def attention_inputs_mib(name, size, batch):
     """MiB of one float32 tensor of U's size per attention block (the floor of SE's memory
     over the plain network's), from the shapes a forward pass of one image gives."""
-    from ini_gluon.layers.channel_attention import ChannelAttention
     net = get_model(name, classes=_classes(size))
     net.initialize()
     values = []
-    hooks = [b.register_forward_pre_hook(lambda b, args: values.append(args[0].size))
-             for b in _blocks(net) if isinstance(b, ChannelAttention)]
+    hooks = [layer.register_forward_pre_hook(lambda b, args: values.append(args[0].size))
+             for _, _, layer in attention_layers(net)]
     net(mx.nd.zeros((1, 3, size, size)))
     for h in hooks:
         h.detach()
     return batch * sum(values) * 4 / 2.0 ** 20
-
-
-def _blocks(block):
-    yield block
-    for child in block._children.values():
-        yield from _blocks(child)
 
 
 def memory_accounting(results):
@@ -645,8 +625,8 @@ def main():
     p.add_argument('--quick', action='store_true',
                    help='check the targets on ResNet-164 and WRN-16-8 (a few minutes); '
                         'prints, writes nothing')
-    p.add_argument('--repeats', type=int, default=None, help='default: 3 (--quick: 2)')
-    p.add_argument('--iters', type=int, default=None, help='default: 2 (--quick: 1)')
+    p.add_argument('--repeats', type=positive_int, default=None, help='default: 3 (--quick: 2)')
+    p.add_argument('--iters', type=positive_int, default=None, help='default: 2 (--quick: 1)')
     p.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
     for hidden in ('--ablation-child', '--backbone-child', '--profile-of', '--backbone',
                    '--regression-child', '--deploy-child'):
@@ -655,8 +635,8 @@ def main():
     p.add_argument('--size', type=int, help=argparse.SUPPRESS)
     p.add_argument('--batch', type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
-    repeats = args.repeats or (2 if args.quick else 3)
-    iters = args.iters or (1 if args.quick else 2)
+    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 3)
+    iters = args.iters if args.iters is not None else (1 if args.quick else 2)
     if args.backbone_child:
         return _backbone_child(args.backbone_child, repeats, iters, args.quick_child)
     if args.ablation_child:
@@ -669,6 +649,8 @@ def main():
         return _profile_child(args.profile_of, args.size, args.batch, iters)
     if args.quick:
         return quick(repeats, iters)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+        p.error('--out %s: its folder does not exist' % args.out)
     path = os.path.splitext(args.out)[0] + '.json'
     results = run(repeats, iters, path)
     saved = _load(path)
