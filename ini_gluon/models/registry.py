@@ -40,7 +40,7 @@ from .residual import check_blocks
 
 __all__ = ['Backbone', 'ModelSpec', 'register_backbone', 'backbones', 'parse_model_name',
            'resolve_model_name', 'model_name', 'get_model', 'list_models', 'find_models',
-           'backbone_models', 'DEFAULT_INPUT_SHAPE']
+           'backbone_models', 'check_attention', 'DEFAULT_INPUT_SHAPE']
 
 DEFAULT_INPUT_SHAPE = (1, 3, 32, 32)
 _ATTN_OPTIONS = tuple(f for f in AttnSpec._fields if f != 'kind')
@@ -49,23 +49,26 @@ _MODEL_ALIASES = [(re.compile(r'^cmpe_se_((?:resnet|wrn)[0-9_]+)$'), r'se_\1')]
 
 Backbone = namedtuple('Backbone', ['key', 'names', 'build', 'blocks', 'family', 'listed',
                                    'input_shape', 'aliases', 'defaults', 'describe', 'every',
-                                   'imagenet_weights'], defaults=(None, None, None))
+                                   'imagenet_weights', 'paper', 'attentions'],
+                      defaults=(None, None, None, None, None))
 Backbone.__doc__ = """A registered backbone family (see :func:`register_backbone`)."""
 _BACKBONES = {}
 
 
 def register_backbone(names, blocks, family, listed, aliases=(), defaults=None,
                       input_shape=DEFAULT_INPUT_SHAPE, describe=None, every=None,
-                      imagenet_weights=None):
+                      imagenet_weights=None, paper=None, attentions=None):
     """Register a backbone family: a decorator of its constructor.
 
     Parameters
     ----------
     names : str or tuple of str
         Name templates of the backbone part of a model name, with integer fields in braces:
-        ``'wrn{depth}_{width}'``.  Several templates: the first whose missing fields all have
-        their ``defaults`` is the canonical name (``('pyramidnet{depth}',
-        'pyramidnet{depth}_a{alpha}')``).
+        ``'wrn{depth}_{width}'``.  A field with a text after a colon is a flag, 1 where the
+        name holds the text and 0 where it does not: ``'mobilenet{whole}_{tenths}_g{groups}'
+        '{exchange:_ex}'`` reads ``mobilenet1_0_g2_ex`` as exchange = 1.  Several templates: the
+        first whose missing fields all have their ``defaults`` is the canonical name
+        (``('pyramidnet{depth}', 'pyramidnet{depth}_a{alpha}')``).
     blocks : callable
         ``blocks(**fields)`` -> list of :class:`~ini_gluon.models.residual.BlockShape`, one per
         attention block, to check an attention before building; raises ``ValueError`` for
@@ -93,6 +96,13 @@ def register_backbone(names, blocks, family, listed, aliases=(), defaults=None,
         Template of GluonCV's model whose published ImageNet weights fit the plain backbone
         (``'resnet{depth}_v{version}'``): ``get_model(..., pretrained_base=True)`` loads them
         into the backbone, ``pretrained=True`` into the plain model.  ``None``: no such weights.
+    paper : str, optional
+        The paper whose recipe ``--preset paper`` trains the family with
+        (:mod:`ini_gluon.training.recipes`: ``'sinet'``); ``None``: the InI paper's (the
+        CMPE-SE paper's for ``cmpe_se_*`` names).
+    attentions : tuple of str, optional
+        The attention kinds the family's blocks take (``('se',)``; ``()``: none, the network
+        has no attention slot); ``None``: every registered kind.
 
     The constructor is called as ``constructor(attn=<AttnSpec or None>, **fields, **kwargs)``.
     """
@@ -107,7 +117,8 @@ def register_backbone(names, blocks, family, listed, aliases=(), defaults=None,
         _BACKBONES[key] = Backbone(key, names, constructor, blocks, family, tuple(listed),
                                    tuple(input_shape), tuple(aliases), dict(defaults or {}),
                                    describe, None if every is None else tuple(every),
-                                   imagenet_weights)
+                                   imagenet_weights, paper,
+                                   None if attentions is None else tuple(attentions))
         return constructor
     return wrap
 
@@ -117,13 +128,37 @@ def backbones():
     return dict(_BACKBONES)
 
 
+def _template_tokens(template):
+    """``[(literal, field or None, flag text or '')]`` of a name template."""
+    return [(lit, field, spec or '') for lit, field, spec, _ in
+            string.Formatter().parse(template)]
+
+
+def _template_fields(template):
+    return {field for _, field, _ in _template_tokens(template) if field}
+
+
+def _flags(backbone):
+    """The flag fields of a backbone's templates (``{exchange:_ex}``)."""
+    return {field for t in backbone.names + backbone.aliases
+            for _, field, flag in _template_tokens(t) if field and flag}
+
+
 @lru_cache(maxsize=None)
 def _template_regex(template):
-    fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]
-    pattern = re.escape(template)
-    for field in fields:
-        pattern = pattern.replace(re.escape('{%s}' % field), r'(?P<%s>\d+)' % field)
+    pattern = ''
+    for lit, field, flag in _template_tokens(template):
+        pattern += re.escape(lit)
+        if field:
+            pattern += ('(?P<%s>%s)?' % (field, re.escape(flag)) if flag else
+                        r'(?P<%s>\d+)' % field)
     return re.compile(pattern)
+
+
+def _fields_of(match):
+    """The field values of a template match: integers, and 1 / 0 for a flag there or not."""
+    return {k: 0 if v is None else int(v) if v.isdigit() else 1
+            for k, v in match.groupdict().items()}
 
 
 def _match_backbone(text):
@@ -133,16 +168,23 @@ def _match_backbone(text):
             match = _template_regex(template).fullmatch(text)
             if match:
                 fields = dict(backbone.defaults)
-                fields.update((k, int(v)) for k, v in match.groupdict().items())
+                fields.update(_fields_of(match))
                 return backbone, fields
     return None, None
 
 
+def _fill(template, fields):
+    """The name ``template`` gives ``fields`` (a flag's text where it is 1)."""
+    return ''.join(lit + ('' if not field else (flag if fields[field] else '') if flag else
+                          str(fields[field]))
+                   for lit, field, flag in _template_tokens(template))
+
+
 def _format_backbone(backbone, fields):
     for template in backbone.names:
-        used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        used = _template_fields(template)
         if all(backbone.defaults.get(k) == v for k, v in fields.items() if k not in used):
-            return template.format(**fields)
+            return _fill(template, fields)
     raise ValueError('no name template of %s fits %r' % (backbone.key, fields))
 
 
@@ -234,17 +276,35 @@ def parse_model_name(name):
     if attn_type is None:
         return spec
     options = attn_type.suffix.parse(match) if attn_type.suffix is not None else {}
-    return spec._replace(attn=parse_attn(AttnSpec(attn_type.kind, spatial=spatial, **options)))
+    spec = spec._replace(attn=parse_attn(AttnSpec(attn_type.kind, spatial=spatial, **options)))
+    check_attention(spec.entry, spec.attn)
+    return spec
 
 
 _MAX_FIELD = 10000
+
+
+def _check_flags(backbone, fields):
+    for key in sorted(_flags(backbone) & set(fields)):
+        if fields[key] not in (0, 1):
+            raise ValueError('%s is a flag of %s: 0 or 1, not %r' % (key, backbone.key,
+                                                                    fields[key]))
+
+
+def check_attention(backbone, attn):
+    """Raise ``ValueError`` where the family's blocks do not take the attention ``attn``."""
+    if attn is None or backbone.attentions is None or attn.kind in backbone.attentions:
+        return
+    raise ValueError('%s takes %s' % (
+        backbone.key, 'no attention: it has no attention block' if not backbone.attentions
+        else 'only the attention %s, not %s' % (', '.join(backbone.attentions), attn.kind)))
 
 
 def _checked(spec):
     """``spec`` with its backbone's defaults filled in and its fields sorted, after checking
     them against the backbone's templates and blocks."""
     entry = spec.entry
-    known = {f for t in entry.names for _, f, _, _ in string.Formatter().parse(t) if f}
+    known = set().union(*(_template_fields(t) for t in entry.names))
     fields = dict(entry.defaults, **dict(spec.args))
     for key, value in sorted(fields.items()):
         if key not in known:
@@ -257,6 +317,7 @@ def _checked(spec):
     missing = known - set(fields)
     if missing:
         raise ValueError('%s needs %s' % (entry.key, ', '.join(sorted(missing))))
+    _check_flags(entry, fields)
     spec = spec._replace(args=tuple(sorted(fields.items())))
     spec.blocks()  # checks the depth / width
     return spec
@@ -292,7 +353,7 @@ def _spelled_backbone(text):
             for m in _template_regex(template).finditer(text):
                 if _bounded(text, m.start(), m.end()):
                     fields = dict(backbone.defaults)
-                    fields.update((k, int(v)) for k, v in m.groupdict().items())
+                    fields.update(_fields_of(m))
                     found.append((m.start(), m.end(), backbone, fields, None))
     for entry in _NOT_BUILT:
         for m in re.finditer(entry[0], text):
@@ -328,6 +389,7 @@ def _valid_fields(backbone, fields):
     if not all(0 <= v <= _MAX_FIELD for v in fields.values()):
         return False
     try:
+        _check_flags(backbone, fields)
         backbone.blocks(**fields)
     except (ValueError, TypeError):
         return False
@@ -365,7 +427,7 @@ def _siblings(backbone, fields):
                 _match_backbone(t)[1].get(k, v) == v for k, v in fields.items())
                 and set(_match_backbone(t)[1]) & set(fields)]
             continue
-        own = {f for t in other.names for _, f, _, _ in string.Formatter().parse(t) if f}
+        own = set().union(*(_template_fields(t) for t in other.names))
         if own and own <= set(fields) | set(other.defaults):
             mine = dict(other.defaults, **{k: fields[k] for k in own if k in fields})
             if _valid_fields(other, mine):
@@ -377,6 +439,7 @@ def _canonical(name):
     """The canonical name of ``name`` if it parses and builds, else ``None``."""
     try:
         spec = parse_model_name(name)
+        check_attention(spec.entry, spec.attn)
         check_blocks(spec.attn, spec.blocks())
     except ValueError:
         return None
@@ -536,6 +599,7 @@ def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False
         if named:
             raise ValueError('%s belong%s in the name (%s), not in the keyword arguments'
                              % (', '.join(named), 's' if len(named) == 1 else '', spec.name))
+        check_attention(spec.entry, spec.attn)
         check_blocks(spec.attn, spec.blocks())
         plan = _weights_plan(spec, pretrained, pretrained_base, root)
         net = _build(spec, kwargs)
@@ -656,7 +720,8 @@ def _backbone_models(text, _backbones, _attention_types):
     plain = ModelSpec(backbone.key, tuple(sorted(fields.items())), None)
     blocks = plain.blocks()                     # raises for a depth the family cannot have
     return tuple(plain._replace(attn=attn).name for attn in _attentions()
-                 if _buildable(attn, blocks))
+                 if (backbone.attentions is None or attn is None or
+                     attn.kind in backbone.attentions) and _buildable(attn, blocks))
 
 
 def list_models(pattern='*'):
@@ -669,19 +734,18 @@ def list_models(pattern='*'):
 _GLOB = re.compile(r'[*?\[]')
 
 
-def _template_tokens(template):
-    return [(lit, field) for lit, field, _, _ in string.Formatter().parse(template)]
-
-
 @lru_cache(maxsize=None)
 def _start_regex(template):
     """A regex of every start of a name of ``template`` (``'resnet{depth}'``: ``''``, ``'re'``,
     ``'resnet8'``, ...)."""
     options, head = [], ''
-    for lit, field in _template_tokens(template):
+    for lit, field, flag in _template_tokens(template):
         options += [head + re.escape(lit[:i]) for i in range(len(lit) + 1)]
         head += re.escape(lit)
-        if field:
+        if field and flag:
+            options += [head + re.escape(flag[:i]) for i in range(1, len(flag) + 1)]
+            head += '(?:%s)?' % re.escape(flag)
+        elif field:
             options.append(head + r'\d*')
             head += r'\d+'
     return re.compile('(?:%s)' % '|'.join(options))
@@ -689,8 +753,8 @@ def _start_regex(template):
 
 def _shown(template):
     """``'wrn{depth}_{width}'`` -> ``'wrn<depth>_<width>'``."""
-    return ''.join(lit + ('<%s>' % field if field else '') for lit, field in
-                   _template_tokens(template))
+    return ''.join(lit + ('[%s]' % flag if flag else '<%s>' % field if field else '')
+                   for lit, field, flag in _template_tokens(template))
 
 
 def find_models(pattern='*'):
@@ -733,6 +797,6 @@ def find_models(pattern='*'):
             ' (also %s)' % ', '.join(_shown(t) for t in backbone.aliases)
             if backbone.aliases else '',
             backbone.describe or 'any ' + ', '.join(
-                '<%s>' % f for _, f in _template_tokens(templates[-1]) if f),
+                '<%s>' % f for _, f, _ in _template_tokens(templates[-1]) if f),
             '; e.g. %s' % ', '.join(examples) if examples else ''))
     return sorted(names), notes
