@@ -13,7 +13,7 @@ from .layers.g_filters import DILATED
 from .models.registry import DEFAULT_INPUT_SHAPE
 from .models.residual import AttentionBlock
 
-__all__ = ['param_shapes', 'count_params', 'residual_blocks', 'summary']
+__all__ = ['param_shapes', 'count_params', 'residual_blocks', 'interaction_units', 'summary']
 
 
 def param_shapes(net, input_shape=None):
@@ -74,10 +74,72 @@ def _row(label, block, shapes):
             '{:,}'.format(count_params(attn, shapes)) if attn is not None else '0']
 
 
+def interaction_units(net):
+    """``[(path, unit, feeds the decision)]`` of every unit of ``net`` with SINet's interaction
+    attributes (``groups``, ``exchange``: the SI Units and the ablation networks' units), in
+    order; ``path`` is the structural name (``features.4.1``, as ``save_parameters``), and the
+    last flag says whether its output is one the joint decision (eq. 2-4) takes."""
+    points = set(getattr(net, 'decision_points', ()))
+    found = []
+
+    def walk(block, path, feeds):
+        children = list(block._children.items())
+        for i, (key, child) in enumerate(children):
+            here = '%s.%s' % (path, key) if path else key
+            last = feeds and i == len(children) - 1
+            if hasattr(child, 'exchange') and hasattr(child, 'groups'):
+                found.append((here, child, last))
+            else:
+                walk(child, here, last)
+
+    for key, child in net._children.items():
+        if key == 'features':
+            for i, (k, sub) in enumerate(child._children.items()):
+                path = 'features.%s' % k
+                if hasattr(sub, 'exchange') and hasattr(sub, 'groups'):
+                    found.append((path, sub, i in points))
+                else:
+                    walk(sub, path, i in points)
+        elif key != 'decision':
+            walk(child, key, False)
+    return found
+
+
+def _interaction_table(net, shapes):
+    units = interaction_units(net)
+    if not units:
+        return []
+    rows = [['unit', 'C in -> out', 'stride', 'groups', 'exchange', 'funnel', 'decision',
+             'params']]
+    for path, unit, feeds in units:
+        shortcut = getattr(unit, 'shortcut', False)
+        rows.append([path, '%d -> %d' % (unit.in_channels, unit.out_channels), str(unit.stride),
+                     str(unit.groups), ('yes' if unit.exchange else 'no') if shortcut else '-',
+                     'yes' if getattr(unit, 'funnel', False) else '-',
+                     'yes' if feeds else '-', '{:,}'.format(count_params(unit, shapes))])
+    lines = _table(rows)
+    decision = getattr(net, 'decision', None)
+    if decision is not None:
+        lines.append('joint decision (eq. 2-4) over %d blocks, %s channels, hidden %s: the '
+                     'classifier takes %d' % (len(decision.channels),
+                                              ' + '.join(map(str, decision.channels)),
+                                              '/'.join(map(str, decision.hidden)),
+                                              decision.out_channels))
+    return lines
+
+
+def _table(rows):
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, '-' * len(lines[0]))
+    return lines
+
+
 def summary(net, input_shape=None):
     """A table, one row per residual block: attention, map layout and shape, ε, G-filter shapes
     kept (with their output shapes) and discarded, ``C^g``, parameters of the block and of its
-    attention; then the total.
+    attention; for SINet and its ablation networks a table of their units: groups, exchanged
+    shortcut, dense funnel, whether the joint decision takes the unit's output; then the total.
 
     Returns
     -------
@@ -86,16 +148,17 @@ def summary(net, input_shape=None):
     shapes = param_shapes(net, input_shape)
     header = ['block', 'C', 'attention', 'layout', 'map', 'eps', 'G-filters kept (-> output)',
               'discarded', 'C^g', 'params', 'attn params']
-    rows = [header] + [_row(label, block, shapes) for label, block in residual_blocks(net)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ['  '.join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, '-' * len(lines[0]))
+    blocks = residual_blocks(net)
+    interaction = _interaction_table(net, shapes)
+    lines = _table([header] + [_row(label, block, shapes) for label, block in blocks]) \
+        if blocks or not interaction else []
+    lines += interaction
     total = int(sum(np.prod(s) for s in shapes.values()))
     name = getattr(net, 'model_name', net.name)
     shape = input_shape or getattr(net, 'input_shape', DEFAULT_INPUT_SHAPE)
     lines.insert(0, '%s (input %s)' % (name, 'x'.join(map(str, shape))))
     lines.append('total parameters: {:,}'.format(total))
-    lines += _dilated_legend(block for _, block in residual_blocks(net))
+    lines += _dilated_legend(block for _, block in blocks)
     return '\n'.join(lines)
 
 

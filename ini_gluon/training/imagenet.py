@@ -4,9 +4,11 @@ MXNet's ``ImageRecordIter``, or an ``ImageFolder`` tree).
 Argument names follow GluonCV's ``scripts/classification/imagenet/train_imagenet.py``.
 ``--preset`` as in ``train_cifar.py`` (:mod:`ini_gluon.training.recipes`): the InI paper's
 100 epochs, batch 256, lr 0.1 / 10 every 30 epochs (Section V-B), or for ``cmpe_se_*`` models
-the CMPE-SE paper's 100 epochs, batch 64, lr 0.1 / 10 at 30, 60 and 90 (Section 4.1); Nesterov
-SGD; 224 random-resized crops with mirroring, colour jitter and lighting noise for training,
-the 224 centre crop of the 256 resize for validation.
+the CMPE-SE paper's 100 epochs, batch 64, lr 0.1 / 10 at 30, 60 and 90 (Section 4.1), or for
+the backbones registered with ``paper='sinet'`` the SINet paper's batch 256, lr 0.045 times
+0.98 after every epoch (``--lr-mode exponential``, Section 4.1; 150 epochs); Nesterov SGD;
+224 random-resized crops with mirroring, colour jitter and lighting noise for training, the
+224 centre crop of the 256 resize for validation.
 """
 import math
 import os
@@ -29,7 +31,7 @@ MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
 # GluonCV's train_imagenet.py defaults, for --preset none
 FALLBACK = {'num_epochs': 120, 'batch_size': 32, 'lr': 0.1, 'lr_decay': 0.1,
-            'lr_decay_epoch': '40,60', 'wd': 1e-4}
+            'lr_decay_epoch': '40,60', 'wd': 1e-4, 'lr_mode': 'step'}
 
 
 def build_parser():
@@ -45,8 +47,9 @@ def build_parser():
     a('--rec-val-idx', type=str, default=None, help='its index file')
     a('--use-rec', action='store_true', help='read RecordIO files (packed with im2rec)')
     a('--preset', choices=PRESETS, default='paper',
-      help='paper (default: the CMPE-SE paper\'s recipe for cmpe_se_* models, the InI '
-           'paper\'s for the others), ini, cmpe-se, or none (GluonCV\'s defaults)')
+      help='paper (default: the paper a backbone registers -- sinet for SINet and its '
+           'ablation networks --, else the CMPE-SE paper\'s recipe for cmpe_se_* models, the '
+           'InI paper\'s for the others), ini, cmpe-se, sinet, or none (GluonCV\'s defaults)')
     a('--dry-run', action='store_true',
       help='print the resolved settings as JSON (value and source of each) and exit')
     a('--batch-size', type=int, default=None, help='batch size per device')

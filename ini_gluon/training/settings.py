@@ -3,9 +3,11 @@
 Argument names follow GluonCV's ``scripts/classification/cifar/train_cifar10.py`` (and its
 ImageNet script for ``--mixup*`` and ``--logging-file``).  ``--preset`` names the paper whose
 recipe fills what the user does not give (:mod:`ini_gluon.training.recipes`): ``paper`` (the
-default) is the CMPE-SE paper's for ``cmpe_se_*`` models and the InI paper's for every other
-(InI, SE and plain: the rows the InI paper compares under one setting); ``ini`` and ``cmpe-se``
-ask for one paper's recipe whatever the model; ``none`` leaves GluonCV's script defaults.
+default) is the paper the model's backbone registers (``paper='sinet'``: SINet and its ablation
+networks), else the CMPE-SE paper's for ``cmpe_se_*`` models and the InI paper's for every other
+(InI, SE and plain: the rows the InI paper compares under one setting); ``ini``, ``cmpe-se`` and
+``sinet`` ask for one paper's recipe whatever the model; ``none`` leaves GluonCV's script
+defaults.
 Every resolved setting records where it came from: ``preset:<paper>``, ``user`` or ``default``.
 """
 import inspect
@@ -29,19 +31,29 @@ class SettingsError(ValueError):
 # Defaults of the flags a preset can set (GluonCV's train_cifar10.py); ``None`` in the parser
 # means "not given".
 FALLBACK = {'num_epochs': 200, 'batch_size': 128, 'lr': 0.1, 'lr_decay': 0.1,
-            'lr_decay_epoch': '100,150', 'wd': 1e-4, 'augment': 'crop-flip'}
-PRESETS = ('paper', 'ini', 'cmpe-se', 'none')
+            'lr_decay_epoch': '100,150', 'wd': 1e-4, 'augment': 'crop-flip', 'lr_mode': 'step'}
+PRESETS = ('paper', 'ini', 'cmpe-se', 'sinet', 'none')
+LR_MODES = ('step', 'cosine', 'poly', 'exponential')
+_PAPER_PRESETS = tuple(p for p in PRESETS if p in PAPERS)     # a backbone's paper= is one
 # bookkeeping of the resolved settings, not settings themselves
 _META = ('sources', 'notes', 'warnings', 'dry_run', 'debug')
 
 
 def _paper(preset, model):
-    """The paper a ``--preset`` value names for ``model``: under ``paper`` a ``cmpe_se_*`` name --
-    the CMPE-SE models, and the original CMPE-SE code's name of its SE baseline,
+    """The paper a ``--preset`` value names for ``model``: under ``paper`` the paper its backbone
+    registers (``register_backbone(..., paper='sinet')``), else a ``cmpe_se_*`` name -- the
+    CMPE-SE models, and the original CMPE-SE code's name of its SE baseline,
     ``cmpe_se_resnet164`` -- follows the CMPE-SE paper, every other the InI paper."""
     if preset == 'none':
         return None
     if preset == 'paper':
+        entry = resolve_model_name(model).entry
+        if entry.paper is not None and entry.paper not in _PAPER_PRESETS:
+            raise SettingsError('%s: its backbone %s is registered with paper=%r, expected one '
+                                'of %s' % (model, entry.key, entry.paper,
+                                           ', '.join(_PAPER_PRESETS)))
+        if entry.paper is not None:
+            return entry.paper
         return 'cmpe-se' if model.lower().startswith('cmpe_se_') else 'ini'
     return preset
 
@@ -54,6 +66,8 @@ def _recipe(paper, dataset, family):
     except KeyError:
         raise SettingsError('unknown dataset %r: expected cifar10, cifar100, svhn or digits'
                             % (dataset,))
+    except ValueError as err:   # a paper without a recipe for the data set or the family
+        raise SettingsError('%s: give --preset with another paper, or none' % err)
 
 
 def paper_preset(model, dataset, preset='paper', mixup_off_epoch=0, devices=1):
@@ -72,10 +86,14 @@ def _preset_values(r, family, mixup_off_epoch, devices):
     out = {key: (getattr(r, key), r.notes.get(key))
            for key in ('lr', 'lr_decay', 'augment') if getattr(r, key) is not None}
     epochs = r.num_epochs + mixup_off_epoch
-    out['num_epochs'] = (epochs, '%d + %d without mixup (--mixup-off-epoch)'
-                         % (r.num_epochs, mixup_off_epoch) if mixup_off_epoch else None)
+    out['num_epochs'] = (epochs, '; '.join(filter(None, [
+        r.notes.get('num_epochs'), '%d + %d without mixup (--mixup-off-epoch)'
+        % (r.num_epochs, mixup_off_epoch) if mixup_off_epoch else None])) or None)
     out['lr_decay_epoch'] = (decay_epochs(r, r.num_epochs),
                              r.notes.get('lr_decay_epoch') or _decay_note(r))
+    if r.decay == 'exponential':    # only such a recipe sets the mode: the others leave 'step'
+        out['lr_mode'] = ('exponential', 'the lr multiplied by %g after every epoch'
+                          % r.lr_decay)
     out['wd'] = weight_decay(family)
     out['batch_size'] = _per_device(r, devices)
     return out
@@ -87,6 +105,8 @@ def _decay_note(r, epochs=None):
         return note + (' (%d)' % epochs if epochs is not None else '')
     if r.decay == 'every':
         return 'every %d epochs' % r.points[0]
+    if r.decay == 'exponential':
+        return 'multiplied by %g after every epoch' % r.lr_decay
     return 'at fixed epochs'
 
 
@@ -122,10 +142,12 @@ def add_loop_options(parser):
     """The options of both training scripts that the training loop reads alike: the shape of
     the learning-rate schedule, the precision, the progress lines (GluonCV's names)."""
     a = parser.add_argument
-    a('--lr-mode', choices=('step', 'cosine', 'poly'), default='step',
+    a('--lr-mode', choices=LR_MODES, default=None,
       help='learning-rate schedule: step (multiplied by --lr-decay at each --lr-decay-epoch), '
-           'cosine or poly (GluonCV\'s, from --lr down to 0 over the epochs after the warm-up) '
-           '(default: %(default)s)')
+           'cosine or poly (GluonCV\'s, from --lr down to 0 over the epochs after the warm-up), '
+           'exponential (--lr times --lr-decay^e in epoch e, as MobileNet\'s per-epoch decay; '
+           '--lr-decay-epoch is not read) (default: the preset\'s -- exponential for the SINet '
+           'paper\'s ImageNet recipe -- else step)')
     a('--warmup-epochs', type=int, default=0, metavar='N',
       help='raise the learning rate linearly from 0 to --lr over the first N epochs '
            '(default: %(default)s)')
@@ -150,8 +172,9 @@ def build_parser():
       help='folder with the official dataset files (not needed for digits)')
     a('--preset', choices=PRESETS, default='paper',
       help='whose epochs, batch size, schedule and weight decay fill the flags not given: '
-           'paper (default: the CMPE-SE paper\'s for cmpe_se_* models, the InI paper\'s for '
-           'the others), ini, cmpe-se, or none (GluonCV\'s defaults)')
+           'paper (default: the paper a backbone registers -- sinet for SINet and its '
+           'ablation networks --, else the CMPE-SE paper\'s for cmpe_se_* models, the InI '
+           'paper\'s for the others), ini, cmpe-se, sinet, or none (GluonCV\'s defaults)')
     a('--dry-run', action='store_true',
       help='print the resolved settings as JSON (value and source of each) and exit')
     a('--batch-size', type=int, default=None, help='training batch size per device')
@@ -162,8 +185,10 @@ def build_parser():
     a('--lr', type=float, default=None, help='learning rate')
     a('--momentum', type=float, default=0.9, help='Nesterov momentum (optimizer nag)')
     a('--wd', type=float, default=None, help='weight decay')
-    a('--lr-decay', type=float, default=None, help='factor at each decay epoch')
-    a('--lr-decay-epoch', type=str, default=None, help='epochs at which the lr decays, "60,120"')
+    a('--lr-decay', type=float, default=None,
+      help='factor at each decay epoch (--lr-mode exponential: after every epoch)')
+    a('--lr-decay-epoch', type=str, default=None,
+      help='epochs at which the lr decays, "60,120" (--lr-mode step only)')
     add_loop_options(p)
     a('--drop-rate', type=float, default=None,
       help='dropout rate: between the convolutions of WRN blocks (default 0), after the '
@@ -248,7 +273,16 @@ def fill(opt, defaults, fallback, dataset, **extra):
         notes['lr_decay_epoch'] = _decay_note(r, base) + (
             ' before the %d without mixup' % s['mixup_off_epoch'] if s['mixup_off_epoch']
             else '')
-    if not s['lr_decay_epoch']:
+    unread = s['lr_mode'] == 'exponential' or (
+        s['lr_mode'] != 'step' and r is not None and r.decay == 'exponential')
+    if unread and sources['lr_decay_epoch'].startswith('preset'):
+        # the preset's decay epochs are not read: shown as none rather than as a list that
+        # looks like a schedule (an exponential recipe's: every epoch, for --lr-mode step)
+        s['lr_decay_epoch'] = []
+        notes['lr_decay_epoch'] = 'not read under --lr-mode %s' % s['lr_mode']
+    elif s['lr_mode'] == 'exponential':
+        notes['lr_decay_epoch'] = 'not read under --lr-mode exponential'
+    elif not s['lr_decay_epoch']:
         notes['lr_decay_epoch'] = 'no decay: the learning rate stays at --lr'
     if s['test_batch_size'] is None:
         s['test_batch_size'] = s['batch_size']
@@ -258,7 +292,7 @@ def fill(opt, defaults, fallback, dataset, **extra):
         notes['batch_size'] = '; '.join(filter(None, [
             notes.get('batch_size'), 'each worker of a %s run takes this batch: the papers\' '
             'batch is that of one machine' % s['kvstore']]))
-    s.update(sources=sources, notes=notes, warnings=_decay_warnings(s, sources))
+    s.update(sources=sources, notes=notes, warnings=_decay_warnings(s, sources, r))
     return s
 
 
@@ -347,8 +381,13 @@ def _check(s, opt):
                             'not %d' % (s['num_epochs'], warmup))
 
 
-def _decay_warnings(s, sources):
-    if s.get('lr_mode', 'step') != 'step':
+def _decay_warnings(s, sources, r=None):
+    """What the run must say of its decay settings: decay epochs outside the run (step), or
+    given and not read, or a factor meant for a few decay epochs applied after every epoch
+    (exponential)."""
+    if s['lr_mode'] == 'exponential':
+        return _exponential_warnings(s, sources, r)
+    if s['lr_mode'] != 'step':
         return []                   # cosine / poly: no decay epochs
     outside = [e for e in s['lr_decay_epoch'] if e >= s['num_epochs']]
     if not outside:
@@ -356,6 +395,20 @@ def _decay_warnings(s, sources):
     return ['learning-rate decay at epoch %s (%s) lies outside this %d-epoch run: the learning '
             'rate never decays there; set the decay epochs with --lr-decay-epoch'
             % (', '.join(map(str, outside)), sources['lr_decay_epoch'], s['num_epochs'])]
+
+
+def _exponential_warnings(s, sources, r):
+    out = []
+    if sources['lr_decay_epoch'] == 'user':
+        out.append('--lr-decay-epoch %s is not read under --lr-mode exponential: the learning '
+                   'rate is multiplied by --lr-decay after every epoch'
+                   % ','.join(map(str, s['lr_decay_epoch'])))
+    if sources['lr_decay'] != 'user' and (r is None or r.decay != 'exponential'):
+        last = s['lr'] * s['lr_decay'] ** (s['num_epochs'] - 1)
+        out.append('--lr-mode exponential multiplies the learning rate by %g (%s, a factor for '
+                   'a few decay epochs) after every epoch: %g in the last epoch; give --lr-decay '
+                   '(MobileNet\'s: 0.98)' % (s['lr_decay'], sources['lr_decay'], last))
+    return out
 
 
 def describe(s):
