@@ -228,7 +228,7 @@ def test_help_names_the_shared_options(capsys):
         main(['--help'])
     out = capsys.readouterr().out
     assert exit_.value.code == 0
-    for flag in ('--lr-mode {step,cosine,poly}', '--warmup-epochs N',
+    for flag in ('--lr-mode {step,cosine,poly,exponential}', '--warmup-epochs N',
                  '--dtype {float32,float16}', '--log-interval N'):
         assert flag in out, flag
 
