@@ -177,7 +177,14 @@ def _onnx_outputs(path, raw):
 FAMILIES = {'cifar_resnet': 'ini_resnet8_mix5d_spa2', 'cifar_wrn': 'cbam_wrn10_1',
             'allcnn': 'ini_allcnn_square3', 'pyramidnet': 'cmpe_se_doublefc_pyramidnet11_a12',
             'imagenet_resnet': 'cmpe_se_3x3_resnet18_v1', 'imagenet_resnet_v2': 'se_resnet18_v2',
-            'cifar_resnet_1x1': 'cmpe_se_1x1_resnet8', 'cifar_wrn_2x1': 'cmpe_se_2x1_wrn10_1'}
+            'cifar_resnet_1x1': 'cmpe_se_1x1_resnet8', 'cifar_wrn_2x1': 'cmpe_se_2x1_wrn10_1',
+            # SINet and its ablation networks: groups, exchange, funnel, the joint decision
+            'sinet': 'sinet_0_5', 'mobilenet_ablation': 'mobilenet0_5_g2_ex_hjd',
+            'cifar_mobilenet_ablation': 'cifar_mobilenet0_5_g2_hjd',
+            'mobilenetv2_ablation': 'mobilenetv2_0_5_g2_ex_hjd',
+            'cifar_mobilenetv2_ablation': 'cifar_mobilenetv2_0_5_g1_hjd',
+            'resnet_ablation': 'se_resnet18_v1_g2_ex_hjd',
+            'cifar_resnet_ablation': 'cifar_resnet18_v1_g2_ex_hjd'}
 
 
 def test_the_families_list_covers_every_backbone_and_attention():

@@ -96,7 +96,8 @@ def test_main_lists_a_pattern():
 @pytest.mark.slow
 def test_fidelity_doc_is_the_current_output():
     """docs/fidelity.md must be what `python -m ini_gluon.tables` prints now."""
-    expected = tables.render(tables.param_rows(), tables.flops_rows(), tables.imagenet_rows())
+    expected = tables.render(tables.param_rows(), tables.flops_rows(), tables.imagenet_rows(),
+                             tables.sinet_rows(), tables.ablation_rows())
     with open(os.path.join(DOCS, 'fidelity.md')) as f:
         assert f.read() == expected
     assert '(DIFFERS)' not in expected

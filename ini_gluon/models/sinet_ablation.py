@@ -264,7 +264,9 @@ class AblationMobileNetV2(JointDecision, HybridBlock):
             self.output = nn.HybridSequential(prefix='output_')
             with self.output.name_scope():
                 if joint_decision:
-                    self.output.add(nn.Dense(classes, in_units=sum(widths), prefix='pred_'))
+                    # no bias, as GluonCV's 1x1 classifier convolution
+                    self.output.add(nn.Dense(classes, in_units=sum(widths), use_bias=False,
+                                             prefix='pred_'))
                 else:
                     self.output.add(nn.Conv2D(classes, 1, use_bias=False, prefix='pred_'),
                                     nn.Flatten())
