@@ -182,9 +182,6 @@ def test_decay_epochs_are_not_read_under_exponential(capsys):
 @pytest.mark.parametrize('script, argv, fragment', [
     (main, ['--model', 'resnet20', '--dataset', 'svhn', '--preset', 'sinet'],
      'the SINet paper, Sections 4.1-4.2 has no svhn recipe: give --preset'),
-    (main, ['--model', 'toysimobile16', '--preset', 'ini'],
-     'the InI paper, Section V-B has no cifar10 recipe for mobilenet backbones (it trains '
-     'allcnn, pyramidnet, resnet, wrn)'),
     (main_imagenet, ['--model', 'toysinet16', '--lr-mode', 'linear'],
      "--lr-mode: invalid choice: 'linear'"),
 ])
@@ -203,3 +200,15 @@ def test_a_backbone_of_an_unknown_paper(sinet_paper, capsys):
     assert main(['--model', 'toyother16', '--dry-run']) == 2
     err = capsys.readouterr().err
     assert "is registered with paper='alexnet', expected one of ini, cmpe-se, sinet" in err
+
+
+@pytest.mark.parametrize('preset, epochs, batch, decay', [('ini', 300, 64, [150, 225]),
+                                                          ('cmpe-se', 200, 128, [100, 150])])
+def test_the_other_papers_train_the_sinet_families_with_their_resnet_recipe(
+        sinet_paper, preset, epochs, batch, decay):
+    """Neither paper trains SINet or a MobileNet: each one's pre-act ResNet recipe, said so."""
+    s = cifar('--model', 'toysimobile16', '--dataset', 'cifar100', '--preset', preset)
+    assert (s['num_epochs'], s['batch_size'], s['lr'], s['lr_decay_epoch']) == (
+        epochs, batch, 0.1, decay)
+    assert s['sources']['num_epochs'] == 'preset:' + preset
+    assert 'trains no' in s['notes']['preset'] and 'MobileNet' in s['notes']['preset']

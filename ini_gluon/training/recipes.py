@@ -55,9 +55,11 @@ _PYRAMID_DECAY = ('the InI paper gives PyramidNet 200 epochs only: divided by 10
                   'of the epochs is the PyramidNet paper\'s schedule (epochs 150 and 225 of 300)')
 _PYRAMID_LR = ('the InI paper gives no PyramidNet learning rate: its 0.1 of every other backbone '
                '(the PyramidNet paper started CIFAR-100 at 0.5: --lr 0.5)')
-_CMPE_OTHER = ('the CMPE-SE paper trains no All-CNN or PyramidNet: its pre-act ResNet recipe, '
-               '200 epochs, lr divided by 10 at epochs 100 and 150')
+_CMPE_OTHER = ('the CMPE-SE paper trains no All-CNN, PyramidNet, SINet or MobileNet: its pre-act '
+               'ResNet recipe, 200 epochs, lr divided by 10 at epochs 100 and 150')
 
+_INI_OTHER = ('the InI paper trains no SINet or MobileNet: its pre-act ResNet recipe, 300 '
+              'epochs, lr divided by 10 at 50 % and 75 % of them')
 _SINET_MOMENTUM = ('the SINet paper says SGD with momentum 0.9, not whether Nesterov\'s: the '
                    'project\'s Nesterov SGD, momentum 0.9')
 _SINET_EPOCHS = ('the SINet paper gives no ImageNet epoch count: 150, after which the lr has '
@@ -76,6 +78,8 @@ _RECIPES = {
                                            _CROP_FLIP, {'lr': _PYRAMID_LR,
                                                         'lr_decay': _PYRAMID_DECAY,
                                                         'lr_decay_epoch': _PYRAMID_DECAY}),
+    ('ini', 'cifar', None): Recipe('ini', 300, 64, 0.1, 0.1, 'fractions', (0.5, 0.75),
+                                   _CROP_FLIP, {'preset': _INI_OTHER}),
     ('ini', 'svhn', None): Recipe('ini', 80, 64, 0.01, 0.1, 'fractions', (0.5, 0.75), 'none',
                                   {'lr': _SVHN_LR, 'lr_decay': _SVHN_LR,
                                    'lr_decay_epoch': _SVHN_LR}),
@@ -88,6 +92,8 @@ _RECIPES = {
                                            _CROP_FLIP, {'preset': _CMPE_OTHER}),
     ('cmpe-se', 'cifar', 'pyramidnet'): Recipe('cmpe-se', 200, 128, 0.1, 0.1, 'epochs',
                                                (100, 150), _CROP_FLIP, {'preset': _CMPE_OTHER}),
+    ('cmpe-se', 'cifar', None): Recipe('cmpe-se', 200, 128, 0.1, 0.1, 'epochs', (100, 150),
+                                       _CROP_FLIP, {'preset': _CMPE_OTHER}),
     ('cmpe-se', 'svhn', None): Recipe('cmpe-se', 160, 128, 0.01, 0.1, 'epochs', (80, 120),
                                       'none', {'batch_size': 'the CMPE-SE paper gives no SVHN '
                                                              'batch: its CIFAR batch, 128'}),
