@@ -51,14 +51,10 @@ from .cifar_resnet import RESNET_MAP_COLS
 from .imagenet_resnet import _V1
 from .registry import register_backbone
 from .residual import BlockShape, ChainedStages
-from .sinet import JointDecision, width_multiplier
+from .sinet import JointDecision, _groups, width_multiplier
 
 __all__ = ['SeparableUnit', 'InvertedResidualUnit', 'GroupedBasicBlockV1', 'AblationMobileNet',
            'AblationMobileNetV2', 'AblationResNetV1']
-
-
-def _groups(groups, *widths):
-    return groups if all(w % groups == 0 for w in widths) else 1
 
 
 def check_interaction(groups, exchange_flag):
