@@ -14,6 +14,7 @@ from collections import Counter
 from . import get_model, list_models, summary
 from ._argparse import OneLineParser
 from .models import find_models, parse_model_name
+from .models.registry import resolve_model_name
 
 
 def _kind(name):
@@ -28,7 +29,9 @@ def main(argv=None):
     parser.add_argument('--list', metavar='PATTERN', help="print the buildable names matching "
                         "a shell pattern, e.g. 'ini_wrn28_10_*' or 'ini_resnet8*' (and, on "
                         "stderr, how the names of a family with any depth are formed)")
-    parser.add_argument('--classes', type=int, default=10)
+    parser.add_argument('--classes', type=int, default=None,
+                        help='classes of the head (default: 1000 for a network built for '
+                             '224x224 ImageNet inputs, else 10)')
     args = parser.parse_args(argv)
     if args.list:
         found, notes = find_models(args.list)
@@ -41,7 +44,10 @@ def main(argv=None):
             print(note, file=sys.stderr)
         return
     try:
-        net = get_model(args.model, classes=args.classes)
+        classes = args.classes
+        if classes is None:
+            classes = 1000 if resolve_model_name(args.model).entry.input_shape[-1] >= 224 else 10
+        net = get_model(args.model, classes=classes)
     except ValueError as err:
         parser.error(str(err))
     names = list_models()

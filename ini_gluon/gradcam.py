@@ -86,6 +86,10 @@ def grad_cam(net, batch, layer=None, classes=None, ctx=None):
     -------
     GradCAM
     """
+    if getattr(net, 'decision_points', ()):
+        raise ValueError('%s classifies the pooled outputs of several blocks (the SINet joint '
+                         'decision, eq. 2-4), not its last feature map: Grad-CAM does not apply'
+                         % getattr(net, 'model_name', net.name))
     layers = feature_layers(net)
     data = as_batch(net, batch, ctx)
     with imperative(net), mx.autograd.predict_mode():

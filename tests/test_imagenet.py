@@ -173,7 +173,7 @@ def test_fixed_decay_outside_the_run_is_said(capsys):
     (['--dtype', 'float16'], '--dtype float16 trains on GPUs only'),
     (['--model', 'ini_allcnn_square3'], 'ini_allcnn_square3 is a CIFAR backbone (32x32 '
                                         'inputs): train it with train_cifar.py'),
-    (['--model', 'se_pyramidnet272', '--dry-run'], 'resnet{depth}_v{version}'),
+    (['--model', 'se_pyramidnet272', '--dry-run'], 'resnet<depth>_v<version>'),
 ])
 def test_bad_input(argv, fragment, tmp_path, capsys):
     assert main_imagenet(['--model', MODEL] + argv + ['--save-dir', str(tmp_path)]) == 2

@@ -217,10 +217,49 @@ def test_every_new_name_builds_its_graph():
 @pytest.mark.parametrize('name, fragment', [
     ('mobilenet1_0_g1_ex', 'needs G >= 2'), ('se_mobilenet1_0_g2', 'takes no attention'),
     ('ini_resnet34_v1_g2_mix5d', 'only the attention se'), ('sinet_1_12', 'tenths is one digit'),
-    ('resnet50_v1_g2', 'depth 18 or 34'), ('sinet_0_0', 'above 0')])
+    ('resnet50_v1_g2', 'depth 18 or 34'), ('sinet_0_0', 'above 0'),
+    # a G that does not divide a grouped width would build an ungrouped network, or crash
+    ('resnet34_v1_g3', 'G = 3 does not divide the widths 64, 128, 256, 512'),
+    ('mobilenet1_0_g64_ex', 'G = 64 does not divide the widths 32 '),
+    ('mobilenetv2_1_0_g16_ex', 'G = 16 does not divide the widths 24 of'),
+    ('mobilenet0_75_g2', 'mobilenet<whole>_<tenths>: tenths is one digit')])
 def test_names_that_cannot_be_built_say_why(name, fragment):
     with pytest.raises(ValueError, match=fragment):
         ig.get_model(name)
+
+
+@pytest.mark.parametrize('name, keyword', [('sinet_1_0', {'groups': 4}),
+                                           ('mobilenet1_0_g2', {'cifar': True}),
+                                           ('resnet18_v1_g2', {'thumbnail': True}),
+                                           ('resnet18_v1_g2', {'attn': 'se'})])
+def test_keywords_that_would_change_what_the_name_says_are_refused(name, keyword):
+    with pytest.raises(ValueError, match='takes no keyword %s' % list(keyword)[0]):
+        ig.get_model(name, **keyword)
+
+
+def test_only_identity_shortcuts_are_exchanged():
+    net = ig.get_model('resnet18_v1_g2_ex')
+    blocks = [b for stage in list(net.features)[4:8] for b in stage]
+    assert [b.exchange for b in blocks] == [True, True, False, True, False, True, False, True]
+    assert [b.downsample is None for b in blocks] == [b.exchange for b in blocks]
+
+
+def test_grad_cam_refuses_a_joint_decision_in_one_line():
+    from ini_gluon.gradcam import grad_cam
+    net = ig.get_model('sinet_0_2', classes=3)
+    net.initialize()
+    with pytest.raises(ValueError, match='Grad-CAM does not apply'):
+        grad_cam(net, np.zeros((1, 3, 32, 32), np.float32))
+
+
+def test_train_cifar_names_the_32x32_twin():
+    from ini_gluon.training.settings import build_parser, resolve
+    s = resolve(build_parser().parse_args(['--model', 'se_resnet18_v1_g2', '--dataset',
+                                           'cifar100']))
+    assert any('se_cifar_resnet18_v1_g2 is the same network' in w for w in s['warnings'])
+    s = resolve(build_parser().parse_args(['--model', 'se_cifar_resnet18_v1_g2', '--dataset',
+                                           'cifar100']))
+    assert not any('twin' in w or '224x224' in w for w in s['warnings'])
 
 
 def test_flag_names_round_trip():
@@ -229,6 +268,12 @@ def test_flag_names_round_trip():
     assert spec.name == 'se_cifar_resnet34_v1_g2_ex_hjd'
     assert ig.models.parse_model_name('mobilenetv2_1_0_g2_hjd').kwargs == {
         'whole': 1, 'tenths': 0, 'groups': 2, 'exchange': 0, 'hjd': 1}
+
+
+def test_the_command_counts_a_224_network_with_1000_classes(capsys):
+    from ini_gluon.__main__ import main as info
+    info(['sinet_1_0'])
+    assert 'total parameters: 3,012,622' in capsys.readouterr().out
 
 
 def test_summary_shows_groups_exchange_funnel_and_decision():

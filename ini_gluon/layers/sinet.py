@@ -108,8 +108,7 @@ class HierarchicalJointDecision(nn.HybridBlock):
         ``c_k`` of every block, in order.
     hidden : callable, default ``lambda c: max(1, c // 16)``
         ``d``, the width of the hidden layer of block ``k``'s attention.  The paper does not give
-        it; C/16 is the SE reduction this project uses for every other attention (and the one
-        whose parameter count, with the wider classifier, lands nearest Table 4's additions).
+        it; C/16 is the SE reduction this project uses for every other attention.
 
     ``block(*features)`` takes the K block outputs; :meth:`weights` returns the ``alpha_k``.
     """

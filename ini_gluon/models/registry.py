@@ -40,7 +40,7 @@ from .residual import check_blocks
 
 __all__ = ['Backbone', 'ModelSpec', 'register_backbone', 'backbones', 'parse_model_name',
            'resolve_model_name', 'model_name', 'get_model', 'list_models', 'find_models',
-           'backbone_models', 'check_attention', 'DEFAULT_INPUT_SHAPE']
+           'backbone_models', 'check_attention', 'shown_template', 'DEFAULT_INPUT_SHAPE']
 
 DEFAULT_INPUT_SHAPE = (1, 3, 32, 32)
 _ATTN_OPTIONS = tuple(f for f in AttnSpec._fields if f != 'kind')
@@ -660,7 +660,8 @@ def _build(spec, kwargs):
     try:
         return spec.entry.build(attn=spec.attn, **dict(spec.kwargs, **kwargs))
     except TypeError as err:
-        if 'unexpected keyword argument' not in str(err):
+        if 'unexpected keyword argument' not in str(err) and \
+                'multiple values for keyword argument' not in str(err):
             raise
         unknown = re.search(r"argument '(\w+)'", str(err))
         raise ValueError('%s takes no keyword %s' % (spec.entry.key, unknown.group(1)
@@ -751,7 +752,7 @@ def _start_regex(template):
     return re.compile('(?:%s)' % '|'.join(options))
 
 
-def _shown(template):
+def shown_template(template):
     """``'wrn{depth}_{width}'`` -> ``'wrn<depth>_<width>'``."""
     return ''.join(lit + ('[%s]' % flag if flag else '<%s>' % field if field else '')
                    for lit, field, flag in _template_tokens(template))
@@ -793,8 +794,8 @@ def find_models(pattern='*'):
                           key=lambda m: ('_mix5d' not in m, len(m), m))[:2] or \
             [m for m in (_canonical('ini_%s_mix5d' % t) for t in backbone.listed[:1]) if m]
         notes.append('%s%s: %s%s' % (
-            ', '.join(_shown(t) for t in backbone.names),
-            ' (also %s)' % ', '.join(_shown(t) for t in backbone.aliases)
+            ', '.join(shown_template(t) for t in backbone.names),
+            ' (also %s)' % ', '.join(shown_template(t) for t in backbone.aliases)
             if backbone.aliases else '',
             backbone.describe or 'any ' + ', '.join(
                 '<%s>' % f for _, f, _ in _template_tokens(templates[-1]) if f),

@@ -219,11 +219,12 @@ class SINet(JointDecision, HybridBlock):
 
 
 # Constructor
-def width_multiplier(whole, tenths):
+def width_multiplier(whole, tenths, name='sinet_<whole>_<tenths>'):
+    """``whole.tenths``; ``name`` (the family's template) for the errors."""
     if tenths > 9:
-        raise ValueError('sinet_<whole>_<tenths>: tenths is one digit, 0 to 9, not %d' % tenths)
+        raise ValueError('%s: tenths is one digit, 0 to 9, not %d' % (name, tenths))
     if whole == 0 and tenths == 0:
-        raise ValueError('the width multiplier must be above 0 (sinet_1_0: w = 1.0)')
+        raise ValueError('%s: the width multiplier must be above 0 (1_0: w = 1.0)' % name)
     return whole + tenths / 10.0
 
 
@@ -243,9 +244,10 @@ def sinet_blocks(whole, tenths):
                    listed=['sinet_1_0', 'sinet_1_2', 'sinet_1_6', 'sinet_1_8'],
                    input_shape=(1, 3, 224, 224), paper='sinet', attentions=(),
                    describe='SINet(w) for ImageNet (SINet paper, Table 1), w = <whole>.<tenths>')
-def sinet(whole, tenths, attn=None, classes=1000, groups=2, norm_layer=BatchNorm,
-          norm_kwargs=None, **kwargs):
-    """SINet(w), w = ``whole + tenths / 10`` (``sinet_1_0`` .. ``sinet_1_8`` of Table 2).
+def sinet(whole, tenths, attn=None, classes=1000, norm_layer=BatchNorm, norm_kwargs=None):
+    """SINet(w), w = ``whole + tenths / 10`` (``sinet_1_0`` .. ``sinet_1_8`` of Table 2), with
+    the paper's two groups (other g: :class:`SINet` itself, whose name is then not a registered
+    one).
 
     Parameters
     ----------
@@ -253,10 +255,8 @@ def sinet(whole, tenths, attn=None, classes=1000, groups=2, norm_layer=BatchNorm
     attn : None
         SINet takes no channel attention.
     classes : int, default 1000
-    groups : int, default 2
-        g of the SI Units (the paper's 2).
     norm_layer, norm_kwargs
     """
     blocks, decision_width = sinet_widths(width_multiplier(whole, tenths))
-    return SINet(blocks, decision_width=decision_width, classes=classes, groups=groups,
-                 norm_layer=norm_layer, norm_kwargs=norm_kwargs, **kwargs)
+    return SINet(blocks, decision_width=decision_width, classes=classes, norm_layer=norm_layer,
+                 norm_kwargs=norm_kwargs)

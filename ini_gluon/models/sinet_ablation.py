@@ -19,12 +19,15 @@ Readings, where the paper does not say:
   grouped where both its widths divide by G.  Stems, projection shortcuts, MobileNetV2's last
   1x1 convolution (1280 wide) and the classifiers are not: they are not part of the units the
   exchange connects.
-* **Where the exchange goes.**  It replaces the shortcut of every unit that has one: the identity
-  of the ResNet blocks (the projection of a down-sampling block too, so that ``_ex`` changes
-  every block) and of MobileNetV2's stride-1 units of unchanged width.  MobileNet has no
+* **Where the exchange goes.**  It replaces every identity shortcut (eq. 1 exchanges the groups
+  of the unit's input itself): those of the ResNet blocks that keep their shape and of
+  MobileNetV2's stride-1 units of unchanged width.  A down-sampling ResNet block keeps its
+  projection shortcut: the projection is an ungrouped 1x1 convolution, so exchanging its output
+  would only reorder its weights.  MobileNet has no
   shortcuts: ``_ex`` adds the exchanged shortcut ``y = unit(x) + exchange(x)`` to each of its
-  stride-1 units of unchanged width (5 of 13), after the unit's ReLU; no parameters, as Table 3
-  (rows B and C have the same counts).
+  stride-1 units of unchanged width (8 of 13), after the unit's ReLU; no parameters, as Table 3
+  (rows B and C have the same counts).  G must divide every width it groups (the name is
+  refused otherwise).
 * **Which features the joint decision takes**: the output of each resolution -- MobileNet 64,
   128, 256, 512, 1024 channels (at 112^2 .. 7^2), MobileNetV2 16, 24, 32, 96 and its last
   1280-wide map, ResNet the four stages; the classifier takes their weighted concatenation.
@@ -57,11 +60,17 @@ __all__ = ['SeparableUnit', 'InvertedResidualUnit', 'GroupedBasicBlockV1', 'Abla
            'AblationMobileNetV2', 'AblationResNetV1']
 
 
-def check_interaction(groups, exchange_flag):
+def check_interaction(groups, exchange_flag, widths=()):
+    """Raise ``ValueError`` for a G below 1, an exchange without groups, or a G that does not
+    divide every width a network groups (``widths``)."""
     if groups < 1:
         raise ValueError('G must be at least 1, not %d' % groups)
     if exchange_flag and groups == 1:
         raise ValueError('the exchange shortcut needs G >= 2 groups (_g2_ex); _g1 has one group')
+    odd = sorted({w for w in widths if w % groups})
+    if odd:
+        raise ValueError('G = %d does not divide the widths %s of the convolutions it groups'
+                         % (groups, ', '.join(map(str, odd))))
 
 
 # Blocks
@@ -140,7 +149,8 @@ class GroupedBasicBlockV1(_V1, HybridBlock):
         self.in_channels, self.stride = in_channels, stride
         self.groups = groups
         self.shortcut = True
-        self.exchange = bool(exchange_flag and groups > 1)
+        # an identity shortcut only: a projection's output exchanged is its weights reordered
+        self.exchange = bool(exchange_flag and groups > 1 and not downsample)
         HybridBlock.__init__(self, **kwargs)
         g1, g2 = _groups(groups, in_channels, channels), _groups(groups, channels)
         self.body = nn.HybridSequential(prefix='')
@@ -285,18 +295,29 @@ class AblationResNetV1(JointDecision, ChainedStages, ResNetV1):
 
 
 # Constructor
-def _mobilenet_blocks(whole, tenths, groups, exchange, hjd):
-    width_multiplier(whole, tenths)
-    check_interaction(groups, exchange)
-    return []
+def grouped_widths(net, multiplier):
+    """The widths of the convolutions ``net`` groups at ``multiplier`` (G must divide them)."""
+    if net is AblationMobileNet:
+        return [int(c * multiplier) for c in MOBILENET_DW + MOBILENET_OUT]
+    ins = [int(c * multiplier) for c in MOBILENETV2_IN]
+    outs = [int(c * multiplier) for c in MOBILENETV2_OUT]
+    return ins + outs + [c * t for c, t in zip(ins, MOBILENETV2_T)]
+
+
+def _mobilenet_blocks(net, prefix):
+    def blocks(whole, tenths, groups, exchange, hjd):
+        multiplier = width_multiplier(whole, tenths, prefix + '<whole>_<tenths>')
+        check_interaction(groups, exchange, grouped_widths(net, multiplier))
+        return []
+    return blocks
 
 
 def _resnet_blocks(depth, groups, exchange, hjd):
-    check_interaction(groups, exchange)
     if depth not in resnet_spec or resnet_spec[depth][0] != 'basic_block':
         raise ValueError('the ablation ResNets are built on basic blocks: depth 18 or 34, not %d'
                          % depth)
     _, layers, channels = resnet_spec[depth]
+    check_interaction(groups, exchange, channels)
     return [BlockShape('stage%d.%d' % (i + 1, j), c, c, RESNET_MAP_COLS)
             for i, (n, c) in enumerate(zip(layers, channels[1:])) for j in range(n)]
 
@@ -311,14 +332,15 @@ def _register_mobilenet(prefix, net, cifar, size):
     template = prefix + '{whole}_{tenths}' + _FLAGS
     head = prefix + '1_0'
 
-    def build(whole, tenths, groups, exchange, hjd, attn=None, classes=1000, **kwargs):
+    def build(whole, tenths, groups, exchange, hjd, attn=None, classes=1000, norm_layer=BatchNorm,
+              norm_kwargs=None):
         return net(width_multiplier(whole, tenths), classes=classes, groups=groups,
                    exchange_flag=bool(exchange), joint_decision=bool(hjd), cifar=cifar,
-                   **kwargs)
+                   norm_layer=norm_layer, norm_kwargs=norm_kwargs)
     build.__name__ = prefix.rstrip('_') + '_ablation'
     build.__doc__ = '%s%s for the SINet ablations (see the module).' % (
         'CIFAR ' if cifar else '', net.__name__[len('Ablation'):])
-    return register_backbone(template, blocks=_mobilenet_blocks, family='mobilenet',
+    return register_backbone(template, blocks=_mobilenet_blocks(net, prefix), family='mobilenet',
                              listed=[head + v for v in _VARIANTS], paper='sinet', attentions=(),
                              input_shape=(1, 3, size, size),
                              describe=_DESCRIBE % (net.__name__[len('Ablation'):],
@@ -326,12 +348,14 @@ def _register_mobilenet(prefix, net, cifar, size):
 
 
 def _register_resnet(prefix, thumbnail, size):
-    def build(depth, groups, exchange, hjd, attn=None, classes=1000, **kwargs):
+    def build(depth, groups, exchange, hjd, attn=None, classes=1000, norm_layer=BatchNorm,
+              norm_kwargs=None):
         _, layers, channels = resnet_spec[depth]
         block = partial(GroupedBasicBlockV1, groups=groups, exchange_flag=bool(exchange),
                         attn=attn)
         return AblationResNetV1(block, layers, channels, classes=classes,
-                                joint_decision=bool(hjd), thumbnail=thumbnail, **kwargs)
+                                joint_decision=bool(hjd), thumbnail=thumbnail,
+                                norm_layer=norm_layer, norm_kwargs=norm_kwargs)
     build.__name__ = prefix + 'resnet_ablation'
     build.__doc__ = '%sResNet v1 (and SE-ResNet) for the SINet ablations (see the module).' % (
         'CIFAR ' if thumbnail else '')

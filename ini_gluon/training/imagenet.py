@@ -19,7 +19,7 @@ import numpy as np
 from mxnet import gluon
 from mxnet.gluon.data.vision import transforms
 
-from ..models.registry import backbones, resolve_model_name
+from ..models.registry import backbones, resolve_model_name, shown_template
 from .data import DataError
 from .loop import Data
 from .settings import (PRESETS, OneLineParser, SettingsError, add_loop_options, add_run_options,
@@ -98,8 +98,8 @@ def _check_imagenet_backbone(model):
     """The backbone registers the input it was built for: 32x32 ones belong to CIFAR."""
     entry = resolve_model_name(model).entry
     if entry.input_shape[-1] < 224:
-        imagenet = sorted(t for b in backbones().values() if b.input_shape[-1] >= 224
-                          for t in b.names)
+        imagenet = sorted(shown_template(t) for b in backbones().values()
+                          if b.input_shape[-1] >= 224 for t in b.names)
         raise SettingsError('%s is a CIFAR backbone (%dx%d inputs): train it with '
                             'train_cifar.py; train_imagenet.py takes %s'
                             % (model, entry.input_shape[-2], entry.input_shape[-1],

@@ -103,7 +103,9 @@ _RECIPES = {
                                         {'num_epochs': _SINET_EPOCHS,
                                          'preset': _SINET_MOMENTUM}),
     ('sinet', 'cifar', None): Recipe('sinet', 150, 128, 0.01, 0.1, 'every', (80,), _CROP_FLIP,
-                                     {'augment': _SINET_AUGMENT, 'preset': _SINET_MOMENTUM}),
+                                     {'augment': _SINET_AUGMENT,
+                                      'preset': _SINET_MOMENTUM + '; the recipe of its CIFAR-100 '
+                                      'ablations, on CIFAR-10 too'}),
     ('demo', 'digits', None): Recipe('demo', 10, 64, 0.1, 0.1, 'fractions', (0.5, 0.75), 'crop',
                                      {}),
 }

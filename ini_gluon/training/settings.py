@@ -16,7 +16,7 @@ import math
 import os
 
 from .._argparse import OneLineParser
-from ..models.registry import resolve_model_name
+from ..models.registry import model_name, resolve_model_name
 from ..models.residual import check_blocks
 from .recipes import PAPERS, decay_epochs, recipe, weight_decay
 
@@ -439,4 +439,23 @@ def resolve(opt):
     if opt.dataset not in ('cifar10', 'cifar100', 'svhn', 'digits'):
         raise SettingsError('unknown dataset %r: expected cifar10, cifar100, svhn or digits'
                             % (opt.dataset,))
-    return fill(opt, vars(build_parser().parse_args([])), FALLBACK, opt.dataset)
+    s = fill(opt, vars(build_parser().parse_args([])), FALLBACK, opt.dataset)
+    s['warnings'] += _twin_warnings(s['model'])
+    return s
+
+
+def _twin_warnings(model):
+    """A line where a network built for 224 x 224 inputs has a registered 32 x 32 twin
+    (``mobilenet1_0_g2`` -> ``cifar_mobilenet1_0_g2``)."""
+    spec = resolve_model_name(model)
+    if spec.entry.input_shape[-1] <= 32:
+        return []
+    backbone = model_name(spec._replace(attn=None))
+    twin = spec.name.replace(backbone, 'cifar_' + backbone, 1)
+    try:
+        if resolve_model_name(twin).entry.input_shape[-1] > 32:
+            return []
+    except ValueError:
+        return []
+    return ['%s is built for 224x224 inputs (its last maps would be 1x1 here): %s is the same '
+            'network with the 32x32 strides' % (model, twin)]
