@@ -297,3 +297,21 @@ def test_a_sinet_learns_digits(tmp_path):
     with open(os.path.join(save, 'metrics.jsonl')) as f:
         rows = [json.loads(line) for line in f]
     assert rows[-1]['epoch'] == 2 and 1 - rows[-1]['val_error'] > 0.4      # chance is 0.1
+
+
+@pytest.mark.parametrize('name', ['cifar_mobilenetv2_0_5' + v for v in
+                                  ('_g1', '_g2', '_g2_ex', '_g1_hjd', '_g2_hjd', '_g2_ex_hjd')] +
+                         ['sinet_1_0', 'sinet_1_2', 'sinet_1_6', 'sinet_1_8'])
+def test_each_variant_hybridizes_exports_and_reloads_equal(name, tmp_path):
+    """Every flag combination (on the cheapest family with shortcuts) and every SINet width;
+    test_deploy exports one model of each family to ONNX too."""
+    net = ig.get_model(name, classes=4)
+    net.initialize(mx.init.Xavier(magnitude=2))
+    x = mx.nd.random.uniform(-1, 1, shape=(2, 3, 32, 32))
+    eager = net(x).asnumpy()
+    net.hybridize()
+    np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-4, atol=1e-5)
+    net.export(str(tmp_path / 'net'))
+    loaded = mx.gluon.SymbolBlock.imports(str(tmp_path / 'net-symbol.json'), ['data'],
+                                          str(tmp_path / 'net-0000.params'))
+    np.testing.assert_allclose(loaded(x).asnumpy(), eager, rtol=1e-4, atol=1e-5)
