@@ -14,7 +14,7 @@ from collections import Counter
 from . import get_model, list_models, summary
 from ._argparse import OneLineParser
 from .models import find_models, parse_model_name
-from .models.registry import resolve_model_name
+from .models.registry import default_classes, resolve_model_name
 
 
 def _kind(name):
@@ -44,9 +44,8 @@ def main(argv=None):
             print(note, file=sys.stderr)
         return
     try:
-        classes = args.classes
-        if classes is None:
-            classes = 1000 if resolve_model_name(args.model).entry.input_shape[-1] >= 224 else 10
+        classes = args.classes if args.classes is not None else default_classes(
+            resolve_model_name(args.model).entry.input_shape[-1])
         net = get_model(args.model, classes=classes)
     except ValueError as err:
         parser.error(str(err))

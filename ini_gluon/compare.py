@@ -27,6 +27,7 @@ from mxnet import autograd, gluon  # noqa: E402
 
 from ._argparse import OneLineParser  # noqa: E402
 from .models import get_model  # noqa: E402
+from .models.registry import default_classes  # noqa: E402
 from .summary import count_params  # noqa: E402
 from .training.loop import hybridize_for_training  # noqa: E402
 
@@ -239,7 +240,7 @@ def main(argv=None):
     names = [n.strip() for n in args.models.split(',') if n.strip()]
     if not names:
         p.error('--models names no model')
-    classes = args.classes or (1000 if args.input_size >= 224 else 10)
+    classes = args.classes or default_classes(args.input_size)
     params, settings = None, None
     try:
         for name in names:

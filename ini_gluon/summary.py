@@ -82,26 +82,22 @@ def interaction_units(net):
     points = set(getattr(net, 'decision_points', ()))
     found = []
 
-    def walk(block, path, feeds):
+    def visit(block, path, feeds):
+        """``block`` at ``path``: a unit, or a container whose last child ``feeds`` the
+        decision where it does."""
+        if hasattr(block, 'exchange') and hasattr(block, 'groups'):
+            found.append((path, block, feeds))
+            return
         children = list(block._children.items())
         for i, (key, child) in enumerate(children):
-            here = '%s.%s' % (path, key) if path else key
-            last = feeds and i == len(children) - 1
-            if hasattr(child, 'exchange') and hasattr(child, 'groups'):
-                found.append((here, child, last))
-            else:
-                walk(child, here, last)
+            visit(child, '%s.%s' % (path, key), feeds and i == len(children) - 1)
 
     for key, child in net._children.items():
-        if key == 'features':
+        if key == 'features':                  # the decision points index its children
             for i, (k, sub) in enumerate(child._children.items()):
-                path = 'features.%s' % k
-                if hasattr(sub, 'exchange') and hasattr(sub, 'groups'):
-                    found.append((path, sub, i in points))
-                else:
-                    walk(sub, path, i in points)
+                visit(sub, 'features.%s' % k, i in points)
         elif key != 'decision':
-            walk(child, key, False)
+            visit(child, key, False)
     return found
 
 

@@ -7,6 +7,7 @@ exchange replaces a unit's shortcut, the funnel follows a unit, and the joint de
 network's head; :mod:`ini_gluon.models.sinet` and :mod:`ini_gluon.models.sinet_ablation` build
 them in.
 """
+import mxnet as mx
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 
@@ -143,7 +144,6 @@ class HierarchicalJointDecision(nn.HybridBlock):
     def weights(self, *features):
         """The attention weights ``alpha_k`` of the block outputs ``features``, NDArrays
         ``(N, 1)``."""
-        import mxnet as mx
         return self.weights_of(mx.nd, self.pooled(mx.nd, features))
 
     def hybrid_forward(self, F, *features):

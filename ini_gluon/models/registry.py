@@ -40,7 +40,8 @@ from .residual import check_blocks
 
 __all__ = ['Backbone', 'ModelSpec', 'register_backbone', 'backbones', 'parse_model_name',
            'resolve_model_name', 'model_name', 'get_model', 'list_models', 'find_models',
-           'backbone_models', 'check_attention', 'shown_template', 'DEFAULT_INPUT_SHAPE']
+           'backbone_models', 'check_attention', 'shown_template', 'default_classes',
+           'DEFAULT_INPUT_SHAPE']
 
 DEFAULT_INPUT_SHAPE = (1, 3, 32, 32)
 _ATTN_OPTIONS = tuple(f for f in AttnSpec._fields if f != 'kind')
@@ -291,9 +292,14 @@ def _check_flags(backbone, fields):
                                                                     fields[key]))
 
 
+def _takes(backbone, attn):
+    """Whether the family's blocks take the attention ``attn`` (``None``: plain, always)."""
+    return attn is None or backbone.attentions is None or attn.kind in backbone.attentions
+
+
 def check_attention(backbone, attn):
     """Raise ``ValueError`` where the family's blocks do not take the attention ``attn``."""
-    if attn is None or backbone.attentions is None or attn.kind in backbone.attentions:
+    if _takes(backbone, attn):
         return
     raise ValueError('%s takes %s' % (
         backbone.key, 'no attention: it has no attention block' if not backbone.attentions
@@ -438,8 +444,7 @@ def _siblings(backbone, fields):
 def _canonical(name):
     """The canonical name of ``name`` if it parses and builds, else ``None``."""
     try:
-        spec = parse_model_name(name)
-        check_attention(spec.entry, spec.attn)
+        spec = parse_model_name(name)           # checks the attention against the family
         check_blocks(spec.attn, spec.blocks())
     except ValueError:
         return None
@@ -527,6 +532,12 @@ def resolve_model_name(name):
         note = _not_built_note(name)
         raise ValueError('unknown model name %r (%s%s); closest valid names: %s'
                          % (name, err, '; ' + note if note else '', ', '.join(_near(name))))
+
+
+def default_classes(input_side):
+    """The classes of a head when none are given: 1000 for ImageNet-sized inputs (``input_side``
+    224 or more), else 10."""
+    return 1000 if input_side >= 224 else 10
 
 
 def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False, **kwargs):
@@ -721,8 +732,7 @@ def _backbone_models(text, _backbones, _attention_types):
     plain = ModelSpec(backbone.key, tuple(sorted(fields.items())), None)
     blocks = plain.blocks()                     # raises for a depth the family cannot have
     return tuple(plain._replace(attn=attn).name for attn in _attentions()
-                 if (backbone.attentions is None or attn is None or
-                     attn.kind in backbone.attentions) and _buildable(attn, blocks))
+                 if _takes(backbone, attn) and _buildable(attn, blocks))
 
 
 def list_models(pattern='*'):
