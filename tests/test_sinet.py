@@ -66,6 +66,13 @@ def test_an_si_unit_keeps_groups_apart_exchanges_and_funnels():
     np.testing.assert_allclose(unit(mx.nd.array(x)).asnumpy(), expected, rtol=1e-4, atol=1e-5)
 
 
+def test_an_exchanging_unit_refuses_widths_its_groups_do_not_divide():
+    with pytest.raises(ValueError, match='exchanges 4 groups needs widths that 4 divides'):
+        SIUnit(6, 6, kernel=3, stride=1, expansion=4, groups=4)
+    # a unit without shortcut may run ungrouped (SINet's Block 1: 21 channels in)
+    assert SIUnit(21, 24, kernel=3, stride=2, expansion=1, groups=2).groups == 1
+
+
 def test_a_down_sampling_unit_has_no_shortcut_and_no_funnel():
     unit = SIUnit(16, 24, kernel=5, stride=2, expansion=4, groups=2)
     unit.initialize()

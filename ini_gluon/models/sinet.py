@@ -102,6 +102,12 @@ class SIUnit(HybridBlock):
     funnel : bool, default True
         The dense funnel after the shortcut.
     norm_layer, norm_kwargs
+
+    Raises
+    ------
+    ValueError
+        For an exchanging unit whose widths ``groups`` does not divide (its H would not keep
+        the groups apart, which eq. 1 needs).
     """
 
     def __init__(self, in_channels, channels, kernel, stride, expansion, groups, exchange=True,
@@ -110,24 +116,27 @@ class SIUnit(HybridBlock):
         hidden = in_channels * expansion
         self.in_channels, self.out_channels, self.stride = in_channels, channels, stride
         self.kernel, self.expansion = kernel, expansion
-        shortcut = stride == 1 and in_channels == channels
-        self.groups = groups if shortcut else _groups(groups, in_channels, hidden, channels)
-        self.exchange = exchange and shortcut and groups > 1
-        self.shortcut = shortcut
-        self.funnel = funnel and shortcut
+        self.shortcut = stride == 1 and in_channels == channels
+        # the unit's 1x1 convolutions (and its funnel) in g groups, or ungrouped where a width
+        # does not divide (Block 1's 21-channel input); the exchange needs them grouped
+        self.groups = _groups(groups, in_channels, hidden, channels)
+        if self.shortcut and exchange and self.groups != groups:
+            raise ValueError('an SI unit that exchanges %d groups needs widths that %d divides, '
+                             'not %d -> %d -> %d' % (groups, groups, in_channels, hidden,
+                                                     channels))
+        self.exchange = exchange and self.shortcut and self.groups > 1
+        self.funnel = funnel and self.shortcut
         norm = dict(norm_layer=norm_layer, norm_kwargs=norm_kwargs)
         with self.name_scope():
             self.body = nn.HybridSequential(prefix='')
             if expansion != 1:
-                composite(self.body, hidden, in_channels,
-                          groups=_groups(groups, in_channels, hidden), **norm)
+                composite(self.body, hidden, in_channels, groups=self.groups, **norm)
             composite(self.body, hidden, hidden, kernel, stride, groups=hidden, **norm)
-            composite(self.body, channels, hidden, groups=_groups(groups, hidden, channels),
-                      active=False, **norm)
-            if shortcut:
-                self.merge = ExchangeShortcut(groups if self.exchange else 1)
+            composite(self.body, channels, hidden, groups=self.groups, active=False, **norm)
+            if self.shortcut:
+                self.merge = ExchangeShortcut(self.groups if self.exchange else 1)
             if self.funnel:
-                self.dense_funnel = DenseFunnel(channels, groups=groups, **norm)
+                self.dense_funnel = DenseFunnel(channels, groups=self.groups, **norm)
 
     def hybrid_forward(self, F, x):
         y = self.body(x)

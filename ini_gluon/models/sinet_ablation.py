@@ -15,10 +15,10 @@ Readings, where the paper does not say:
   SE-ResNet-18's (ResNet-18: 11.69M, 1.8G); SE is this project's (t = 16, after the last
   BatchNorm, as GluonCV's ``se_resnet18_v1``).
 * **What G groups.**  The 1x1 convolutions of MobileNet and MobileNetV2 (their depthwise ones
-  are grouped already) and both 3x3 convolutions of every ResNet basic block; a convolution is
-  grouped where both its widths divide by G.  Stems, projection shortcuts, MobileNetV2's last
-  1x1 convolution (1280 wide) and the classifiers are not: they are not part of the units the
-  exchange connects.
+  are grouped already) and both 3x3 convolutions of every ResNet basic block, all in G groups:
+  a name whose G does not divide those widths is refused.  Stems, projection shortcuts,
+  MobileNetV2's last 1x1 convolution (1280 wide) and the classifiers are not: they are not part
+  of the units the exchange connects.
 * **Where the exchange goes.**  It replaces every identity shortcut (eq. 1 exchanges the groups
   of the unit's input itself): those of the ResNet blocks that keep their shape and of
   MobileNetV2's stride-1 units of unchanged width.  A down-sampling ResNet block keeps its
@@ -54,7 +54,7 @@ from .cifar_resnet import RESNET_MAP_COLS
 from .imagenet_resnet import _V1
 from .registry import register_backbone
 from .residual import BlockShape, ChainedStages
-from .sinet import JointDecision, _groups, width_multiplier
+from .sinet import JointDecision, width_multiplier
 
 __all__ = ['SeparableUnit', 'InvertedResidualUnit', 'GroupedBasicBlockV1', 'AblationMobileNet',
            'AblationMobileNetV2', 'AblationResNetV1']
@@ -108,8 +108,7 @@ class SeparableUnit(_Unit):
             self.body = nn.HybridSequential(prefix='')
             _add_conv(self.body, channels=in_channels, kernel=3, stride=stride, pad=1,
                       num_group=in_channels, **norm)
-            _add_conv(self.body, channels=channels, num_group=_groups(groups, in_channels,
-                                                                      channels), **norm)
+            _add_conv(self.body, channels=channels, num_group=groups, **norm)
 
 
 class InvertedResidualUnit(_Unit):
@@ -128,12 +127,10 @@ class InvertedResidualUnit(_Unit):
         with self.name_scope():
             self.out = nn.HybridSequential()
             if t != 1:
-                _add_conv(self.out, hidden, num_group=_groups(groups, in_channels, hidden),
-                          relu6=True, **norm)
+                _add_conv(self.out, hidden, num_group=groups, relu6=True, **norm)
             _add_conv(self.out, hidden, kernel=3, stride=stride, pad=1, num_group=hidden,
                       relu6=True, **norm)
-            _add_conv(self.out, channels, num_group=_groups(groups, hidden, channels),
-                      active=False, relu6=True, **norm)
+            _add_conv(self.out, channels, num_group=groups, active=False, relu6=True, **norm)
 
 
 class GroupedBasicBlockV1(_V1, HybridBlock):
@@ -152,13 +149,12 @@ class GroupedBasicBlockV1(_V1, HybridBlock):
         # an identity shortcut only: a projection's output exchanged is its weights reordered
         self.exchange = bool(exchange_flag and groups > 1 and not downsample)
         HybridBlock.__init__(self, **kwargs)
-        g1, g2 = _groups(groups, in_channels, channels), _groups(groups, channels)
         self.body = nn.HybridSequential(prefix='')
-        self.body.add(nn.Conv2D(channels, 3, stride, 1, groups=g1, use_bias=False,
+        self.body.add(nn.Conv2D(channels, 3, stride, 1, groups=groups, use_bias=False,
                                 in_channels=in_channels))
         self.body.add(norm_layer(**norm))
         self.body.add(nn.Activation('relu'))
-        self.body.add(nn.Conv2D(channels, 3, 1, 1, groups=g2, use_bias=False,
+        self.body.add(nn.Conv2D(channels, 3, 1, 1, groups=groups, use_bias=False,
                                 in_channels=channels))
         self.body.add(norm_layer(gamma_initializer='zeros', **norm) if last_gamma else
                       norm_layer(**norm))
@@ -188,6 +184,21 @@ MOBILENETV2_T = [1] + [6] * 16
 MOBILENETV2_STRIDES = [1, 2] * 2 + [1, 1, 2] + [1] * 6 + [2] + [1] * 3
 
 
+def mobilenet_widths(multiplier):
+    """``(depthwise widths, output widths)`` of MobileNet's 13 units at ``multiplier``
+    (GluonCV's rounding)."""
+    return ([int(c * multiplier) for c in MOBILENET_DW],
+            [int(c * multiplier) for c in MOBILENET_OUT])
+
+
+def mobilenetv2_widths(multiplier):
+    """``(input widths, output widths, last width)`` of MobileNetV2's 17 units and its last 1x1
+    convolution at ``multiplier`` (GluonCV's rounding)."""
+    return ([int(c * multiplier) for c in MOBILENETV2_IN],
+            [int(c * multiplier) for c in MOBILENETV2_OUT],
+            int(1280 * multiplier) if multiplier > 1.0 else 1280)
+
+
 def _last_of_each_size(strides, offset):
     """The indices (``+ offset``) of the last unit before each stride-2 unit, and of the
     last."""
@@ -215,8 +226,7 @@ class AblationMobileNet(JointDecision, HybridBlock):
                  **kwargs):
         super(AblationMobileNet, self).__init__(**kwargs)
         norm = dict(norm_layer=norm_layer, norm_kwargs=norm_kwargs)
-        dws = [int(c * multiplier) for c in MOBILENET_DW]
-        outs = [int(c * multiplier) for c in MOBILENET_OUT]
+        dws, outs = mobilenet_widths(multiplier)
         with self.name_scope():
             self.features = nn.HybridSequential(prefix='')
             with self.features.name_scope():
@@ -245,12 +255,10 @@ class AblationMobileNetV2(JointDecision, HybridBlock):
                  **kwargs):
         super(AblationMobileNetV2, self).__init__(**kwargs)
         norm = dict(norm_layer=norm_layer, norm_kwargs=norm_kwargs)
-        ins = [int(c * multiplier) for c in MOBILENETV2_IN]
-        outs = [int(c * multiplier) for c in MOBILENETV2_OUT]
+        ins, outs, last = mobilenetv2_widths(multiplier)
         strides = list(MOBILENETV2_STRIDES)
         if cifar:
             strides[1] = 1
-        last = int(1280 * multiplier) if multiplier > 1.0 else 1280
         with self.name_scope():
             self.features = nn.HybridSequential(prefix='features_')
             with self.features.name_scope():
@@ -296,11 +304,13 @@ class AblationResNetV1(JointDecision, ChainedStages, ResNetV1):
 
 # Constructor
 def grouped_widths(net, multiplier):
-    """The widths of the convolutions ``net`` groups at ``multiplier`` (G must divide them)."""
+    """The widths of the convolutions ``net`` groups at ``multiplier`` (G must divide them):
+    MobileNet's pointwise inputs and outputs, MobileNetV2's unit inputs, expansions and
+    outputs."""
     if net is AblationMobileNet:
-        return [int(c * multiplier) for c in MOBILENET_DW + MOBILENET_OUT]
-    ins = [int(c * multiplier) for c in MOBILENETV2_IN]
-    outs = [int(c * multiplier) for c in MOBILENETV2_OUT]
+        dws, outs = mobilenet_widths(multiplier)
+        return dws + outs
+    ins, outs, _ = mobilenetv2_widths(multiplier)
     return ins + outs + [c * t for c, t in zip(ins, MOBILENETV2_T)]
 
 
