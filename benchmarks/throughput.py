@@ -10,10 +10,10 @@
   only the backbones missing there (delete it to measure afresh);
 * training throughput (forward + backward + Nesterov SGD update, hybridized with static
   allocation) and inference throughput (hybridized), medians of models interleaved and
-  repeated in one process (``ini_gluon.compare.measure``);
+  repeated in one process (``ini_gluon.analysis.throughput.measure``);
 * hybridized over imperative training throughput, the two timed alternately;
 * peak resident memory (``VmHWM``) of 2 training steps, each model in a fresh process of its
-  own (:mod:`ini_gluon.memory`);
+  own (``python -m ini_gluon.memory``);
 * the attention's share of the training step: ``1 - plain / model`` step time;
 * a per-operator profile (MXNet's profiler, bulk execution off) of one training and one
   inference step of the plain, SE and InI mix-5-d models of ``resnet164`` and ``wrn16_8``:
@@ -39,10 +39,10 @@ sys.path.insert(0, ROOT)
 
 from ini_gluon import formulations  # noqa: E402
 from ini_gluon._argparse import positive_int  # noqa: E402
-from ini_gluon.compare import _Bench, interleaved, measure  # noqa: E402
-from ini_gluon.inspect import attention_layers  # noqa: E402
+from ini_gluon.analysis.throughput import (Bench, interleaved, measure,  # noqa: E402
+                                           peak_training_memory)
+from ini_gluon.analysis.inspect import attention_layers  # noqa: E402
 from ini_gluon.models import get_model  # noqa: E402
-from ini_gluon.memory import peak_training_memory  # noqa: E402
 
 # ResNet-164 at batch 32, not 64: five ResNet-164 held at once for interleaving, each with its
 # static training buffers, exceed this machine's 24 GiB at batch 64 (the kernel's OOM killer
@@ -83,7 +83,7 @@ def hybrid_over_imperative(name, size, batch, repeats, iters):
     """Training img/s of ``name`` hybridized over imperative: a hybridized and an imperative
     copy timed alternately, ``repeats`` times, medians (as the other ratios, measured side by
     side so that the machine's drift cancels)."""
-    benches = [_Bench(name, (3, size, size), batch, _classes(size), mx.cpu(), hybrid=h)
+    benches = [Bench(name, (3, size, size), batch, _classes(size), mx.cpu(), hybrid=h)
                for h in (True, False)]
     rates = [[], []]
     for _ in range(repeats):
@@ -176,7 +176,7 @@ def profile(backbone, steps=3):
 
 
 def _profile_child(name, size, batch, steps):
-    bench = _Bench(name, (3, size, size), batch, _classes(size), mx.cpu())
+    bench = Bench(name, (3, size, size), batch, _classes(size), mx.cpu())
     result = {}
     for mode, step in (('train', bench.train_step), ('infer', bench.infer_step)):
         step()
@@ -325,9 +325,9 @@ def _regression_child(backbone, repeats, iters):
     benches = []
     for name in _trio(backbone)[1:]:
         for label in ('current', PREVIOUS):
-            # a graph keeps the functions it was traced with: _Bench traces in its constructor
+            # a graph keeps the functions it was traced with: Bench traces in its constructor
             with contextlib.nullcontext() if label == 'current' else formulations.use(label):
-                bench = _Bench(name, (3, size, size), batch, _classes(size), mx.cpu())
+                bench = Bench(name, (3, size, size), batch, _classes(size), mx.cpu())
             benches.append(('%s/%s' % (name, label), bench))
     print(json.dumps(interleaved(benches, repeats, iters)))
 

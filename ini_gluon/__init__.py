@@ -28,7 +28,7 @@ _import_mxnet_without_sklearn()
 
 from . import layers, models  # noqa: E402
 from .models import get_model, list_models  # noqa: E402
-from .summary import summary, count_params, param_shapes  # noqa: E402
+from .analysis.summary import summary, count_params, param_shapes  # noqa: E402
 
 __all__ = ['get_model', 'list_models', 'summary', 'count_params', 'param_shapes', 'layers',
            'models', '__version__']

@@ -13,118 +13,47 @@ throughput bars; see :func:`plot`) into ``--out``.
 """
 import json
 import os
-import statistics
 import sys
 import textwrap
-import time
 
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 import mxnet as mx  # noqa: E402
-from mxnet import autograd, gluon  # noqa: E402
 
 from ._argparse import OneLineParser  # noqa: E402
-from .models import get_model  # noqa: E402
-from .models.registry import default_classes  # noqa: E402
-from .summary import count_params  # noqa: E402
-from .training.loop import hybridize_for_training  # noqa: E402
+from .analysis.evaluation import evaluate  # noqa: E402
+from .analysis.summary import count_params  # noqa: E402
+from .analysis.throughput import count_flops, measure  # noqa: E402
+from .data import load_dataset, normalisation, test_split  # noqa: E402
+from .models import default_classes, get_model  # noqa: E402
+from .run.settings import Settings  # noqa: E402
+from .run.trained import load_trained, read_settings  # noqa: E402
 
-__all__ = ['measure', 'compare', 'render', 'main']
-
-
-def _net(name, classes, ctx):
-    net = get_model(name, classes=classes)
-    net.initialize(mx.init.Xavier(), ctx=ctx)
-    return net
+__all__ = ['accuracy', 'compare', 'render', 'plot', 'main']
 
 
-def count_flops(name, input_shape, classes):
-    """Multiply-adds of one image (``mxop``: convolution, dense and BatchNorm multiplications)."""
-    from mxop.gluon import count_ops
-    return count_ops(_net(name, classes, mx.cpu()), (1,) + tuple(input_shape))['muls']
-
-
-class _Bench(object):
-    """One model ready to be timed: a training copy and (unless ``infer`` is false) an inference
-    copy, hybridized with static allocation unless ``hybrid`` is false."""
-
-    def __init__(self, name, shape, batch, classes, ctx, hybrid=True, infer=True):
-        self.name, self.batch = name, batch
-        self.data = mx.nd.random.uniform(-1, 1, shape=(batch,) + tuple(shape), ctx=ctx)
-        self.label = mx.nd.array([i % classes for i in range(batch)], ctx=ctx)
-        self.train_net = _net(name, classes, ctx)
-        self.trainer = gluon.Trainer(self.train_net.collect_params(), 'nag',
-                                     {'learning_rate': 0.01, 'momentum': 0.9})
-        self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
-        self.infer_net = _net(name, classes, ctx) if infer else None
-        if hybrid:                      # as training and inference do
-            hybridize_for_training(self.train_net)
-            if self.infer_net is not None:
-                self.infer_net.hybridize(static_alloc=True, static_shape=True)
-        self.train_step()                           # build the graphs, first allocations
-        if infer:
-            self.infer_step()
-
-    def train_step(self):
-        with autograd.record():
-            loss = self.loss(self.train_net(self.data), self.label)
-        loss.backward()
-        self.trainer.step(self.batch)
-        mx.nd.waitall()
-
-    def infer_step(self):
-        self.infer_net(self.data).wait_to_read()
-
-    def rate(self, step, iters):
-        tic = time.perf_counter()
-        for _ in range(iters):
-            step()
-        return self.batch * iters / (time.perf_counter() - tic)
-
-
-def measure(names, input_shape, batch, classes=10, repeats=3, iters=3, ctx=None):
-    """Median training and inference img/s of each model, interleaved, ``repeats`` times."""
-    ctx = ctx or mx.cpu()
-    rates = interleaved([(n, _Bench(n, input_shape, batch, classes, ctx)) for n in names],
-                        repeats, iters)
-    return {n: r[0] for n, r in rates.items()}, {n: r[1] for n, r in rates.items()}
-
-
-def interleaved(benches, repeats=3, iters=3):
-    """``{key: [train img/s, infer img/s]}``, medians of ``repeats`` rounds over the
-    ``(key, _Bench)`` pairs in turn, so that the machine's drift falls on all alike."""
-    train = {key: [] for key, _ in benches}
-    infer = {key: [] for key, _ in benches}
-    for _ in range(repeats):
-        for key, bench in benches:
-            train[key].append(bench.rate(bench.train_step, iters))
-            infer[key].append(bench.rate(bench.infer_step, iters))
-    return {key: [statistics.median(train[key]), statistics.median(infer[key])]
-            for key in train}
-
-
-def accuracy(name, params, dataset, data_dir, classes, settings=None):
+def accuracy(name, params, dataset, data_dir, settings=None):
     """Validation accuracy of ``name`` with ``params`` on a ``train_cifar.py`` data set, by
-    ``python -m ini_gluon.evaluate``'s code: normalised with the run's ``settings`` where given,
-    else as ``train_cifar.py`` normalises ``dataset``."""
-    from .evaluate import evaluate, test_split
-    from .runs import open_params
-    from .training.data import load_dataset
-    from .training.pipeline import normalisation
+    ``python -m ini_gluon.evaluate``'s code: normalised with the run's
+    :class:`~ini_gluon.run.settings.Settings` where given, else as ``train_cifar.py`` normalises
+    ``dataset``."""
     data = load_dataset(dataset, data_dir)
-    mean, std = ((settings['mean'], settings['std']) if settings else
-                 normalisation(dataset, data[0]))
-    stream, _ = test_split({'dataset': dataset, 'mean': mean, 'std': std}, 256, data)
-    extra = {'drop_rate': settings['drop_rate']} if settings and 'drop_rate' in settings else {}
-    trained = open_params(name, params, data[4], dataset, mean, std, **extra)
-    return 1 - evaluate(trained, stream)['top1_error']
+    if settings is None:
+        mean, std = normalisation(dataset, data[0])
+        settings = Settings(model=name, dataset=dataset, data_dir=data_dir, mean=mean, std=std)
+    s = settings.replace(model=name, dataset=dataset, num_classes=data[4])
+    stream, _ = test_split(s, 256, data)
+    source = {'run': None, 'which': None, 'epoch': None, 'params': os.path.abspath(params)}
+    return 1 - evaluate(load_trained(s, source), stream)['top1_error']
 
 
 def compare(names, input_size=32, batch=64, classes=10, repeats=3, iters=3, params=None,
             dataset=None, data_dir=None, settings=None):
-    """Rows (dicts) of the comparison, in the order of ``names``."""
+    """Rows (dicts) of the comparison, in the order of ``names``; ``settings``: each model's
+    run :class:`~ini_gluon.run.settings.Settings` (its normalisation and dropout), or ``None``.
+    """
     shape = (3, input_size, input_size)
     train, infer = measure(names, shape, batch, classes, repeats, iters)
     rows = []
@@ -134,7 +63,7 @@ def compare(names, input_size=32, batch=64, classes=10, repeats=3, iters=3, para
                'flops': count_flops(name, shape, classes), 'train_img_s': train[name],
                'infer_img_s': infer[name]}
         if params and params[i]:
-            row['val_acc'] = accuracy(name, params[i], dataset, data_dir, classes,
+            row['val_acc'] = accuracy(name, params[i], dataset, data_dir,
                                       settings[i] if settings else None)
         rows.append(row)
     return rows
@@ -213,7 +142,7 @@ def plot(rows, path, setup):
     return fig
 
 
-def main(argv=None):
+def build_parser():
     p = OneLineParser(prog='python -m ini_gluon.compare', description=__doc__.splitlines()[0])
     p.add_argument('--models', required=True, help='comma-separated model names')
     p.add_argument('--input-size', type=int, default=32)
@@ -230,6 +159,12 @@ def main(argv=None):
     p.add_argument('--dataset', type=str, default=None)
     p.add_argument('--data-dir', type=str, default=None)
     p.add_argument('--out', type=str, default='compare')
+    return p
+
+
+def _parse(argv):
+    """The parsed command line and its model names; a bad number is one line (exit 2)."""
+    p = build_parser()
     args = p.parse_args(argv)
     for flag, value, least in (('--input-size', args.input_size, 32),
                                ('--batch-size', args.batch_size, 1),
@@ -240,27 +175,37 @@ def main(argv=None):
     names = [n.strip() for n in args.models.split(',') if n.strip()]
     if not names:
         p.error('--models names no model')
-    classes = args.classes or default_classes(args.input_size)
+    return args, names
+
+
+def _trained(args, names):
+    """``(parameter files, run settings)`` of the models, either ``None``: from ``--save-dirs``
+    (each run's best parameters and its settings; the data set is the first run's unless
+    given) or ``--params``."""
     params, settings = None, None
+    if args.save_dirs:
+        settings = [read_settings(d) for d in args.save_dirs.split(',')]
+        params = [os.path.join(d, '%s-best.params' % s.model_name)
+                  for d, s in zip(args.save_dirs.split(','), settings)]
+        args.dataset = args.dataset or settings[0].dataset
+        args.data_dir = args.data_dir or settings[0].data_dir
+    elif args.params:
+        params = args.params.split(',')
+    if params and len(params) != len(names):
+        raise ValueError('give one parameter file or save dir per model (%d models, %d '
+                         'given)' % (len(names), len(params)))
+    if params and not args.dataset:
+        raise ValueError('accuracy needs --dataset (cifar10, cifar100, svhn or digits)')
+    return params, settings
+
+
+def main(argv=None):
+    args, names = _parse(argv)
+    classes = args.classes or default_classes(args.input_size)
     try:
         for name in names:
             get_model(name)                                  # check names first
-        if args.save_dirs:
-            dirs = args.save_dirs.split(',')
-            params = [os.path.join(d, '%s-best.params' % n) for d, n in zip(dirs, names)]
-            settings = []
-            for d in dirs:
-                with open(os.path.join(d, 'settings.json')) as f:
-                    settings.append(json.load(f))
-            args.dataset = args.dataset or settings[0]['dataset']
-            args.data_dir = args.data_dir or settings[0]['data_dir']
-        elif args.params:
-            params = args.params.split(',')
-        if params and len(params) != len(names):
-            raise ValueError('give one parameter file or save dir per model (%d models, %d '
-                             'given)' % (len(names), len(params)))
-        if params and not args.dataset:
-            raise ValueError('accuracy needs --dataset (cifar10, cifar100, svhn or digits)')
+        params, settings = _trained(args, names)
         rows = compare(names, args.input_size, args.batch_size, classes, args.repeats,
                        args.iters, params, args.dataset, args.data_dir, settings)
     except (ValueError, OSError) as err:

@@ -19,207 +19,16 @@ Everything is written into a temporary folder beside ``DIR`` and, once verified,
 whole: an earlier export in ``DIR`` is replaced entirely, a ``DIR`` holding anything else is
 refused.
 The training scripts export a run's final and best weights with the same code
-(``<save-dir>/export-final/``, ``<save-dir>/export-best/``).
+(``<save-dir>/export-final/``, ``<save-dir>/export-best/``): :mod:`ini_gluon.run.export`.
 """
 import argparse
-import json
-import os
-import shutil
 import sys
-import warnings
-from contextlib import contextmanager
-
-import mxnet as mx
-import numpy as np
-from mxnet.gluon.block import HybridBlock
-from gluoncv.utils import export_block
 
 from ._argparse import add_trained_options, command, command_parser, positive_int
-from .layers.channel_attention import portable_graph
-from .training.checkpoint import OLD, TMP
-from .runs import EXPORT_PREFIX, WHICH_HELP, RunError, describe_source, open_run
+from .run.export import MAX_BATCH, ONNX_OPSET, ExportError, check_onnx, export
+from .run.trained import WHICH_HELP, describe_source, open_run
 
-__all__ = ['RawInput', 'export', 'ExportError', 'ONNX_OPSET', 'main']
-
-# MXNet 1.9.1's ONNX converters are written for opsets 12 and 13; its exporter labels the
-# graph with the installed onnx's newest opset instead (19 for onnx 1.14.1), under which
-# ReduceMean / ReduceMax take their axes as an input: a graph of opset-13 nodes labelled 19 is
-# refused by onnx's checker and onnxruntime.  The export is labelled with the opset it is.
-ONNX_OPSET = 13
-TOLERANCE = 1e-4
-MAX_BATCH = 1024       # the verification runs one batch of this size
-
-
-class ExportError(RuntimeError):
-    """An export that does not compute what the live network computes."""
-
-
-class RawInput(HybridBlock):
-    """``(x - 255 mean) / (255 std)``: raw [0, 255] RGB images to the normalised input the
-    network was trained on (GluonCV's ``_DefaultPreprocess`` with a run's own mean / std and
-    NCHW input)."""
-
-    def __init__(self, mean, std, **kwargs):
-        super(RawInput, self).__init__(prefix=EXPORT_PREFIX, **kwargs)
-        with self.name_scope():
-            self.mean = self.params.get_constant(
-                'mean', mx.nd.array(mean).reshape((1, 3, 1, 1)) * 255)
-            self.std = self.params.get_constant(
-                'std', mx.nd.array(std).reshape((1, 3, 1, 1)) * 255)
-
-    def hybrid_forward(self, F, x, mean, std):
-        return F.broadcast_div(F.broadcast_sub(x, mean), std)
-
-
-def _relative(ours, theirs):
-    return float(np.abs(ours - theirs).max() / max(float(np.abs(ours).max()), 1e-12))
-
-
-def _check(what, reference, output):
-    error = _relative(reference, output)
-    if not error <= TOLERANCE:
-        raise ExportError('%s differs from the live network by %.3g relative (more than %g): '
-                          'nothing written' % (what, error, TOLERANCE))
-    return error
-
-
-@contextmanager
-def _onnx_opset(version):
-    """MXNet's exporter (and onnx's checker inside it) at ``version``; see :data:`ONNX_OPSET`."""
-    import onnx.checker
-    import onnx.defs
-    newest, context = onnx.defs.onnx_opset_version, onnx.checker.DEFAULT_CONTEXT
-    imports = dict(context.opset_imports)
-    onnx.defs.onnx_opset_version = lambda: version
-    context.opset_imports = dict(imports, **{'': version})
-    try:
-        yield
-    finally:
-        onnx.defs.onnx_opset_version = newest
-        context.opset_imports = imports
-
-
-def _import_onnx():
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError as err:
-        raise RunError('--onnx needs onnx==1.14.1 and onnxruntime (%s): pip install -e '
-                       '\'.[onnx]\'' % err)
-
-
-def _write_onnx(prefix, path, shape, dynamic):
-    import onnx
-    with _onnx_opset(ONNX_OPSET):
-        mx.onnx.export_model(prefix + '-symbol.json', prefix + '-0000.params', [shape],
-                             [np.float32], path, dynamic=dynamic,
-                             dynamic_input_shapes=[(None,) + shape[1:]] if dynamic else None)
-    onnx.checker.check_model(onnx.load(path))
-
-
-def _run_onnx(path, batch):
-    import onnxruntime
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3      # not the initializer-as-input notes of every parameter
-    session = onnxruntime.InferenceSession(path, options, providers=['CPUExecutionProvider'])
-    return session.run(None, {session.get_inputs()[0].name: batch})[0]
-
-
-def _model_json(trained, shape, batch, files, errors):
-    p = trained.preprocessing
-    return {
-        'model': trained.model, 'classes': trained.classes,
-        'input': {'name': 'data', 'shape': [None if batch == 'dynamic' else batch] +
-                  list(shape[1:]), 'layout': 'NCHW',
-                  'dtype': 'float32', 'color': 'RGB', 'range': [0, 255],
-                  'note': 'raw images: the normalisation is inside the graph'},
-        'output': {'shape': ['batch', trained.classes], 'values': 'logits (softmax: the '
-                                                                 'probabilities)'},
-        'preprocessing': dict(p.describe(), size=p.size, inside_graph='normalisation'),
-        'source': trained.source, 'files': files, 'verified': errors,
-    }
-
-
-def export(trained, out, onnx=False, batch='dynamic', seed=0):
-    """Export the :class:`~ini_gluon.runs.Trained` network ``trained`` into the folder ``out``
-    (see the module's description); returns the ``model.json`` dict.
-
-    Parameters
-    ----------
-    batch : 'dynamic' or int
-        The ONNX file's batch dimension (and the verification batch: 2 for dynamic).
-    """
-    name = trained.model
-    size = trained.preprocessing.size
-    n = 2 if batch == 'dynamic' else int(batch)
-    shape = (n, 3, size, size)
-    out = os.path.abspath(out)
-    _check_out(out)
-    parent, base = os.path.split(out)
-    tmp, old = (os.path.join(parent, '%sexport-%s' % (prefix, base)) for prefix in (TMP, OLD))
-    for stale in (tmp, old):             # left by an export that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    os.makedirs(tmp)
-    try:
-        _export_into(tmp, trained, name, shape, onnx, batch, seed)
-        # the whole folder is swapped in: never a mix of two exports, nothing of an earlier one
-        # left (its .onnx beside new weights)
-        if os.path.isdir(out):
-            os.replace(out, old)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
-    with open(os.path.join(out, 'model.json')) as f:
-        return json.load(f)
-
-
-def _check_out(out):
-    """``out`` is new, empty, or an earlier export (its files are what its ``model.json``
-    lists): a folder holding anything else is the user's, and is not replaced."""
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise RunError('--out %s is a file, not a folder' % out)
-    if not os.path.isdir(out) or not os.listdir(out):
-        return
-    try:
-        with open(os.path.join(out, 'model.json')) as f:
-            ours = set(json.load(f)['files'].values())
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        ours = set()
-    others = sorted(set(os.listdir(out)) - ours)
-    if others:
-        raise RunError('--out %s holds files that are not an earlier export (%s): give a new or '
-                       'empty folder, or the folder of an earlier export, which is replaced'
-                       % (out, ', '.join(others[:3]) + (', ...' if len(others) > 3 else '')))
-
-
-def _export_into(tmp, trained, name, shape, onnx, batch, seed):
-    prefix = os.path.join(tmp, name)
-    trained.net.collect_params().reset_ctx(mx.cpu())     # export_block exports from the CPU
-    raw = np.random.RandomState(seed).uniform(0, 255, size=shape).astype(np.float32)
-    reference = trained.net(trained.preprocessing.normalise(mx.nd.array(raw))).asnumpy()
-    with portable_graph():     # a graph every runtime converts and any device runs
-        export_block(prefix, trained.net, data_shape=shape[1:], epoch=0,
-                     preprocess=RawInput(trained.preprocessing.mean, trained.preprocessing.std),
-                     layout='CHW', ctx=mx.cpu())
-    files = {'symbol': name + '-symbol.json', 'params': name + '-0000.params',
-             'classes': 'classes.txt', 'model': 'model.json'}
-    with warnings.catch_warnings():     # imports cannot infer the type of 'data': float32
-        warnings.simplefilter('ignore', UserWarning)
-        imported = mx.gluon.SymbolBlock.imports(prefix + '-symbol.json', ['data'],
-                                                prefix + '-0000.params', ctx=mx.cpu())
-    errors = {'mxnet': _check('the exported symbol', reference,
-                              imported(mx.nd.array(raw)).asnumpy())}
-    if onnx:
-        files['onnx'] = name + '.onnx'
-        path = os.path.join(tmp, files['onnx'])
-        _write_onnx(prefix, path, shape, batch == 'dynamic')
-        errors['onnx'] = _check('the ONNX file (onnxruntime)', reference, _run_onnx(path, raw))
-    with open(os.path.join(tmp, 'classes.txt'), 'w') as f:
-        f.write(''.join('%s\n' % c for c in trained.class_names))
-    with open(os.path.join(tmp, 'model.json'), 'w') as f:
-        json.dump(_model_json(trained, shape, batch, files, errors), f, indent=1)
-    return files
+__all__ = ['build_parser', 'main']
 
 
 def _batch(text):
@@ -248,7 +57,7 @@ def build_parser():
 
 def _main(args):
     if args.onnx:
-        _import_onnx()
+        check_onnx()
     info = export(open_run(args.run, args.which), args.out, args.onnx, args.batch)
     print('exported %s, %s, to %s: %s; input %s NCHW RGB in [0, 255], normalisation inside '
           'the graph; verified against the live network (relative difference): %s'

@@ -8,41 +8,14 @@ graph) and 2 training steps, and prints its own peak resident memory.  One proce
 MXNet's memory pool keeps what a model used, so a second model in the same process would report
 the first one's peak.
 """
-import subprocess
 import sys
 
+import mxnet as mx
+
 from ._argparse import OneLineParser
+from .analysis.throughput import Bench, own_peak_mib
 
-__all__ = ['own_peak_mib', 'peak_training_memory']
-
-
-def own_peak_mib():
-    """This process's peak resident memory in MiB: ``VmHWM`` of ``/proc/self/status``.
-
-    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries ``ru_maxrss`` across ``exec``, so
-    a child started by fork (or vfork) + exec reports at least its parent's high-water mark.
-    ``VmHWM`` belongs to the address space, which ``exec`` replaces.
-    """
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024.0
-    raise RuntimeError('/proc/self/status has no VmHWM line: peak memory needs Linux')
-
-
-def peak_training_memory(name, input_shape, batch, classes=10, steps=2):
-    """Peak resident memory (MiB) of a fresh process that builds ``name`` and runs ``steps``
-    training steps on a batch of ``batch`` inputs of ``input_shape`` ``(3, H, W)``."""
-    _, height, width = input_shape
-    if height != width:
-        raise ValueError('square inputs only, not %s' % (input_shape,))
-    out = subprocess.run([sys.executable, '-m', 'ini_gluon.memory', name, '--size', str(height),
-                          '--batch', str(batch), '--classes', str(classes), '--steps',
-                          str(steps)], capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError('measuring the memory of %s failed (exit %d): %s'
-                           % (name, out.returncode, out.stderr.strip()[-500:]))
-    return float(out.stdout.strip().splitlines()[-1])
+__all__ = ['main']
 
 
 def main(argv=None):
@@ -60,10 +33,8 @@ def main(argv=None):
             print('%s: error: --%s must be >= 1, not %d' % (p.prog, flag, getattr(args, flag)),
                   file=sys.stderr)
             return 2
-    import mxnet as mx
-    from .compare import _Bench
     try:
-        bench = _Bench(args.model, (3, args.size, args.size), args.batch, args.classes,
+        bench = Bench(args.model, (3, args.size, args.size), args.batch, args.classes,
                        mx.cpu(), infer=False)
     except ValueError as err:
         print('%s: error: %s' % (p.prog, err), file=sys.stderr)

@@ -8,51 +8,13 @@ and std, and classified by the weights ``--which`` names.  A folder stands for t
 in it and its sub-folders (sorted).  One line per image, or ``--json``.
 """
 import json
-import os
 import sys
 
-import mxnet as mx
-import numpy as np
-
 from ._argparse import add_trained_options, command, command_parser, positive_int
-from .runs import WHICH_HELP, RunError, open_run, predictions, read_image
-from .training.loop import contexts
+from .analysis.evaluation import image_files, predict
+from .run.trained import WHICH_HELP, contexts, open_run
 
-__all__ = ['IMAGE_EXTENSIONS', 'image_files', 'predict', 'main']
-
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
-
-
-def image_files(paths):
-    """The files of ``paths``: each file as it is, each folder's image files (sorted)."""
-    files = []
-    for path in paths:
-        if os.path.isdir(path):
-            found = sorted(os.path.join(root, name) for root, _, names in os.walk(path)
-                           for name in names if name.lower().endswith(IMAGE_EXTENSIONS))
-            if not found:
-                raise RunError('folder %r holds no image file (%s)'
-                               % (path, ', '.join(IMAGE_EXTENSIONS)))
-            files += found
-        else:
-            files.append(path)
-    return files
-
-
-def predict(trained, files, top_k=5, batch=64, ctx=None):
-    """``[{'image', 'top': [(class name, probability), ...]}]``, the ``top_k`` most probable
-    classes of every image file, most probable first."""
-    k = min(top_k, trained.classes)
-    results = []
-    for start in range(0, len(files), batch):
-        chunk = files[start:start + batch]
-        raw = mx.nd.stack(*[trained.preprocessing.raw(read_image(f)) for f in chunk])
-        probabilities = predictions(trained, trained.preprocessing.normalise(raw), ctx)
-        for path, p in zip(chunk, probabilities):
-            best = np.argsort(-p, kind='stable')[:k]
-            results.append({'image': path,
-                            'top': [(trained.class_names[c], float(p[c])) for c in best]})
-    return results
+__all__ = ['build_parser', 'main']
 
 
 def build_parser():

@@ -34,7 +34,6 @@ shown as a dash in the table and ``null`` in the JSON.  Unfinished runs (fewer `
 rows than their ``num_epochs``) are left out, each named in one line on stderr.
 """
 import argparse
-import importlib
 import json
 import os
 import shlex
@@ -44,7 +43,18 @@ import subprocess
 import sys
 from collections import namedtuple
 
+from matplotlib.ticker import MaxNLocator
+
 from ._argparse import command_parser, run_command
+from .run.checkpoint import checkpoint_folders
+from .run.figures import new_figure, save_png
+from .run.files import atomic_write_text
+from .run.folder import checkpoint_settings, in_use
+from .run.settings import (CIFAR, IDENTITY, IMAGENET, TRAINING, differences, json_value, owned,
+                           role_names)
+from .run.trained import metrics_rows, read_settings
+from .training.settings import build_parser as training_parser
+from .training.settings import resolve as training_resolve
 
 __all__ = ['Run', 'LaunchError', 'plan', 'launch', 'train_command', 'check_passthrough',
            'check_same_run', 'resolve', 'run_state', 'find_runs', 'collect', 'summarise',
@@ -52,18 +62,12 @@ __all__ = ['Run', 'LaunchError', 'plan', 'launch', 'train_command', 'check_passt
 
 PROG = 'python -m ini_gluon.seeds'
 # the training script a --script names: its name, its function in ini_gluon.training.cli, the
-# module of its parser, its resume flag (train_imagenet.py's --resume would be ambiguous)
-Script = namedtuple('Script', ['name', 'function', 'parser', 'resume'])
-SCRIPTS = {'cifar': Script('train_cifar.py', 'main', 'ini_gluon.training.settings', '--resume'),
-           'imagenet': Script('train_imagenet.py', 'main_imagenet', 'ini_gluon.training.imagenet',
-                              '--resume-from')}
-# the options the launcher sets, by their dest in the training scripts' parsers
-OWNED = {'model': ('--model', 'give --models'), 'seed': ('--seed', 'give --seeds'),
-         'save_dir': ('--save-dir', 'each run\'s folder is <--out>/<model>/seed-<seed>'),
-         'resume_from': ('--resume / --resume-from',
-                         'the launcher resumes an interrupted run by itself'),
-         'overwrite': ('--overwrite', 'the launcher skips or resumes the runs in its folders; '
-                       'remove a run\'s folder to train it again')}
+# script of its settings, its resume flag (train_imagenet.py's --resume would be ambiguous)
+Script = namedtuple('Script', ['name', 'function', 'settings', 'resume'])
+SCRIPTS = {'cifar': Script('train_cifar.py', 'main', CIFAR, '--resume'),
+           'imagenet': Script('train_imagenet.py', 'main_imagenet', IMAGENET, '--resume-from')}
+# the options the launcher sets (the settings' declarations say which, and why)
+OWNED = owned(CIFAR)
 EXPORTS = ('export-final', 'export-best')
 NO_STD = '\u2013'      # the table's std of a single run
 STD_NOTE = ('mean \u00b1 sample standard deviation (ddof=1, divided by n - 1; %s for a '
@@ -83,7 +87,6 @@ class LaunchError(RuntimeError):
 
 def _rows(folder):
     """The rows of ``folder``'s ``metrics.jsonl`` as ``{'epoch', 'val_error'}``."""
-    from .runs import metrics_rows
     return metrics_rows(folder)
 
 
@@ -103,20 +106,17 @@ def _finished(folder):
 
 
 def _settings(folder):
-    """The settings of a run: ``settings.json``, else (not finished) its newest complete
-    checkpoint's, read without touching the folder (a live run may be writing it); ``None``
-    before its first checkpoint."""
-    from .runs import read_settings
-    from .training.checkpoint import checkpoint_folders, read_meta
+    """The :class:`~ini_gluon.run.settings.Settings` of a run: ``settings.json``, else (not
+    finished) its newest complete checkpoint's, read without touching the folder (a live run
+    may be writing it); ``None`` before its first checkpoint."""
     if os.path.isfile(os.path.join(folder, 'settings.json')):
         return read_settings(folder)
     found = checkpoint_folders(folder)
-    return read_meta(found[-1]).get('settings') if found else None
+    return checkpoint_settings(found[-1]) if found else None
 
 
 def run_state(folder):
     """``'finished'``, ``'resume'`` (a complete checkpoint, not finished) or ``'new'``."""
-    from .training.checkpoint import checkpoint_folders
     if _finished(folder):
         return 'finished'
     return 'resume' if checkpoint_folders(folder) else 'new'
@@ -144,14 +144,10 @@ def check_same_run(folder, state, s):
     """Refuse in one line a finished or interrupted run in ``folder`` whose settings (those a
     resume may not change) differ from the resolved settings ``s``: it would be skipped, or
     refused by its resume after the runs before it."""
-    from .training.run_folder import RUN_IDENTITY, RUN_TRAINING
-    theirs = {} if state == 'new' else _settings(folder) or {}
-
-    def text(value):
-        return json.dumps(value, sort_keys=True)
-    changed = ['%s %s (the run\'s: %s)' % (k, text(s[k]), text(theirs[k]))
-               for k in RUN_IDENTITY + RUN_TRAINING
-               if k in s and k in theirs and text(s[k]) != text(theirs[k])]
+    theirs = None if state == 'new' else _settings(folder)
+    changed = ['%s %s (the run\'s: %s)' % (k, json.dumps(ours), json.dumps(its))
+               for k, ours, its in (differences(theirs, s, (IDENTITY, TRAINING))
+                                    if theirs is not None else ())]
     if changed:
         raise ValueError('%s holds %s run with other settings: %s; give the options it was '
                          'trained with, or another --out' % (
@@ -170,7 +166,7 @@ def train_command(argv, script='cifar'):
 def _parser(script):
     """The training script's parser, its errors a ``ValueError`` (one line)."""
     spec = SCRIPTS[script]
-    parser = importlib.import_module(spec.parser).build_parser()
+    parser = training_parser(spec.settings)
 
     def refuse(message):
         raise ValueError('passed through to %s: %s' % (spec.name, message))
@@ -182,20 +178,19 @@ def check_passthrough(extra, script='cifar'):
     """Refuse in one line (``ValueError``) options the training script would not parse, and
     those the launcher sets (:data:`OWNED`), before any run starts."""
     parser = _parser(script)
-    unset = object()
-    parser.set_defaults(**{dest: unset for dest in OWNED})
+    unset, mine = object(), owned(SCRIPTS[script].settings)
+    parser.set_defaults(**{dest: unset for dest in mine})
     given = parser.parse_args(list(extra))
-    for dest, (flag, why) in OWNED.items():
+    for dest, (flag, why) in mine.items():
         if getattr(given, dest) is not unset:
             raise ValueError('%s is set by the launcher, not passed through to %s: %s'
                              % (flag, SCRIPTS[script].name, why))
 
 
 def resolve(argv, script='cifar'):
-    """The settings the training script resolves from ``argv``, as its ``--dry-run`` (nothing
-    read or written)."""
-    module = importlib.import_module(SCRIPTS[script].parser)
-    return module.resolve(_parser(script).parse_args(list(argv)))
+    """The :class:`~ini_gluon.run.settings.Settings` the training script resolves from
+    ``argv``, as its ``--dry-run`` (nothing read or written)."""
+    return training_resolve(_parser(script).parse_args(list(argv)), SCRIPTS[script].settings)
 
 
 def _status(code):
@@ -305,7 +300,6 @@ def _started_over(folder):
 
 def _result(folder, which):
     """``(result, None)`` of a finished run, or ``(None, why it is left out)``."""
-    from .training.run_folder import in_use
     pid = in_use(folder)
     if pid is not None:
         return None, 'still training (process %d)' % pid
@@ -315,13 +309,13 @@ def _result(folder, which):
         s, rows = _settings(folder), _rows(folder)
         if s is None:
             return None, 'unfinished (%d epochs, no checkpoint yet)' % len(rows)
-        epochs = int(s['num_epochs'])
+        epochs = int(s.num_epochs)
         if len(rows) < epochs:
             return None, 'unfinished (%d of %d epochs)' % (len(rows), epochs)
         rows = rows[:epochs]
         pick = rows[-1] if which == 'final' else min(rows, key=lambda r: r['val_error'])
-        return {'run': folder, 'model': s['model'], 'dataset': s['dataset'],
-                'num_epochs': epochs, 'seed': s.get('seed'), 'error': pick['val_error'],
+        return {'run': folder, 'model': s.model.name, 'dataset': s.dataset,
+                'num_epochs': epochs, 'seed': s.seed, 'error': pick['val_error'],
                 'epoch': pick['epoch'], 'curve': [1 - r['val_error'] for r in rows],
                 'settings': s}, None
     except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
@@ -350,10 +344,9 @@ def _spread(values):
 def _differences(runs):
     """The training settings in which the runs of one group differ (seed and epochs aside),
     and ``seed`` where two runs share one."""
-    from .training.run_folder import RUN_TRAINING
-    keys = [k for k in RUN_TRAINING if k not in ('seed', 'num_epochs')]
-    differ = [k for k in keys
-              if len({json.dumps(r['settings'].get(k), sort_keys=True) for r in runs}) > 1]
+    keys = [k for k in role_names(TRAINING) if k not in ('seed', 'num_epochs')]
+    differ = [k for k in keys if len({json.dumps(json_value(getattr(r['settings'], k)))
+                                      for r in runs}) > 1]
     seeds = [r['seed'] for r in runs]
     return differ + (['seed (the same seed twice)'] if len(set(seeds)) < len(seeds) else [])
 
@@ -428,8 +421,6 @@ def curves_figure(rows):
     :func:`summarise` (the mean over its runs, a band of +-1 sample std; none for one run), over
     every epoch on the left and over the last quarter of the longest run on the right, where the
     runs differ by fractions of a percent (at least 2 epochs)."""
-    from matplotlib.ticker import MaxNLocator
-    from .training.plots import new_figure
     fig = new_figure(12, 5)
     whole, tail = fig.subplots(1, 2)
     longest = max(r['num_epochs'] for r in rows)
@@ -458,8 +449,6 @@ def _json(rows, which, left_out):
 
 
 def _table(args):
-    from .training.checkpoint import atomic_write_text
-    from .training.plots import save_png
     folders = find_runs(args.roots)
     if not folders:
         raise ValueError('no run folder (a folder holding metrics.jsonl) under %s'

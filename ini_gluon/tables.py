@@ -10,10 +10,13 @@ import argparse
 import sys
 
 import numpy as np
+from mxop.gluon import count_ops
 
 from .layers.g_filters import DILATED
 from .models import get_model, parse_model_name
-from .summary import count_params, param_shapes
+from .models.sinet import SINET_BLOCKS, STEM_FILTERS, SINet
+from .analysis import throughput
+from .analysis.summary import count_params, param_shapes
 
 __all__ = ['PAPER_PARAMS', 'PAPER_FLOPS', 'param_rows', 'flops_rows', 'render']
 
@@ -207,10 +210,7 @@ def render_imagenet(rows):
 
 def count_flops(name, input_shape=(1, 3, 32, 32), classes=10):
     """Multiply-adds of one forward pass, as ``mxop`` counts them."""
-    from mxop.gluon import count_ops
-    net = get_model(name, classes=classes)
-    net.initialize()
-    return count_ops(net, input_shape)['muls']
+    return throughput.count_flops(name, input_shape[1:], classes)
 
 
 # SINet paper, Table 2 (ImageNet, 224 x 224, 1000 classes): (model, parameters, multiply-adds)
@@ -326,8 +326,6 @@ def _row_context(params, flops):
 def _literal_reading(order):
     """Parameters and multiply-adds of SINet(1.0) with Table 1's legible numbers after the
     stride read as ``(t, n)`` (``'tn'``) or ``(n, t)`` (``'nt'``), Block 1 as inferred."""
-    from mxop.gluon import count_ops
-    from .models.sinet import SINET_BLOCKS, SINet
     legible = [(40, 5, 4, 3), (80, 5, 4, 6), (96, 3, 4, 6), (192, 5, 4, 6)]
     blocks = [SINET_BLOCKS[0]] + [(c, k, a, b) if order == 'tn' else (c, k, b, a)
                                   for c, k, a, b in legible]
@@ -339,7 +337,6 @@ def _literal_reading(order):
 
 def render_sinet(rows):
     """The Table 2 section, with the reading of Table 1."""
-    from .models.sinet import SINET_BLOCKS, STEM_FILTERS
     out = ['', '## SINet (SINet paper, Table 2)', '',
            'ImageNet, 224 x 224, 1000 classes; parameters as above (BatchNorm running '
            'statistics included), multiply-adds counted by `mxop`. Target: within %d %% of '

@@ -25,24 +25,24 @@ import sys
 
 import mxnet as mx
 import numpy as np
+from PIL import Image
 
 from ._argparse import (OneLineParser, add_trained_options, command, command_parser,
                         positive_int)
-from .evaluate import DATASETS, open_model
-from .gradcam import grad_cam
-from .inspect import attention_layers, inspect
-from .predict import image_files
-from .runs import WHICH_HELP, RunError, describe_source, read_image
-from .training.checkpoint import atomic_write_text
-from .training.plots import new_figure, save_png
+from .analysis.evaluation import DATASETS, image_files, open_model
+from .analysis.gradcam import grad_cam
+from .analysis.inspect import attention_layers, inspect
+from .run.figures import new_figure, save_png
+from .run.files import atomic_write_text
+from .run.trained import WHICH_HELP, RunError, describe_source, read_image
 
 __all__ = ['Model', 'open_models', 'test_images', 'maps_figure', 'depth_statistics',
            'depth_figure', 'per_class_figure', 'gradcam_figure', 'main']
 
 
 class Model(object):
-    """A model to picture: ``trained`` (:class:`~ini_gluon.runs.Trained`), its settings ``s``,
-    its test split ``stream`` and a ``label`` for legends and titles."""
+    """A model to picture: ``trained`` (:class:`~ini_gluon.run.trained.Trained`), its settings
+    ``s``, its test split ``stream`` and a ``label`` for legends and titles."""
 
     def __init__(self, trained, s, stream, label):
         self.trained, self.s, self.stream, self.label = trained, s, stream, label
@@ -97,9 +97,9 @@ def test_images(models, files=(), count=4):
         paths = image_files(files)
         return mx.nd.stack(*[first.trained.preprocessing.raw(read_image(p)) for p in paths]), \
             None
-    if not _shared(models, lambda m: m.s['dataset']):
+    if not _shared(models, lambda m: m.s.dataset):
         raise RunError('the models were trained on different data sets (%s): give image files'
-                       % ', '.join(sorted(set(m.s['dataset'] for m in models))))
+                       % ', '.join(sorted(set(m.s.dataset for m in models))))
     stream = first.stream
     if hasattr(stream, 'images'):                 # CIFAR, SVHN, digits: uint8 NHWC
         raw = stream.images[:count].transpose(0, 3, 1, 2).astype(np.float32)
@@ -109,7 +109,7 @@ def test_images(models, files=(), count=4):
         raw = [first.trained.preprocessing.raw(read_image(path)) for path, _ in items]
         return mx.nd.stack(*raw), np.array([label for _, label in items], np.int64)
     raise RunError('the test split of %s is a RecordIO file: give image files'
-                   % first.s['dataset'])
+                   % first.s.dataset)
 
 
 SOFTWARE = 'python -m ini_gluon.visualize'
@@ -121,7 +121,6 @@ def _ours(path):
         if path.endswith('.json'):
             with open(path) as f:
                 return json.load(f).get('written_by') == SOFTWARE
-        from PIL import Image
         with Image.open(path) as image:
             return image.info.get('Software') == SOFTWARE
     except Exception:        # unreadable, not JSON, not an image: not ours

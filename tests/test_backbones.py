@@ -8,7 +8,7 @@ import pytest
 import ini_gluon as ig
 from ini_gluon.layers import CBAM
 from ini_gluon.models.pyramidnet import PyramidBottleneck, pyramid_widths
-from ini_gluon.summary import residual_blocks
+from ini_gluon.analysis.summary import residual_blocks
 
 # All-CNN-C (Springenberg et al., Table 2): (in, out, kernel) of its nine convolutions
 ALLCNN = [(3, 96, 3), (96, 96, 3), (96, 96, 3), (96, 192, 3), (192, 192, 3), (192, 192, 3),

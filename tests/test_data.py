@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.io import loadmat, savemat
 
-from ini_gluon.training.data import (DATASETS, DataError, load_cifar, load_dataset, load_digits,
+from ini_gluon.data.datasets import (DATASETS, DataError, load_cifar, load_dataset, load_digits,
                                      load_svhn)
 import datasets
 
@@ -360,6 +360,6 @@ def test_a_process_starts_without_scikit_learn_and_can_import_it_later():
     code = ('import sys, ini_gluon.training.cli, mxnet.model; '
             'assert "sklearn" not in sys.modules and "pandas" not in sys.modules, '
             'sorted(m for m in sys.modules if m.startswith(("sklearn", "pandas")))[:3]; '
-            'from ini_gluon.training.data import load_digits; '
+            'from ini_gluon.data.datasets import load_digits; '
             'assert load_digits()[2].shape == (359, 32, 32, 3)')
     subprocess.run([sys.executable, '-c', code], check=True)

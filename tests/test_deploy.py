@@ -11,15 +11,17 @@ from PIL import Image
 import ini_gluon as ig
 import ini_gluon.export
 from ini_gluon import evaluate, predict
-from ini_gluon.export import RawInput, export
-from ini_gluon.inspect import attention_layers
+from ini_gluon.analysis import evaluation
+from ini_gluon.run import export as run_export
+from ini_gluon.run.export import RawInput, export
+from ini_gluon.analysis.inspect import attention_layers
 from ini_gluon.layers.channel_attention import ChannelAttention
 from ini_gluon.layers.create_attn import attention_types
 from ini_gluon.models.registry import backbones
-from ini_gluon.runs import Preprocessing, RunError, Trained, load_weights, open_run
+from ini_gluon.run.trained import Preprocessing, RunError, Trained, load_weights, open_run
 from ini_gluon.training import main
-from ini_gluon.training.data import CIFAR10_NAMES, class_names, load_digits
-from ini_gluon.training.pipeline import BatchStream
+from ini_gluon.data.datasets import CIFAR10_NAMES, class_names, load_digits
+from ini_gluon.data.pipeline import BatchStream
 import datasets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,7 +57,7 @@ def _reference_net(save, params):
 def test_scores_of_a_known_example():
     # 4 images of 3 classes: image 0 right, 1 wrong (second guess right), 2 right, 3 wrong
     p = np.array([[.7, .2, .1], [.5, .4, .1], [.1, .1, .8], [.6, .3, .1]])
-    result = evaluate.scores(p, np.array([0, 1, 2, 2]), 3)
+    result = evaluation.scores(p, np.array([0, 1, 2, 2]), 3)
     assert result['top1_error'] == pytest.approx(0.5)
     assert result['top5_error'] == 0          # 3 classes: every label is in the top 5
     assert result['confusion'] == [[1, 0, 0], [1, 0, 0], [1, 0, 1]]
@@ -63,7 +65,7 @@ def test_scores_of_a_known_example():
     assert result['per_class_images'] == [1, 1, 2]
     # 6 classes: a label ranked 6th is outside the top 5, one ranked 5th inside
     p = np.array([[.3, .25, .2, .15, .07, .03], [.3, .25, .2, .15, .07, .03]])
-    assert evaluate.scores(p, np.array([5, 4]), 6)['top5_error'] == pytest.approx(0.5)
+    assert evaluation.scores(p, np.array([5, 4]), 6)['top5_error'] == pytest.approx(0.5)
 
 
 def test_evaluate_a_run_on_its_test_split(run, tmp_path, capsys):
@@ -261,8 +263,8 @@ def test_a_bad_export_batch_is_one_line(run, tmp_path, batch, fragment, capsys):
 
 
 def test_an_export_that_disagrees_fails_and_writes_nothing(run, tmp_path, monkeypatch, capsys):
-    real = ini_gluon.export._run_onnx
-    monkeypatch.setattr(ini_gluon.export, '_run_onnx',
+    real = run_export._run_onnx
+    monkeypatch.setattr(run_export, '_run_onnx',
                         lambda path, batch: real(path, batch) * (1 + 1e-3))
     out = tmp_path / 'export'
     assert ini_gluon.export.main([run, '--out', str(out), '--onnx']) == 1

@@ -11,9 +11,11 @@ import pytest
 from PIL import Image
 
 from ini_gluon import evaluate, get_model, predict
-from ini_gluon.runs import open_run, read_image
+from ini_gluon.run.trained import open_run, read_image
 from ini_gluon.training import main_imagenet
-from ini_gluon.training.imagenet import FolderStream, build_parser, resolve
+from ini_gluon.data.imagenet import FolderStream
+from ini_gluon.run.settings import to_json
+from ini_gluon.training.imagenet import build_parser, resolve
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = 'ini_resnet18_v2_mix5d_spa'
@@ -135,7 +137,8 @@ def _check_evaluation(save, tmp_path, names):
 
 
 def _settings(*argv):
-    return resolve(build_parser().parse_args(list(argv)))
+    """The resolved settings as ``settings.json`` holds them."""
+    return to_json(resolve(build_parser().parse_args(list(argv))))
 
 
 @pytest.mark.parametrize('argv, expected', [

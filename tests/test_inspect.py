@@ -8,8 +8,8 @@ from mxnet.gluon import nn
 
 import reference
 from ini_gluon import get_model
-from ini_gluon.gradcam import feature_layers, grad_cam
-from ini_gluon.inspect import attention_layers, inspect
+from ini_gluon.analysis.gradcam import feature_layers, grad_cam
+from ini_gluon.analysis.inspect import attention_layers, inspect
 
 
 def _net(name, seed=3):

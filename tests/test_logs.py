@@ -11,8 +11,9 @@ import pytest  # noqa: E402
 
 from ini_gluon import compare  # noqa: E402
 from ini_gluon.training import main, main_imagenet, resolve, build_parser  # noqa: E402
-from ini_gluon.training import loop  # noqa: E402
-from ini_gluon.training.plots import history_figure  # noqa: E402
+from ini_gluon.data import cifar_data  # noqa: E402
+from ini_gluon.training import loop, progress  # noqa: E402
+from ini_gluon.run.figures import history_figure  # noqa: E402
 import datasets  # noqa: E402
 
 MODEL = 'resnet8'
@@ -132,31 +133,31 @@ def test_top_k_hits_counts_the_label_among_the_best_scores():
                        [1, 2, 3, 4, 5, 6, 7],      # class 6 first ... class 0 last
                        [0, 0, 9, 0, 0, 0, 0]], dtype='float32')
     parts = [mx.nd.array(scores[:2]), mx.nd.array(scores[2:])]      # split over two devices
-    assert loop.top_k_hits(parts, np.array([4, 2, 2]), 5) == 3
-    assert loop.top_k_hits(parts, np.array([5, 1, 2]), 5) == 1     # 6th and 6th best: misses
-    assert loop.top_k_hits(parts, np.array([0, 6, 2]), 1) == 3
-    assert loop.top_k_hits(parts, np.array([1, 5, 3]), 1) == 0
+    assert progress.top_k_hits(parts, np.array([4, 2, 2]), 5) == 3
+    assert progress.top_k_hits(parts, np.array([5, 1, 2]), 5) == 1     # 6th and 6th best: misses
+    assert progress.top_k_hits(parts, np.array([0, 6, 2]), 1) == 3
+    assert progress.top_k_hits(parts, np.array([1, 5, 3]), 1) == 0
 
 
 def test_the_rank_is_on_every_line_of_a_distributed_run():
-    line = loop.interval_line(3, 10, 20, 123.5, [('train-err', 0.25), ('loss', 1.5)], 0.1,
+    line = progress.interval_line(3, 10, 20, 123.5, [('train-err', 0.25), ('loss', 1.5)], 0.1,
                               rank=1)
     assert line == ('[rank 1] Epoch[3] Batch [10/20]\tSpeed: 123.500000 samples/sec'
                     '\ttrain-err=0.250000\tloss=1.500000\tlr=0.1')
     assert LINE.match(line).group(2) == '1'
-    assert loop.interval_line(3, 10, 20, 123.5, [], 0.1).startswith('Epoch[3] Batch [10/20]')
+    assert progress.interval_line(3, 10, 20, 123.5, [], 0.1).startswith('Epoch[3] Batch [10/20]')
     # ImageNet's: running top-1 and top-5 error
-    assert [k for k, _ in loop._running_metrics(8, 6, 4.0, 7)] == ['top1-err', 'top5-err',
+    assert [k for k, _ in progress.running_metrics(8, 6, 4.0, 7)] == ['top1-err', 'top5-err',
                                                                     'loss']
-    assert loop._running_metrics(8, 6, 4.0, 7)[1][1] == pytest.approx(1 / 8.)
+    assert progress.running_metrics(8, 6, 4.0, 7)[1][1] == pytest.approx(1 / 8.)
 
 
 def test_the_loop_of_a_second_worker_says_its_rank(cifar_dir, tmp_path):
     # worker 1 of 2, without the parameter server: the loop's own lines, on its shard
     s = resolve(build_parser().parse_args(_argv(cifar_dir, str(tmp_path / 'w'))))
-    os.makedirs(s['save_dir'])
-    loop._fit(s, loop.cifar_data, None, 1, 2)
-    lines = _lines(os.path.join(s['save_dir'], 'train-rank1.log'))
+    os.makedirs(s.save_dir)
+    loop.train(s, cifar_data, None, 1, 2)
+    lines = _lines(os.path.join(s.save_dir, 'train-rank1.log'))
     assert len(lines) == N_TRAIN // 2 // BATCH and all(m.group(2) == '1' for m in lines)
 
 

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from ini_gluon.memory import main, own_peak_mib, peak_training_memory
+from ini_gluon.analysis.throughput import own_peak_mib, peak_training_memory
+from ini_gluon.memory import main
 
 
 @pytest.mark.slow

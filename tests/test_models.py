@@ -9,7 +9,7 @@ from mxnet import autograd
 import ini_gluon as ig
 from ini_gluon.models import (CIFARPreActBlock, CIFARWideBlock, PreActBottleneck, ResNetV1Block,
                               ResNetV1Bottleneck, ResNetV2Block)
-from ini_gluon.summary import residual_blocks
+from ini_gluon.analysis.summary import residual_blocks
 
 # (family at a small depth, attention variants that fit its maps)
 FAMILIES = {

@@ -4,7 +4,7 @@ import pytest
 from gluoncv.model_zoo import get_model as gluoncv_model
 
 import ini_gluon as ig
-from ini_gluon.summary import residual_blocks
+from ini_gluon.analysis.summary import residual_blocks
 
 # the authors' open-source MXNet code of the CMPE-SE blocks (CMPE-SE paper Section 4.1,
 # footnote 1), 10 classes, exactly

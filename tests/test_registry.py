@@ -11,7 +11,7 @@ import ini_gluon as ig
 from ini_gluon.layers import AttnSpec, parse_attn
 from ini_gluon.models import parse_model_name
 from ini_gluon.models.residual import check_blocks
-from ini_gluon.summary import residual_blocks
+from ini_gluon.analysis.summary import residual_blocks
 
 ALL = ig.list_models()
 

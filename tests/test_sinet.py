@@ -15,7 +15,7 @@ from ini_gluon.layers.sinet import DenseFunnel, ExchangeShortcut, HierarchicalJo
 from ini_gluon.models.sinet import SIUnit
 from ini_gluon.models.sinet_ablation import (GroupedBasicBlockV1, MOBILENET_DW, MOBILENET_OUT,
                                              SeparableUnit)
-from ini_gluon.summary import count_params, summary
+from ini_gluon.analysis.summary import count_params, summary
 from ini_gluon.training import main
 
 NEW = [n for n in ig.list_models() if n.startswith('sinet_') or '_g1' in n or '_g2' in n]
@@ -252,7 +252,7 @@ def test_only_identity_shortcuts_are_exchanged():
 
 
 def test_grad_cam_refuses_a_joint_decision_in_one_line():
-    from ini_gluon.gradcam import grad_cam
+    from ini_gluon.analysis.gradcam import grad_cam
     net = ig.get_model('sinet_0_2', classes=3)
     net.initialize()
     with pytest.raises(ValueError, match='Grad-CAM does not apply'):
@@ -263,10 +263,10 @@ def test_train_cifar_names_the_32x32_twin():
     from ini_gluon.training.settings import build_parser, resolve
     s = resolve(build_parser().parse_args(['--model', 'se_resnet18_v1_g2', '--dataset',
                                            'cifar100']))
-    assert any('se_cifar_resnet18_v1_g2 is the same network' in w for w in s['warnings'])
+    assert any('se_cifar_resnet18_v1_g2 is the same network' in w for w in s.warnings)
     s = resolve(build_parser().parse_args(['--model', 'se_cifar_resnet18_v1_g2', '--dataset',
                                            'cifar100']))
-    assert not any('twin' in w or '224x224' in w for w in s['warnings'])
+    assert not any('twin' in w or '224x224' in w for w in s.warnings)
 
 
 def test_flag_names_round_trip():

@@ -11,7 +11,8 @@ from mxnet.gluon import nn
 from ini_gluon.models import BlockShape, register_backbone, registry
 from ini_gluon.training import build_parser, main, main_imagenet, resolve
 from ini_gluon.training import imagenet
-from ini_gluon.training.loop import _schedule
+from ini_gluon.run.settings import Settings, to_json
+from ini_gluon.training.schedule import make_schedule
 
 LR, DECAY, ITERS = 0.045, 0.98, 5           # the SINet paper's ImageNet lr and decay
 
@@ -43,11 +44,12 @@ def _toy(key):
 
 
 def cifar(*argv):
-    return resolve(build_parser().parse_args(list(argv)))
+    """The resolved settings as ``settings.json`` holds them."""
+    return to_json(resolve(build_parser().parse_args(list(argv))))
 
 
 def imagenet_settings(*argv):
-    return imagenet.resolve(imagenet.build_parser().parse_args(list(argv)))
+    return to_json(imagenet.resolve(imagenet.build_parser().parse_args(list(argv))))
 
 
 # ---------------------------------------------------------------- the schedule
@@ -55,9 +57,10 @@ def _lrs(kvstore, warmup, epochs=12):
     """The learning rate of each update of a run, as MXNet's optimizer asks its scheduler
     (``num_update`` 1 for the first update): ``lrs[k]`` is that of the k-th update (from 0),
     which lies in epoch ``k // ITERS``."""
-    s = {'lr': LR, 'lr_decay': DECAY, 'lr_decay_epoch': [], 'num_epochs': epochs,
-         'kvstore': kvstore, 'warmup_epochs': warmup, 'lr_mode': 'exponential'}
-    optimizer = mx.optimizer.create('nag', learning_rate=LR, lr_scheduler=_schedule(s, ITERS))
+    s = Settings(lr=LR, lr_decay=DECAY, lr_decay_epoch=(), num_epochs=epochs, kvstore=kvstore,
+                 warmup_epochs=warmup, lr_mode='exponential')
+    optimizer = mx.optimizer.create('nag', learning_rate=LR,
+                                    lr_scheduler=make_schedule(s, ITERS))
     lrs = []
     for _ in range(epochs * ITERS):
         optimizer._update_count(0)

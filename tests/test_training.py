@@ -3,6 +3,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,8 +14,10 @@ import numpy as np
 import pytest
 
 import ini_gluon as ig
-from ini_gluon.training import (CheckpointError, build_parser, latest_checkpoint,
-                                load_checkpoint, main, resolve, save_checkpoint)
+from ini_gluon.run.checkpoint import (CheckpointError, latest_checkpoint, load_checkpoint,
+                                      save_checkpoint)
+from ini_gluon.training import build_parser, main, resolve
+from ini_gluon.run.settings import to_json
 from ini_gluon.training.launch import launch_local
 import datasets
 
@@ -24,7 +27,8 @@ TINY = 'ini_resnet8_mix5d'
 
 
 def settings(*argv):
-    return resolve(build_parser().parse_args(list(argv)))
+    """The resolved settings as ``settings.json`` holds them."""
+    return to_json(resolve(build_parser().parse_args(list(argv))))
 
 
 # ---------------------------------------------------------------- settings
@@ -521,6 +525,22 @@ def test_a_resume_continues_the_checkpoints_run_or_is_refused(extra, fragment, t
     assert len(_metrics(save)) == 2                   # the finished run is as it was
 
 
+def test_another_name_of_the_same_network_continues_its_run(tmp_path, cifar_dir, capsys):
+    save, status = _run(tmp_path, cifar_dir)
+    assert status == 0
+    shutil.rmtree(os.path.join(save, 'checkpoint-epoch0001'))       # as if killed in epoch 1
+    capsys.readouterr()
+    # GluonCV's name of the pre-act CIFAR ResNet-8, with the same attention: the same network
+    _, status = _run(tmp_path, cifar_dir, '--model', 'ini_cifar_resnet8_v2_mix5d',
+                     '--resume', 'auto')
+    assert status == 0 and 'continuing at epoch 1' in capsys.readouterr().out
+    assert [r['epoch'] for r in _metrics(save)] == [0, 1]
+    with open(os.path.join(save, 'settings.json')) as f:
+        s = json.load(f)
+    assert (s['model'], s['model_name']) == (TINY, TINY)     # the run keeps its files' names
+    assert not [n for n in os.listdir(save) if n.startswith('ini_cifar')]
+
+
 def test_one_run_at_a_time_and_a_dead_runs_lock_does_not_block(tmp_path, cifar_dir, capsys):
     save = tmp_path / 'run'
     save.mkdir()
@@ -576,13 +596,13 @@ def _no_space(*args, **kwargs):
 
 def test_a_full_disk_during_the_export_leaves_no_half_export(tmp_path, cifar_dir, capsys,
                                                              monkeypatch):
-    import ini_gluon.export
+    from ini_gluon.run import export as run_export
 
     def half_export(path, *args, **kwargs):
         with open(path + '-symbol.json', 'w') as f:
             f.write('{"nodes": [')                  # what a full disk leaves
         _no_space(path + '-0000.params')
-    monkeypatch.setattr(ini_gluon.export, 'export_block', half_export)
+    monkeypatch.setattr(run_export, 'export_block', half_export)
     save = tmp_path / 'run'
     (save / 'export-final').mkdir(parents=True)
     earlier = [save / 'export-final' / (TINY + suffix) for suffix in ('-symbol.json',

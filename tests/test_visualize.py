@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from ini_gluon import get_model
-from ini_gluon.inspect import inspect
-from ini_gluon.training.data import load_digits
-from ini_gluon.training.pipeline import normalisation
+from ini_gluon.analysis.inspect import inspect
+from ini_gluon.data.datasets import load_digits
+from ini_gluon.data.pipeline import normalisation
 from ini_gluon.visualize import main
 
 PNG = b'\x89PNG\r\n\x1a\n'

@@ -9,7 +9,8 @@ import importlib
 import pkgutil
 
 from .registry import (Backbone, ModelSpec, register_backbone, backbones, get_model, list_models,
-                       find_models, backbone_models, parse_model_name, model_name)
+                       find_models, backbone_models, parse_model_name, model_name,
+                       resolve_model_name, shown_template, default_classes, DEFAULT_INPUT_SHAPE)
 from .residual import AttentionBlock, AttentionResidual, SqueezeChain, BlockShape
 from .cifar_resnet import CIFARPreActBlock, PreActBottleneck
 from .cifar_wrn import CIFARWideBlock
@@ -19,7 +20,9 @@ for _module in pkgutil.iter_modules(__path__):
     importlib.import_module('%s.%s' % (__name__, _module.name))
 
 __all__ = ['Backbone', 'ModelSpec', 'register_backbone', 'backbones', 'get_model', 'list_models',
-           'find_models', 'backbone_models', 'parse_model_name', 'model_name', 'AttentionBlock',
+           'find_models', 'backbone_models', 'parse_model_name', 'model_name',
+           'resolve_model_name', 'shown_template', 'default_classes', 'DEFAULT_INPUT_SHAPE',
+           'AttentionBlock',
            'AttentionResidual', 'SqueezeChain', 'BlockShape', 'CIFARPreActBlock',
            'PreActBottleneck', 'CIFARWideBlock', 'ResNetV1Block', 'ResNetV1Bottleneck',
            'ResNetV2Block']

@@ -1,15 +1,14 @@
-"""Training: the papers' settings, data readers, checkpoints, the loop of ``train_cifar.py``."""
-__all__ = ['build_parser', 'resolve', 'paper_preset', 'SettingsError', 'load_dataset',
-           'DataError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint', 'atomic_write',
-           'CheckpointError', 'BatchStream', 'channel_stats', 'mixup_lambda', 'fit', 'cifar_data',
-           'Data', 'TrainingError', 'main', 'main_imagenet', 'launch_local']
+"""Training: the papers' recipes, the settings resolved from a command line, the loop of
+``train_cifar.py`` and ``train_imagenet.py``, and the launcher of a parameter-server job.
+
+The run folder it writes (settings, checkpoints, the trained network) is
+:mod:`ini_gluon.run`; the data it reads, :mod:`ini_gluon.data`.
+"""
+__all__ = ['build_parser', 'resolve', 'paper_preset', 'SettingsError', 'fit', 'TrainingError',
+           'main', 'main_imagenet', 'launch_local']
 
 from .settings import build_parser, resolve, paper_preset, SettingsError
-from .data import load_dataset, DataError
-from .checkpoint import (save_checkpoint, load_checkpoint, latest_checkpoint, atomic_write,
-                         CheckpointError)
-from .pipeline import BatchStream, channel_stats, mixup_lambda
-from .loop import fit, cifar_data, Data, TrainingError
+from .loop import fit, TrainingError
 from .cli import main, main_imagenet
 
 

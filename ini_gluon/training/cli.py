@@ -7,11 +7,12 @@ import sys
 import matplotlib
 matplotlib.use('Agg')
 
-from . import settings as cifar_settings  # noqa: E402
-from .checkpoint import CheckpointError  # noqa: E402
-from .data import DataError  # noqa: E402
-from .loop import TrainingError, cifar_data, fit  # noqa: E402
-from .settings import SettingsError, dumps  # noqa: E402
+from ..data import DataError, cifar_data  # noqa: E402
+from ..data.imagenet import imagenet_data  # noqa: E402
+from ..run.checkpoint import CheckpointError  # noqa: E402
+from ..run.settings import CIFAR, IMAGENET, dumps  # noqa: E402
+from .loop import TrainingError, fit  # noqa: E402
+from .settings import SettingsError, build_parser, resolve  # noqa: E402
 
 __all__ = ['main', 'main_imagenet']
 
@@ -25,12 +26,12 @@ def _os_error(err):
     return '%s: %s' % (err.filename, what) if err.filename else what
 
 
-def _run(prog, parser, resolve, make_data, argv):
-    opt = parser().parse_args(argv)
-    if getattr(opt, 'debug', False):
-        return _run_or_raise(prog, resolve, make_data, opt)
+def _run(prog, script, make_data, argv):
+    opt = build_parser(script).parse_args(argv)
+    if opt.debug:
+        return _run_or_raise(prog, script, make_data, opt)
     try:
-        return _run_or_raise(prog, resolve, make_data, opt)
+        return _run_or_raise(prog, script, make_data, opt)
     except TrainingError as err:
         print('%s: %s' % (prog, err), file=sys.stderr)
         return 1
@@ -42,11 +43,11 @@ def _run(prog, parser, resolve, make_data, argv):
         return 1 if err.errno in MACHINE_FAULTS else 2
 
 
-def _run_or_raise(prog, resolve, make_data, opt):
-    s = resolve(opt)
-    if s['dry_run']:     # the settings alone: no data read, nothing written
+def _run_or_raise(prog, script, make_data, opt):
+    s = resolve(opt, script)
+    if opt.dry_run:     # the settings alone: no data read, nothing written
         print(dumps(s))
-        for warning in s['warnings']:
+        for warning in s.warnings:
             print('%s: warning: %s' % (prog, warning), file=sys.stderr)
         return 0
     fit(s, make_data)
@@ -55,12 +56,9 @@ def _run_or_raise(prog, resolve, make_data, opt):
 
 def main(argv=None):
     """Run ``train_cifar.py``; returns the exit status (0 done, 1 training stopped, 2 bad input)."""
-    return _run('train_cifar.py', cifar_settings.build_parser, cifar_settings.resolve,
-                cifar_data, argv)
+    return _run('train_cifar.py', CIFAR, cifar_data, argv)
 
 
 def main_imagenet(argv=None):
     """Run ``train_imagenet.py``; exit status as :func:`main`."""
-    from . import imagenet
-    return _run('train_imagenet.py', imagenet.build_parser, imagenet.resolve,
-                imagenet.imagenet_data, argv)
+    return _run('train_imagenet.py', IMAGENET, imagenet_data, argv)

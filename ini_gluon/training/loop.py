@@ -1,370 +1,115 @@
-"""The training loop of ``train_cifar.py``: SGD with Nesterov momentum, checkpoints, resume,
-best model, metrics, curves, export; on one device, several GPUs, or several machines through
-MXNet's parameter-server KVStore."""
+"""The training loop of ``train_cifar.py`` and ``train_imagenet.py``: SGD with Nesterov momentum,
+checkpoints, resume, best model, metrics, curves, export; on one device, several GPUs, or several
+machines through MXNet's parameter-server KVStore.
+
+A run is a few steps, each readable on its own (as timm's ``train_one_epoch`` / ``validate``):
+
+* :func:`prepare` -- the resume point and the run folder's checks, the log, the data, the
+  network, the trainer: a :class:`RunState`;
+* :func:`train_one_epoch` -- one pass over the training set, batch by batch
+  (:func:`train_step`), then :func:`validate`: the epoch's metrics row;
+* :func:`end_epoch` -- the row recorded; the curve, the best parameters, a checkpoint and its
+  pruning (the chief worker);
+* :func:`finish` -- ``settings.json`` and the exports of the final and the best weights.
+
+:func:`fit` holds the run folder's lock around them.
+"""
 import json
-from collections import namedtuple
-import logging
 import math
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
-from gluoncv.utils import LRScheduler, LRSequential
 
-from ..models import get_model
-from ..models.registry import resolve_model_name
-from .checkpoint import (atomic_write, best_epoch, describe_non_finite, latest_checkpoint,
-                         load_checkpoint, non_finite_parameters, prune_checkpoints,
-                         save_checkpoint)
-from .run_folder import check_new_run, check_resume, check_same_run, claim
-from .data import class_names, load_dataset
-from .pipeline import BatchStream, mixup_lambda, normalisation
-from .plots import plot_history
-from .settings import SettingsError, describe, takes_drop_rate
+from ..data import Data, cifar_data, mixup_lambda
+from ..run.checkpoint import (best_epoch, describe_non_finite, latest_checkpoint,
+                              load_checkpoint, non_finite_parameters, prune_checkpoints,
+                              save_checkpoint)
+from ..run.export import export
+from ..run.files import atomic_write, atomic_write_text
+from ..run.folder import check_new_run, check_resume, check_same_run, claim
+from ..run.settings import describe, to_json
+from ..run.trained import build_net, contexts, load_trained, load_weights
+from .distributed import ParameterServer
+from .progress import EPOCH_LINE, LOG, Curve, EpochMeter, setup_logging
+from .schedule import make_schedule
+from .settings import SettingsError
 
-Data = namedtuple('Data', ['train', 'test', 'classes', 'input_shape', 'mean', 'std',
-                           'description', 'class_names'])
-Data.__new__.__defaults__ = (None,)
-Data.__doc__ = '''What a run trains on: ``train`` / ``test`` streams (``len()`` batches,
-``epoch(e)`` yielding ``(data, label)`` as numpy arrays or NDArrays, ``indices`` of this worker's
-training samples), the number of classes, the input shape ``(3, H, W)``, the normalisation,
-and the class names in label order (``None``: the labels' numbers).'''
-
-__all__ = ['fit', 'hybridize_for_training', 'cifar_data', 'Data', 'TrainingError', 'EPOCH_LINE',
-           'interval_line', 'top_k_hits']
-
-EPOCH_LINE = '[Epoch %d] train=%f val=%f loss=%f time: %f'   # GluonCV's log line
-LOG = logging.getLogger('ini_gluon.train')
+__all__ = ['fit', 'train', 'prepare', 'train_one_epoch', 'train_step', 'validate', 'end_epoch',
+           'finish', 'RunState', 'hybridize_for_training', 'cifar_data', 'Data', 'TrainingError']
 
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. a non-finite loss)."""
 
 
-def _dump_json(path, value):
-    with open(path, 'w') as f:
-        json.dump(value, f, indent=1)
+@dataclass
+class RunState(object):
+    """What a run carries from step to step: its settings (the data's filled in), devices,
+    data streams, network, trainer (and parameter server), this worker's rank among
+    ``num_workers``, the metrics rows so far, the best validation error, the epoch to start
+    at, the last checkpoint written, the training curve."""
+    s: object
+    devices: list
+    data: Data
+    net: object
+    trainer: object
+    rank: int = 0
+    num_workers: int = 1
+    server: object = None
+    rows: list = field(default_factory=list)
+    best: float = float('inf')
+    start: int = 0
+    last_checkpoint: str = None
+    curve: Curve = None
 
+    @property
+    def chief(self):
+        return self.rank == 0
 
-def _export_run(s, final_checkpoint):
-    """The end-of-run exports, by the code of ``python -m ini_gluon.export``: the final weights
-    (the last checkpoint) into ``export-final/``, the best into ``export-best/``; each a
-    float32 network taking raw [0, 255] images, with ``classes.txt`` and ``model.json``.
-    Returns ``{'final': folder, 'best': folder}``."""
-    from ..export import export
-    from ..runs import load_trained
-    best = os.path.join(s['save_dir'], '%s-best.params' % s['model'])
-    sources = {'final': (os.path.join(final_checkpoint, 'model.params'), s['num_epochs'] - 1),
-               'best': (best, best_epoch(s.get('metrics') or []))}
-    folders = {}
-    for which, (params, epoch) in sources.items():
-        source = {'run': os.path.abspath(s['save_dir']), 'which': which, 'epoch': epoch,
-                  'params': os.path.abspath(params)}
-        folders[which] = os.path.join(s['save_dir'], 'export-' + which)
-        export(load_trained(s, source), folders[which])
-    return folders
+    @property
+    def keeps_states(self):
+        """Whether the trainer holds the optimizer state (``dist_async``: the servers do)."""
+        return self.s.kvstore != 'dist_async'
 
+    @property
+    def batch(self):
+        """This worker's batch: ``--batch-size`` per device."""
+        return self.s.batch_size * len(self.devices)
 
-def _initial_weights(net, path, devices):
-    """``--initial-checkpoint``: weights only (a parameter file, or a checkpoint folder's
-    ``model.params``); a file that does not fit the model is one line (exit 2)."""
-    from ..runs import load_weights
-    if os.path.isdir(path):
-        path = os.path.join(path, 'model.params')
-    load_weights(net, path, devices)
-    LOG.info('initial weights from %s (--initial-checkpoint)', path)
-
-
-def _check_finite(net, epoch, last_checkpoint):
-    """Stop, as for a non-finite loss, where a parameter or a BatchNorm statistic is not a
-    number: nothing of this epoch is written (best parameters, checkpoint, export)."""
-    bad = non_finite_parameters(net)
-    if bad:
-        raise TrainingError(
-            'non-finite parameters (NaN or infinity in %s) after epoch %d: training stopped, '
-            'nothing of this epoch written; the last good checkpoint is %s'
-            % (describe_non_finite(bad), epoch,
-               last_checkpoint or 'none (no checkpoint was written yet)'))
-
-
-def contexts(num_gpus):
-    """``[mx.cpu()]`` for 0, else the first ``num_gpus`` GPUs; a one-line error where MXNet
-    has fewer (the training scripts, evaluate and predict)."""
-    if num_gpus < 0:
-        raise SettingsError('--num-gpus must be >= 0, not %d' % num_gpus)
-    if num_gpus == 0:
-        return [mx.cpu()]
-    available = mx.context.num_gpus()
-    if num_gpus > available:
-        raise SettingsError('--num-gpus %d asked for, %d GPU(s) available to MXNet'
-                            % (num_gpus, available))
-    return [mx.gpu(i) for i in range(num_gpus)]
-
-
-def _setup_logging(path):
-    LOG.setLevel(logging.INFO)
-    LOG.propagate = False
-    for handler in list(LOG.handlers):
-        LOG.removeHandler(handler)
-        handler.close()
-    fmt = logging.Formatter('%(asctime)s %(message)s')
-    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(path)):
-        handler.setFormatter(fmt)
-        LOG.addHandler(handler)
-
-
-class ParameterServer(object):
-    """Data parallelism across machines through MXNet's parameter-server KVStore (``dist_*``).
-
-    Worker 0's parameters are pushed to the servers and pulled by every worker before any
-    gradient is pushed (Gluon's Trainer initialises the keys lazily inside its first ``step``,
-    where a fast worker's first gradient can reach the server before a slow worker pulled the
-    initial weights, and is then pulled as its weights).
-
-    ``dist_sync`` / ``dist_device_sync``: the servers sum the gradients of all workers (and of
-    all devices of a worker); every worker applies the same update locally, so each holds the
-    optimizer state its checkpoints need.  ``dist_async``: the servers hold the optimizer and
-    apply each worker's gradients as they come; workers pull the weights.
-    """
-
-    def __init__(self, kv, net, optimizer):
-        self.kv = kv
-        self.params = [p for p in net.collect_params().values() if p.grad_req != 'null']
-        self.asynchronous = 'async' in kv.type
-        if self.asynchronous:
-            kv.set_optimizer(optimizer)
-        keys = list(range(len(self.params)))
-        # plain-layout copies: MKL-DNN may hold weights in a blocked layout the KVStore rejects
-        values = self._plain([p.data(p.list_ctx()[0]) for p in self.params])
-        kv.init(keys, values)
-        kv.pull(keys, out=values)
-        self._assign(values)
-
-    @staticmethod
-    def _plain(arrays):
-        return [mx.nd.array(a.asnumpy(), dtype=a.dtype) for a in arrays]
-
-    def _assign(self, values):
-        mx.nd.waitall()
-        for p, v in zip(self.params, values):
-            p.set_data(v)
-
-    def step(self, trainer, batch_size):
-        """Aggregate this step's gradients over workers and devices, then update."""
-        for i, p in enumerate(self.params):
-            self.kv.push(i, p.list_grad(), priority=-i)
-        if self.asynchronous:        # the servers updated the weights
-            weights = [mx.nd.zeros(p.shape, dtype=p.dtype) for p in self.params]
-            for i, w in enumerate(weights):
-                self.kv.pull(i, w, priority=-i)
-            self._assign(weights)
-        else:                        # every worker applies the summed gradients
-            for i, p in enumerate(self.params):
-                self.kv.pull(i, p.list_grad(), priority=-i)
-            trainer.update(batch_size)
-
-
-def _nd(x, dtype='float32'):
-    if isinstance(x, mx.nd.NDArray):
-        return x.astype(dtype, copy=False)
-    return mx.nd.array(x, dtype=dtype)
-
-
-def _np(x):
-    return x.asnumpy() if isinstance(x, mx.nd.NDArray) else x
-
-
-def _evaluate(net, stream, devices, dtype):
-    """Top-1 and top-5 accuracy over ``stream``."""
-    top1, top5, total = 0, 0, 0
-    for data, label in stream.epoch(0):
-        parts = gluon.utils.split_and_load(_nd(data, dtype), devices, even_split=False)
-        scores = np.concatenate([net(x).asnumpy() for x in parts])
-        label = _np(label).astype(np.int64)
-        best = np.argsort(-scores, axis=1)[:, :5]
-        top1 += int((best[:, 0] == label).sum())
-        top5 += int((best == label[:, None]).any(axis=1).sum())
-        total += len(label)
-    return top1 / float(total), top5 / float(total)
-
-
-def _write_metrics(path, rows):
-    def write(tmp):
-        with open(tmp, 'w') as f:
-            for row in rows:
-                f.write(json.dumps(row) + '\n')
-    atomic_write(path, write)
-
-
-def interval_line(epoch, batch, batches, speed, metrics, lr, rank=None):
-    """The line logged every ``--log-interval`` batches, after GluonCV's ``Epoch[%d] Batch
-    [%d]\\tSpeed: %f samples/sec\\t%s=%f``: ``batch`` of ``batches`` done (counted from 1),
-    ``speed`` in images / s over the last interval (this worker's), the ``(name, value)`` pairs
-    of ``metrics`` (of the epoch so far), the learning rate; ``[rank r] `` first in a
-    distributed run (``rank`` given)."""
-    line = 'Epoch[%d] Batch [%d/%d]\tSpeed: %f samples/sec' % (epoch, batch, batches, speed)
-    line += ''.join('\t%s=%f' % pair for pair in metrics) + '\tlr=%g' % lr
-    return line if rank is None else '[rank %d] %s' % (rank, line)
-
-
-def _running_metrics(seen, correct, loss_sum, correct5=None):
-    """The training metrics of the epoch so far: error (top-1 and top-5 where ``correct5`` is
-    counted: ``train_imagenet.py``) and loss."""
-    if correct5 is None:
-        return [('train-err', 1 - correct / float(seen)), ('loss', loss_sum / seen)]
-    return [('top1-err', 1 - correct / float(seen)), ('top5-err', 1 - correct5 / float(seen)),
-            ('loss', loss_sum / seen)]
-
-
-def top_k_hits(outputs, label, k):
-    """How many rows of ``outputs`` (score NDArrays, the batch split over devices) have their
-    ``label`` among their ``k`` highest scores (on the devices: ``k`` indices a row copied)."""
-    best = np.concatenate([mx.nd.topk(o, axis=1, k=k).asnumpy() for o in outputs])
-    return int((best == np.asarray(label).reshape(-1, 1)).any(axis=1).sum())
-
-
-def _log_progress(bar, line):
-    if bar is None:
-        LOG.info('%s', line)
-    else:                   # above the terminal's bar, which is drawn again after it
-        with bar.external_write_mode(file=sys.stdout):
-            LOG.info('%s', line)
-
-
-class _Curve(object):
-    """The training curve, redrawn after an epoch unless the drawings so far would then take
-    more than 5 % of the run's time (epochs of a few seconds: every few epochs), and always
-    after the last epoch."""
-
-    def __init__(self, path, model, dataset):
-        self.path, self.model, self.dataset = path, model, dataset
-        self.start, self.drawing = time.time(), 0.0
-
-    def draw(self, rows, last):
-        if not last and self.drawing > 0.05 * (time.time() - self.start):
-            return
-        tic = time.time()
-        plot_history(rows, self.path, self.model, self.dataset)
-        self.drawing += time.time() - tic
-
-
-# GluonCV's LRScheduler (gluoncv/utils/lr_scheduler.py, 0.10.5) has the modes constant, step,
-# linear, poly and cosine only: no per-epoch exponential decay (MobileNet's, the SINet paper's
-# 0.98 per epoch), so this one is the project's own.  It subclasses GluonCV's, whose interface
-# LRSequential needs (it asserts the class, sets ``offset`` and reads ``niters``).
-class ExponentialScheduler(LRScheduler):
-    """``base_lr * factor ** e`` in epoch ``e``, constant within the epoch (a staircase, as
-    MobileNet's per-epoch decay).
-
-    Parameters
-    ----------
-    base_lr : float
-        The learning rate of epoch 0 of the run.
-    factor : float
-        What the learning rate is multiplied by after every epoch.
-    nepochs : int
-        The epochs this schedule covers.
-    iters_per_epoch : int
-        Updates per epoch.
-    offset : int
-        Updates before this schedule's first, as GluonCV's ``LRScheduler`` (``LRSequential``
-        sets it: the warm-up's).
-    start_epoch : int
-        The epoch of the run this schedule starts in (after a warm-up of that many epochs):
-        its first epoch runs at ``base_lr * factor ** start_epoch``, so the epochs count from
-        the run's start, as ``--lr-decay-epoch`` does.
-    """
-
-    def __init__(self, base_lr, factor, nepochs, iters_per_epoch, offset=0, start_epoch=0):
-        super(ExponentialScheduler, self).__init__('constant', base_lr=base_lr, nepochs=nepochs,
-                                                   iters_per_epoch=iters_per_epoch,
-                                                   offset=offset)
-        self.factor, self.iters_per_epoch, self.start_epoch = factor, iters_per_epoch, \
-            start_epoch
-
-    def update(self, num_update):
-        t = min(max(0, num_update - self.offset), self.niters - 1)     # as LRScheduler's
-        self.learning_rate = self.base_lr * self.factor ** (self.start_epoch +
-                                                            t // self.iters_per_epoch)
-
-
-class _FromOne(LRSequential):
-    """GluonCV's LRSequential, given the update count as MXNet's optimizer counts it: 1 for
-    the first update.  LRSequential counts from 0 (it sets each part's ``offset`` to the
-    updates before it), so without this the warm-up ends, and every decay after it comes, one
-    update early (the last update of the epoch before)."""
-
-    def update(self, num_update):
-        super(_FromOne, self).update(num_update - 1)
-
-
-def _schedule(s, iters):
-    """The learning-rate schedule: GluonCV's (``--lr-mode`` step / cosine / poly, linear warm-up
-    over ``--warmup-epochs``) or :class:`ExponentialScheduler` (``exponential``); MXNet's own
-    for ``dist_async``, whose servers unpickle it while MXNet is still importing (there
-    ``FactorScheduler`` is the exponential mode, with its own warm-up).  ``iters``: updates per
-    epoch; the optimizer counts its first update as 1."""
-    warmup = s.get('warmup_epochs', 0)
-    mode = s.get('lr_mode', 'step')
-    if s['kvstore'] == 'dist_async' and mode == 'exponential':
-        # lr * decay^floor((n - 1) / iters) at update n; warm-up over updates 1 .. warmup * iters
-        # (linear from 0: lr * n / (warmup * iters + 1)); stop_factor_lr 0: no floor
-        return mx.lr_scheduler.FactorScheduler(
-            iters, s['lr_decay'], stop_factor_lr=0, base_lr=s['lr'],
-            warmup_steps=warmup * iters + 1 if warmup else 0, warmup_begin_lr=0)
-    decay = [e for e in s['lr_decay_epoch'] if 0 < e < s['num_epochs']]
-    if s['kvstore'] == 'dist_async':
-        steps = [e * iters for e in decay]
-        return mx.lr_scheduler.MultiFactorScheduler(steps, s['lr_decay'], base_lr=s['lr']) \
-            if steps else None
-    if mode == 'exponential':
-        main = ExponentialScheduler(s['lr'], s['lr_decay'], s['num_epochs'] - warmup, iters,
-                                    offset=0 if warmup else 1, start_epoch=warmup)
-    else:
-        main = LRScheduler(mode, base_lr=s['lr'], nepochs=s['num_epochs'] - warmup,
-                           iters_per_epoch=iters, step_epoch=[e - warmup for e in decay],
-                           step_factor=s['lr_decay'], offset=0 if warmup else 1)
-    if not warmup:
-        return main
-    sequence = _FromOne([LRScheduler('linear', base_lr=0, target_lr=s['lr'], nepochs=warmup,
-                                     iters_per_epoch=iters), main])
-    sequence.base_lr = s['lr']      # what the optimizer sets it to (else it says so)
-    return sequence
-
-
-def cifar_data(s, batch, rank, num_workers):
-    """:class:`Data` of ``train_cifar.py``: the official files (or digits), in memory."""
-    train_x, train_y, test_x, test_y, classes = load_dataset(s['dataset'], s['data_dir'])
-    mean, std = normalisation(s['dataset'], train_x)
-    train = BatchStream(train_x, train_y, batch, mean, std, s['augment'], True, s['seed'],
-                        rank, num_workers, s['num_workers'])
-    test = BatchStream(test_x, test_y, s['test_batch_size'], mean, std, train=False)
-    description = '%s, %d training samples (this worker: %d), %d test samples, %d classes' % (
-        s['dataset'], len(train_x), len(train.indices), len(test_x), classes)
-    return Data(train, test, classes, (3,) + train_x.shape[1:3], mean, std, description,
-                class_names(s['dataset'], s['data_dir']))
+    def path(self, name):
+        return os.path.join(self.s.save_dir, name)
 
 
 def fit(s, make_data=cifar_data):
-    """Train as the resolved settings ``s`` say (see :mod:`ini_gluon.training.settings`), on
-    ``make_data(s, batch, rank, num_workers)`` (a :class:`Data`).
+    """Train as the :class:`~ini_gluon.run.settings.Settings` ``s`` say, on
+    ``make_data(s, batch, rank, num_workers)`` (a :class:`~ini_gluon.data.Data`), holding the
+    run folder's lock.
 
     Returns
     -------
     dict
-        ``{'epochs': [...metrics rows...], 'best_val_error': float, 'export': prefix or None}``
+        ``{'epochs': [...metrics rows...], 'best_val_error': float, 'export': folders or None}``
     """
-    if os.path.exists(s['save_dir']) and not os.path.isdir(s['save_dir']):
-        raise SettingsError('--save-dir %s is a file, not a folder' % s['save_dir'])
-    os.makedirs(s['save_dir'], exist_ok=True)
-    distributed = s['kvstore'].startswith('dist')
-    kv = mx.kv.create(s['kvstore']) if distributed else None
-    rank, num_workers = (kv.rank, kv.num_workers) if distributed else (0, 1)
-    with claim(s['save_dir'], rank):
-        return _fit(s, make_data, kv, rank, num_workers)
+    if os.path.exists(s.save_dir) and not os.path.isdir(s.save_dir):
+        raise SettingsError('--save-dir %s is a file, not a folder' % s.save_dir)
+    os.makedirs(s.save_dir, exist_ok=True)
+    kv = mx.kv.create(s.kvstore) if s.kvstore.startswith('dist') else None
+    rank, num_workers = (kv.rank, kv.num_workers) if kv is not None else (0, 1)
+    with claim(s.save_dir, rank):
+        return train(s, make_data, kv, rank, num_workers)
+
+
+def train(s, make_data, kv=None, rank=0, num_workers=1):
+    """The run's steps (:func:`fit` without the lock), as worker ``rank`` of ``num_workers``."""
+    state = prepare(s, make_data, kv, rank, num_workers)
+    for epoch in range(state.start, state.s.num_epochs):
+        end_epoch(state, epoch, train_one_epoch(state, epoch))
+    return finish(state)
 
 
 def hybridize_for_training(net):
@@ -377,185 +122,277 @@ def hybridize_for_training(net):
     net.hybridize(static_alloc=True)
 
 
-def _fit(s, make_data, kv, rank, num_workers):
-    distributed = kv is not None
-    chief = rank == 0
-    resume = s['resume_from']
+# -- prepare ---------------------------------------------------------------------------------
+
+def prepare(s, make_data, kv=None, rank=0, num_workers=1):
+    """The :class:`RunState` a run starts from: the resume point checked against the run
+    folder, the log started, the data read (its class count, normalisation and class names
+    into the settings), the network built and initialised (or restored), the trainer."""
+    resume, theirs = resume_point(s, rank)
+    _start_log(s, rank, num_workers)
+    devices = contexts(s.num_gpus)
+    data = make_data(s, s.batch_size * len(devices), rank, num_workers)
+    s = s.replace(num_classes=data.classes, mean=data.mean, std=data.std,
+                  class_names=data.class_names or [str(c) for c in range(data.classes)])
+    if resume:
+        check_same_run(resume, theirs, s)             # the class count is known now
+        s = s.replace(model_name=theirs.model_name)   # the run's files keep their names
+    if len(data.train) == 0:
+        raise SettingsError('the training set shard has %d samples, fewer than one batch of %d'
+                            % (len(data.train.indices), s.batch_size * len(devices)))
+    LOG.info('data: %s', data.description)
+    net = _network(s, devices, resume)
+    state = RunState(s, devices, data, net, None, rank, num_workers)
+    state.trainer = _trainer(state, kv is not None)
+    state.curve = Curve(state.path('%s_history.png' % s.model_name), s.model_name, s.dataset)
+    _restore(state, resume)
+    if kv is not None:
+        net(mx.nd.zeros((1,) + data.input_shape, ctx=devices[0], dtype=s.dtype))  # deferred init
+        state.server = ParameterServer(kv, net, state.trainer.optimizer)
+    if state.chief:
+        _write_metrics(state.path('metrics.jsonl'), state.rows)
+    return state
+
+
+def resume_point(s, rank=0):
+    """``(checkpoint folder, its settings)`` to resume from, or ``(None, None)``: ``--resume
+    auto`` is the latest complete checkpoint of ``--save-dir``.  A new run refuses a folder of
+    another run's checkpoints (or removes them with ``--overwrite``); a resume, a checkpoint
+    of another run or of other training settings."""
+    resume = s.resume_from
     if resume == 'auto':
-        resume = latest_checkpoint(s['save_dir'])
-    if resume is None and chief:          # before anything is written into the folder
-        check_new_run(s['save_dir'], s.get('overwrite', False))
-    theirs = check_resume(resume, s) if resume else None
-    log_path = s['logging_file'] or os.path.join(
-        s['save_dir'], 'train.log' if chief else 'train-rank%d.log' % rank)
-    _setup_logging(log_path)
+        resume = latest_checkpoint(s.save_dir)
+    if resume is None and rank == 0:          # before anything is written into the folder
+        check_new_run(s.save_dir, s.overwrite)
+    return (resume, check_resume(resume, s)) if resume else (None, None)
+
+
+def _start_log(s, rank, num_workers):
+    """``train.log`` (``train-rank<r>.log`` of another worker), beginning with one line per
+    setting and the run's warnings."""
+    setup_logging(s.logging_file or os.path.join(
+        s.save_dir, 'train.log' if rank == 0 else 'train-rank%d.log' % rank))
     for key, entry in describe(s).items():
         LOG.info('setting %s = %s (%s%s)', key, entry['value'], entry['source'],
                  ': %s' % entry['note'] if 'note' in entry else '')
-    for warning in s['warnings']:
+    for warning in s.warnings:
         LOG.warning('warning: %s', warning)
-    if s['num_gpus'] == 0:
+    if s.num_gpus == 0:
         LOG.info('no GPU requested (--num-gpus 0): training on the CPU')
-    devices = contexts(s['num_gpus'])
     if num_workers > 1:
-        LOG.info('distributed %s: worker %d of %d', s['kvstore'], rank, num_workers)
+        LOG.info('distributed %s: worker %d of %d', s.kvstore, rank, num_workers)
 
-    batch = s['batch_size'] * len(devices)
-    data = make_data(s, batch, rank, num_workers)
-    train, test, classes = data.train, data.test, data.classes
-    mean, std, dtype = data.mean, data.std, s.get('dtype', 'float32')
-    names = list(data.class_names or [str(c) for c in range(classes)])
-    s = dict(s, mean=mean, std=std, num_classes=classes, class_names=names)
-    if resume:
-        check_same_run(resume, theirs, s)             # the class count is known now
-    if len(train) == 0:
-        raise SettingsError('the training set shard has %d samples, fewer than one batch of %d'
-                            % (len(train.indices), batch))
-    LOG.info('data: %s', data.description)
 
-    kwargs = {'classes': classes}
-    spec = resolve_model_name(s['model'])
-    if takes_drop_rate(spec):
-        kwargs['drop_rate'] = s['drop_rate']
-    net = get_model(spec, **kwargs)
-    net.model_name = s['model']
-    mx.random.seed(s['seed'])
+def _network(s, devices, resume):
+    """The run's network (:func:`~ini_gluon.run.trained.build_net`), initialised on
+    ``devices`` (seeded), with ``--initial-checkpoint``'s weights on a new run, cast to the
+    run's dtype and hybridized as ``--mode`` says."""
+    net = build_net(s)
+    mx.random.seed(s.seed)
     net.initialize(mx.init.Xavier(), ctx=devices)
-    if s.get('initial_checkpoint') and not resume:
-        _initial_weights(net, s['initial_checkpoint'], devices)
-    if dtype != 'float32':
-        net.cast(dtype)
-    if s['mode'] == 'hybrid':
+    if s.initial_checkpoint and not resume:
+        path = s.initial_checkpoint
+        if os.path.isdir(path):
+            path = os.path.join(path, 'model.params')
+        load_weights(net, path, devices)
+        LOG.info('initial weights from %s (--initial-checkpoint)', path)
+    if s.dtype != 'float32':
+        net.cast(s.dtype)
+    if s.mode == 'hybrid':
         hybridize_for_training(net)
+    return net
 
-    schedule = _schedule(s, len(train))
-    global_batch = batch * num_workers
-    optimizer = {'learning_rate': s['lr'], 'wd': s['wd'], 'momentum': s['momentum'],
-                 'lr_scheduler': schedule, 'multi_precision': dtype == 'float16'}
-    if s['kvstore'] == 'dist_async':     # the servers apply each worker's batch on its own
-        optimizer['rescale_grad'] = 1.0 / batch
-    # across machines the ParameterServer aggregates; Gluon's kvstore only within one machine
-    trainer = gluon.Trainer(net.collect_params(), 'nag', optimizer,
-                            kvstore=None if distributed else s['kvstore'],
-                            update_on_kvstore=False if distributed else None)
-    keeps_states = s['kvstore'] != 'dist_async'     # async: the optimizer lives on the servers
 
-    rows, best, start = [], float('inf'), 0
-    if s['resume_from'] == 'auto' and resume is None:
+def _trainer(state, distributed):
+    """Nesterov SGD with the run's schedule; across machines the parameter server aggregates
+    (Gluon's kvstore only within one machine)."""
+    s = state.s
+    optimizer = {'learning_rate': s.lr, 'wd': s.wd, 'momentum': s.momentum,
+                 'lr_scheduler': make_schedule(s, len(state.data.train)),
+                 'multi_precision': s.dtype == 'float16'}
+    if s.kvstore == 'dist_async':     # the servers apply each worker's batch on its own
+        optimizer['rescale_grad'] = 1.0 / state.batch
+    return gluon.Trainer(state.net.collect_params(), 'nag', optimizer,
+                         kvstore=None if distributed else s.kvstore,
+                         update_on_kvstore=False if distributed else None)
+
+
+def _restore(state, resume):
+    """Parameters, optimizer state, metrics and epoch of the checkpoint ``resume``."""
+    if state.s.resume_from == 'auto' and resume is None:
         LOG.info('--resume auto: no complete checkpoint in %s, starting from scratch',
-                 s['save_dir'])
-    if resume:
-        meta = load_checkpoint(resume, net, trainer if keeps_states else None, devices)
-        rows, best, start = meta['metrics'], meta['best_val_error'], meta['epoch'] + 1
-        LOG.info('resumed from %s: continuing at epoch %d', resume, start)
+                 state.s.save_dir)
+    if not resume:
+        return
+    meta = load_checkpoint(resume, state.net, state.trainer if state.keeps_states else None,
+                           state.devices)
+    state.rows, state.best, state.start = meta['metrics'], meta['best_val_error'], \
+        meta['epoch'] + 1
+    state.last_checkpoint = resume
+    LOG.info('resumed from %s: continuing at epoch %d', resume, state.start)
 
-    server = None
-    if distributed:
-        net(mx.nd.zeros((1,) + data.input_shape, ctx=devices[0], dtype=dtype))  # deferred init
-        server = ParameterServer(kv, net, trainer.optimizer)
 
-    metrics_path = os.path.join(s['save_dir'], 'metrics.jsonl')
-    curve = _Curve(os.path.join(s['save_dir'], '%s_history.png' % s['model']), s['model'],
-                   s['dataset'])
-    if chief:
-        _write_metrics(metrics_path, rows)
-    interval = s.get('log_interval', 0)
-    top5 = s['dataset'] == 'imagenet'       # train_imagenet.py: running top-5 error too
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)
-    last_checkpoint = resume
-    show_bar = sys.stderr.isatty()
+# -- one epoch --------------------------------------------------------------------------------
 
-    for epoch in range(start, s['num_epochs']):
-        tic = time.time()
-        mixing = s['mixup'] and epoch < s['num_epochs'] - s['mixup_off_epoch']
-        mx.random.seed(s['seed'] * 1000 + epoch)      # dropout masks
-        loss_sum, correct, correct5, seen = 0.0, 0, 0, 0
-        mark, mark_seen = tic, 0            # start of the current --log-interval
-        bar = None
-        if show_bar:
-            from tqdm import tqdm
-            bar = tqdm(total=len(train), desc='epoch %d' % epoch, leave=False)
-        for b, (images, label) in enumerate(train.epoch(epoch)):
-            lam = mixup_lambda(s['seed'], epoch, b, s['mixup_alpha']) if mixing else 1.0
-            xs = gluon.utils.split_and_load(_nd(images, dtype), devices)
-            ys = gluon.utils.split_and_load(_nd(label, dtype), devices)
-            label = _np(label)
-            # mixup (lam = 1 without it): each sample mixed with the batch's reverse
-            xs = [lam * x + (1 - lam) * x[::-1] for x in xs] if mixing else xs
-            targets = [lam * mx.nd.one_hot(y, classes) + (1 - lam) * mx.nd.one_hot(y[::-1], classes)
-                       for y in ys]
-            with autograd.record():
-                outputs = [net(x) for x in xs]
-                losses = [loss_fn(o, t) for o, t in zip(outputs, targets)]
-            autograd.backward(losses)
-            if server is None:
-                trainer.step(global_batch)
-            else:
-                server.step(trainer, global_batch)
-            batch_loss = sum(loss.sum().asscalar() for loss in losses)
-            if not math.isfinite(batch_loss):
-                raise TrainingError(
-                    'non-finite loss (%s) at epoch %d, batch %d: training stopped; the last good '
-                    'checkpoint is %s' % (batch_loss, epoch, b, last_checkpoint or 'none (no '
-                                          'checkpoint was written yet)'))
-            loss_sum += batch_loss
-            dominant = label if lam >= 0.5 else label[::-1]
-            correct += int((np.concatenate([o.argmax(axis=1).asnumpy() for o in outputs])
-                            == dominant).sum())
-            if top5:
-                correct5 += top_k_hits(outputs, dominant, min(5, classes))
-            seen += len(label)
-            if interval and (b + 1) % interval == 0:
-                now = time.time()
-                metrics = _running_metrics(seen, correct, loss_sum, correct5 if top5 else None)
-                _log_progress(bar, interval_line(
-                    epoch, b + 1, len(train), (seen - mark_seen) / max(now - mark, 1e-9),
-                    metrics, trainer.learning_rate, rank if num_workers > 1 else None))
-                mark, mark_seen = now, seen
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
-        _check_finite(net, epoch, last_checkpoint)      # before anything of it is written
-        train_acc = correct / float(seen)
-        val_acc, val_top5 = _evaluate(net, test, devices, dtype)
-        elapsed = time.time() - tic
-        row = {'epoch': epoch, 'train_acc': train_acc, 'train_error': 1 - train_acc,
-               'val_acc': val_acc, 'val_error': 1 - val_acc, 'val_top5_error': 1 - val_top5,
-               'loss': loss_sum / seen,
-               'lr': trainer.learning_rate, 'mixup': bool(mixing), 'time': elapsed}
-        rows.append(row)
-        LOG.info(EPOCH_LINE, epoch, train_acc, val_acc, row['loss'], elapsed)
-        if not chief:
-            continue
-        curve.draw(rows, last=epoch + 1 == s['num_epochs'])
-        _write_metrics(metrics_path, rows)
-        if row['val_error'] < best:
-            best = row['val_error']
-            atomic_write(os.path.join(s['save_dir'], '%s-best.params' % s['model']),
-                         net.save_parameters)
-            LOG.info('best validation error %.4f at epoch %d', best, epoch)
-        if (epoch + 1) % s['save_period'] == 0 or epoch + 1 == s['num_epochs']:
-            meta = {'settings': s, 'metrics': rows, 'best_val_error': best}
-            last_checkpoint = save_checkpoint(s['save_dir'], epoch, net,
-                                              trainer if keeps_states else None, meta)
-            LOG.info('checkpoint %s', last_checkpoint)
-            for path in prune_checkpoints(s['save_dir'], s.get('keep_checkpoints'),
-                                          best_epoch(rows)):
-                LOG.info('removed %s (--keep-checkpoints %d)', path, s['keep_checkpoints'])
+def train_one_epoch(state, epoch):
+    """One pass over this worker's shard of the training set, then :func:`validate`: the
+    epoch's metrics row.  Mixup draws its λ per batch (seeded), except in the last
+    ``--mixup-off-epoch`` epochs; a non-finite loss or parameter stops the run."""
+    s = state.s
+    tic = time.time()
+    mixing = s.mixup and epoch < s.num_epochs - s.mixup_off_epoch
+    mx.random.seed(s.seed * 1000 + epoch)      # dropout masks
+    meter = EpochMeter(epoch, len(state.data.train), s.log_interval, s.dataset == 'imagenet',
+                       state.rank if state.num_workers > 1 else None, sys.stderr.isatty())
+    for b, (images, label) in enumerate(state.data.train.epoch(epoch)):
+        lam = mixup_lambda(s.seed, epoch, b, s.mixup_alpha) if mixing else 1.0
+        outputs, loss = train_step(state, images, label, lam)
+        if not math.isfinite(loss):
+            raise TrainingError('non-finite loss (%s) at epoch %d, batch %d: training stopped; '
+                                'the last good checkpoint is %s'
+                                % (loss, epoch, b, _last_good(state)))
+        label = _np(label)
+        dominant = label if lam >= 0.5 else label[::-1]
+        meter.add(b, outputs, dominant, loss, state.trainer.learning_rate, state.data.classes)
+    meter.close()
+    _check_finite(state, epoch)      # before anything of the epoch is written
+    val_acc, val_top5 = validate(state.net, state.data.test, state.devices, s.dtype)
+    return {'epoch': epoch, 'train_acc': meter.accuracy, 'train_error': 1 - meter.accuracy,
+            'val_acc': val_acc, 'val_error': 1 - val_acc, 'val_top5_error': 1 - val_top5,
+            'loss': meter.loss, 'lr': state.trainer.learning_rate, 'mixup': bool(mixing),
+            'time': time.time() - tic}
 
-    export = None
-    if num_workers > 1:
-        net.save_parameters(os.path.join(s['save_dir'], 'final-rank%d.params' % rank))
-        with open(os.path.join(s['save_dir'], 'shard-rank%d.json' % rank), 'w') as f:
-            json.dump(train.indices.tolist(), f)
-    if chief:
-        atomic_write(os.path.join(s['save_dir'], 'settings.json'),
-                     lambda path: _dump_json(path, s))
-        export = _export_run(dict(s, metrics=rows), last_checkpoint)
+
+def train_step(state, images, label, lam=1.0):
+    """Forward, backward and update on one batch, split over the devices; with mixup
+    (``lam < 1``) each sample mixed with the batch's reverse.  Returns the outputs (one score
+    NDArray per device) and the batch's summed loss."""
+    dtype, classes = state.s.dtype, state.data.classes
+    xs = gluon.utils.split_and_load(_nd(images, dtype), state.devices)
+    ys = gluon.utils.split_and_load(_nd(label, dtype), state.devices)
+    if lam < 1:
+        xs = [lam * x + (1 - lam) * x[::-1] for x in xs]
+    targets = [lam * mx.nd.one_hot(y, classes) + (1 - lam) * mx.nd.one_hot(y[::-1], classes)
+               for y in ys]
+    with autograd.record():
+        outputs = [state.net(x) for x in xs]
+        losses = [_LOSS(o, t) for o, t in zip(outputs, targets)]
+    autograd.backward(losses)
+    global_batch = state.batch * state.num_workers
+    if state.server is None:
+        state.trainer.step(global_batch)
+    else:
+        state.server.step(state.trainer, global_batch)
+    return outputs, sum(loss.sum().asscalar() for loss in losses)
+
+
+_LOSS = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)
+
+
+def validate(net, stream, devices, dtype='float32'):
+    """Top-1 and top-5 accuracy of ``net`` over ``stream``."""
+    top1, top5, total = 0, 0, 0
+    for data, label in stream.epoch(0):
+        parts = gluon.utils.split_and_load(_nd(data, dtype), devices, even_split=False)
+        scores = np.concatenate([net(x).asnumpy() for x in parts])
+        label = _np(label).astype(np.int64)
+        best = np.argsort(-scores, axis=1)[:, :5]
+        top1 += int((best[:, 0] == label).sum())
+        top5 += int((best == label[:, None]).any(axis=1).sum())
+        total += len(label)
+    return top1 / float(total), top5 / float(total)
+
+
+def _nd(x, dtype='float32'):
+    if isinstance(x, mx.nd.NDArray):
+        return x.astype(dtype, copy=False)
+    return mx.nd.array(x, dtype=dtype)
+
+
+def _np(x):
+    return x.asnumpy() if isinstance(x, mx.nd.NDArray) else x
+
+
+def _last_good(state):
+    return state.last_checkpoint or 'none (no checkpoint was written yet)'
+
+
+def _check_finite(state, epoch):
+    """Stop, as for a non-finite loss, where a parameter or a BatchNorm statistic is not a
+    number: nothing of this epoch is written (best parameters, checkpoint, export)."""
+    bad = non_finite_parameters(state.net)
+    if bad:
+        raise TrainingError(
+            'non-finite parameters (NaN or infinity in %s) after epoch %d: training stopped, '
+            'nothing of this epoch written; the last good checkpoint is %s'
+            % (describe_non_finite(bad), epoch, _last_good(state)))
+
+
+# -- the end of an epoch, the end of the run ---------------------------------------------------
+
+def end_epoch(state, epoch, row):
+    """Record the epoch's ``row``; on the chief worker, redraw the curve, rewrite
+    ``metrics.jsonl``, keep the best parameters, and every ``--save-period`` epochs (and after
+    the last) write a checkpoint and prune the old ones."""
+    s = state.s
+    state.rows.append(row)
+    LOG.info(EPOCH_LINE, epoch, row['train_acc'], row['val_acc'], row['loss'], row['time'])
+    if not state.chief:
+        return
+    state.curve.draw(state.rows, last=epoch + 1 == s.num_epochs)
+    _write_metrics(state.path('metrics.jsonl'), state.rows)
+    if row['val_error'] < state.best:
+        state.best = row['val_error']
+        atomic_write(state.path('%s-best.params' % s.model_name), state.net.save_parameters)
+        LOG.info('best validation error %.4f at epoch %d', state.best, epoch)
+    if (epoch + 1) % s.save_period == 0 or epoch + 1 == s.num_epochs:
+        meta = {'settings': to_json(s), 'metrics': state.rows, 'best_val_error': state.best}
+        state.last_checkpoint = save_checkpoint(
+            s.save_dir, epoch, state.net, state.trainer if state.keeps_states else None, meta)
+        LOG.info('checkpoint %s', state.last_checkpoint)
+        for path in prune_checkpoints(s.save_dir, s.keep_checkpoints, best_epoch(state.rows)):
+            LOG.info('removed %s (--keep-checkpoints %d)', path, s.keep_checkpoints)
+
+
+def _write_metrics(path, rows):
+    def write(tmp):
+        with open(tmp, 'w') as f:
+            for row in rows:
+                f.write(json.dumps(row) + '\n')
+    atomic_write(path, write)
+
+
+def finish(state):
+    """After the last epoch: each worker of a distributed run keeps its final parameters and
+    shard; the chief writes ``settings.json`` and exports the final and the best weights."""
+    s, export_folders = state.s, None
+    if state.num_workers > 1:
+        state.net.save_parameters(state.path('final-rank%d.params' % state.rank))
+        with open(state.path('shard-rank%d.json' % state.rank), 'w') as f:
+            json.dump(state.data.train.indices.tolist(), f)
+    if state.chief:
+        atomic_write_text(state.path('settings.json'), json.dumps(to_json(s), indent=1))
+        export_folders = _export_run(state)
         LOG.info('exported the final and the best weights to %s and %s (%s-symbol.json and '
                  '-0000.params, classes.txt, model.json; input: NCHW RGB images in [0, 255], '
                  'normalised inside the graph with mean %s, std %s in [0, 1] units)',
-                 export['final'], export['best'], s['model'], ['%.4f' % m for m in mean],
-                 ['%.4f' % v for v in std])
-    return {'epochs': rows, 'best_val_error': best, 'export': export}
+                 export_folders['final'], export_folders['best'], s.model_name,
+                 ['%.4f' % m for m in s.mean], ['%.4f' % v for v in s.std])
+    return {'epochs': state.rows, 'best_val_error': state.best, 'export': export_folders}
+
+
+def _export_run(state):
+    """The end-of-run exports, by the code of ``python -m ini_gluon.export``: the final weights
+    (the last checkpoint) into ``export-final/``, the best into ``export-best/``; each a
+    float32 network taking raw [0, 255] images, with ``classes.txt`` and ``model.json``.
+    Returns ``{'final': folder, 'best': folder}``."""
+    s = state.s
+    weights = {'final': (os.path.join(state.last_checkpoint, 'model.params'), s.num_epochs - 1),
+               'best': (state.path('%s-best.params' % s.model_name), best_epoch(state.rows))}
+    folders = {}
+    for which, (params, epoch) in weights.items():
+        source = {'run': os.path.abspath(s.save_dir), 'which': which, 'epoch': epoch,
+                  'params': os.path.abspath(params)}
+        folders[which] = state.path('export-' + which)
+        export(load_trained(s, source), folders[which])
+    return folders

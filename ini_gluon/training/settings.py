@@ -1,42 +1,63 @@
-"""Command-line options of ``train_cifar.py``, and the settings resolved from them.
+"""The settings of a training run, resolved from the command line and the papers' recipes.
 
-Argument names follow GluonCV's ``scripts/classification/cifar/train_cifar10.py`` (and its
-ImageNet script for ``--mixup*`` and ``--logging-file``).  ``--preset`` names the paper whose
-recipe fills what the user does not give (:mod:`ini_gluon.training.recipes`): ``paper`` (the
-default) is the paper the model's backbone registers (``paper='sinet'``: SINet and its ablation
-networks), else the CMPE-SE paper's for ``cmpe_se_*`` models and the InI paper's for every other
-(InI, SE and plain: the rows the InI paper compares under one setting); ``ini``, ``cmpe-se`` and
-``sinet`` ask for one paper's recipe whatever the model; ``none`` leaves GluonCV's script
-defaults.
-Every resolved setting records where it came from: ``preset:<paper>``, ``user`` or ``default``.
+The settings themselves are declared once, in :class:`ini_gluon.run.settings.Settings` (role,
+flags, default, whether a recipe fills them); this module builds the parsers of
+``train_cifar.py`` and ``train_imagenet.py`` from those declarations and resolves a parsed
+command line into one immutable :class:`~ini_gluon.run.settings.Settings`.
+
+Argument names follow GluonCV's ``scripts/classification/cifar/train_cifar10.py`` and its
+ImageNet script.  ``--preset`` names the paper whose recipe fills what the user does not give
+(:mod:`ini_gluon.training.recipes`): ``paper`` (the default) is the paper the model's backbone
+registers (``paper='sinet'``: SINet and its ablation networks), else the CMPE-SE paper's for
+``cmpe_se_*`` models and the InI paper's for every other (InI, SE and plain: the rows the InI
+paper compares under one setting); ``ini``, ``cmpe-se`` and ``sinet`` ask for one paper's recipe
+whatever the model; ``none`` leaves GluonCV's script defaults.  Every resolved setting records
+where it came from: ``preset:<paper>``, ``user`` or ``default``.
 """
 import inspect
-import json
 import math
 import os
 
 from .._argparse import OneLineParser
-from ..models.registry import model_name, resolve_model_name
+from ..models import backbones, model_name, resolve_model_name, shown_template
 from ..models.residual import check_blocks
+from ..run.settings import (CIFAR, IMAGENET, KVSTORES, PRESETS, Settings, declarations,
+                            describe, dumps)
+from ..run.trained import takes_drop_rate
 from .recipes import PAPERS, decay_epochs, recipe, weight_decay
 
-__all__ = ['build_parser', 'add_run_options', 'add_loop_options', 'resolve', 'fill',
-           'paper_preset', 'describe', 'dumps', 'SettingsError', 'OneLineParser']
+__all__ = ['build_parser', 'resolve', 'paper_preset', 'describe', 'dumps', 'SettingsError',
+           'OneLineParser', 'DATASETS']
 
 
 class SettingsError(ValueError):
     """A bad combination of options."""
 
 
-# Defaults of the flags a preset can set (GluonCV's train_cifar10.py); ``None`` in the parser
-# means "not given".
-FALLBACK = {'num_epochs': 200, 'batch_size': 128, 'lr': 0.1, 'lr_decay': 0.1,
-            'lr_decay_epoch': '100,150', 'wd': 1e-4, 'augment': 'crop-flip', 'lr_mode': 'step'}
-PRESETS = ('paper', 'ini', 'cmpe-se', 'sinet', 'none')
-LR_MODES = ('step', 'cosine', 'poly', 'exponential')
+DATASETS = ('cifar10', 'cifar100', 'svhn', 'digits')
 _PAPER_PRESETS = tuple(p for p in PRESETS if p in PAPERS)     # a backbone's paper= is one
-# bookkeeping of the resolved settings, not settings themselves
-_META = ('sources', 'notes', 'warnings', 'dry_run', 'debug')
+_PROGS = {CIFAR: ('train_cifar.py', 'Train an InI / CMPE-SE / SE network on CIFAR-10/100, SVHN '
+                  'or the offline digits set, as the papers did.'),
+          IMAGENET: ('train_imagenet.py', 'Train an InI / CMPE-SE network on ImageNet as the '
+                     'papers did.')}
+
+
+def build_parser(script=CIFAR):
+    """The parser of ``train_cifar.py`` (``script='cifar'``) or ``train_imagenet.py``
+    (``'imagenet'``): one option per declared setting of the script that has flags (a setting
+    a recipe fills is ``None`` where not given), and the command's own ``--dry-run`` and
+    ``--debug``."""
+    prog, description = _PROGS[script]
+    p = OneLineParser(prog=prog, description=description)
+    for name, d in declarations(script).items():
+        if d.flags:
+            p.add_argument(*d.flags, dest=name, default=None if d.preset else d.default,
+                           help=d.help or None, **d.parse)
+    p.add_argument('--dry-run', action='store_true',
+                   help='print the resolved settings as JSON (value and source of each) and exit')
+    p.add_argument('--debug', action='store_true',
+                   help='show the traceback of an error instead of its one line')
+    return p
 
 
 def _paper(preset, model):
@@ -122,131 +143,61 @@ def _per_device(r, devices):
     return r.batch_size // devices, '; '.join(filter(None, [note, split]))
 
 
-def add_run_options(parser):
-    """The options of both training scripts that guard the run folder and its errors."""
-    a = parser.add_argument
-    a('--keep-checkpoints', type=int, default=None, metavar='N',
-      help='keep the N newest checkpoints (and the best epoch\'s); default: all')
-    a('--overwrite', action='store_true',
-      help='start a new run in a --save-dir that holds another run\'s checkpoints, removing '
-           'them (without it such a folder is refused)')
-    a('--debug', action='store_true',
-      help='show the traceback of an error instead of its one line')
-    a('--initial-checkpoint', type=str, default=None, metavar='FILE',
-      help='start from these weights (weights only: a parameter file such as <model>-best.params '
-           'or an export\'s -0000.params, or a checkpoint folder); unlike --resume, the '
-           'optimizer, the epoch and the schedule start afresh')
-
-
-def add_loop_options(parser):
-    """The options of both training scripts that the training loop reads alike: the shape of
-    the learning-rate schedule, the precision, the progress lines (GluonCV's names)."""
-    a = parser.add_argument
-    a('--lr-mode', choices=LR_MODES, default=None,
-      help='learning-rate schedule: step (multiplied by --lr-decay at each --lr-decay-epoch), '
-           'cosine or poly (GluonCV\'s, from --lr down to 0 over the epochs after the warm-up), '
-           'exponential (--lr times --lr-decay^e in epoch e, as MobileNet\'s per-epoch decay; '
-           '--lr-decay-epoch is not read) (default: the preset\'s -- exponential for the SINet '
-           'paper\'s ImageNet recipe -- else step)')
-    a('--warmup-epochs', type=int, default=0, metavar='N',
-      help='raise the learning rate linearly from 0 to --lr over the first N epochs '
-           '(default: %(default)s)')
-    a('--dtype', choices=('float32', 'float16'), default='float32',
-      help='float32 (default) or float16: GPUs only (--num-gpus), with float32 master weights')
-    a('--log-interval', type=int, default=50, metavar='N',
-      help='every N batches log one line: epoch, batch, speed (img/s) and the training error '
-           'and loss of the epoch so far (default: %(default)s, as GluonCV\'s '
-           'train_imagenet.py; 0: none)')
-
-
-def build_parser():
-    p = OneLineParser(
-        prog='train_cifar.py',
-        description='Train an InI / CMPE-SE / SE network on CIFAR-10/100, SVHN or the offline '
-                    'digits set, as the papers did.')
-    a = p.add_argument
-    a('--model', type=str, default='ini_wrn28_10_mix5d',
-      help='model name, e.g. ini_wrn28_10_mix5d, se_resnet164 (default: %(default)s)')
-    a('--dataset', type=str, default='cifar10', help='cifar10, cifar100, svhn or digits')
-    a('--data-dir', type=str, default=None,
-      help='folder with the official dataset files (not needed for digits)')
-    a('--preset', choices=PRESETS, default='paper',
-      help='whose epochs, batch size, schedule and weight decay fill the flags not given: '
-           'paper (default: the paper a backbone registers -- sinet for SINet and its '
-           'ablation networks --, else the CMPE-SE paper\'s for cmpe_se_* models, the InI '
-           'paper\'s for the others), ini, cmpe-se, sinet, or none (GluonCV\'s defaults)')
-    a('--dry-run', action='store_true',
-      help='print the resolved settings as JSON (value and source of each) and exit')
-    a('--batch-size', type=int, default=None, help='training batch size per device')
-    a('--num-gpus', type=int, default=0, help='number of GPUs to use; 0 trains on the CPU')
-    a('-j', '--num-data-workers', dest='num_workers', type=int, default=2,
-      help='threads preparing batches (0: in the training thread)')
-    a('--num-epochs', type=int, default=None, help='number of training epochs')
-    a('--lr', type=float, default=None, help='learning rate')
-    a('--momentum', type=float, default=0.9, help='Nesterov momentum (optimizer nag)')
-    a('--wd', type=float, default=None, help='weight decay')
-    a('--lr-decay', type=float, default=None,
-      help='factor at each decay epoch (--lr-mode exponential: after every epoch)')
-    a('--lr-decay-epoch', type=str, default=None,
-      help='epochs at which the lr decays, "60,120" (--lr-mode step only)')
-    add_loop_options(p)
-    a('--drop-rate', type=float, default=None,
-      help='dropout rate: between the convolutions of WRN blocks (default 0), after the '
-           'stride-2 convolutions of All-CNN (default 0.5)')
-    a('--augment', choices=('crop-flip', 'crop', 'none'), default=None,
-      help='translation (pad 4, random 32x32 crop) and mirroring')
-    a('--mixup', action='store_true', help='train with mixup (CMPE-SE paper)')
-    a('--mixup-alpha', type=float, default=1.0, help='Beta(alpha, alpha) of mixup')
-    a('--mixup-off-epoch', type=int, default=20,
-      help='how many last epochs train without mixup (default: %(default)s)')
-    a('--mode', choices=('hybrid', 'imperative'), default='hybrid',
-      help='hybrid (default) or imperative')
-    a('--save-period', type=int, default=10, help='checkpoint every N epochs')
-    add_run_options(p)
-    a('--save-dir', type=str, default='params', help='directory of all outputs')
-    a('--resume-from', type=str, default=None,
-      help='checkpoint folder to resume from, or "auto": the latest complete one in --save-dir')
-    a('--resume', dest='resume_from', type=str, help='same as --resume-from')
-    a('--logging-file', type=str, default=None, help='log file (default: <save-dir>/train.log)')
-    a('--kvstore', type=str, default='device',
-      help='local, device, nccl, dist_sync, dist_device_sync or dist_async')
-    a('--seed', type=int, default=1, help='random seed (initialisation, data order, mixup)')
-    a('--test-batch-size', type=int, default=256, help='batch size of the evaluation')
-    return p
-
-
-KVSTORES = ('local', 'device', 'nccl', 'dist_sync', 'dist_device_sync', 'dist_async')
-
-
-def fill(opt, defaults, fallback, dataset, **extra):
-    """The resolved settings as a dict: options not given (``None``) from the preset's recipe
-    for ``dataset``, else ``fallback``; then the checks both training scripts share.
-    ``defaults`` are the parser's defaults (a value equal to its default counts as a default),
-    ``extra`` adds fixed settings.  ``s['sources']`` and ``s['notes']`` say where each setting
-    came from and what the project chose; ``s['warnings']`` what the run must say at its start.
-    """
-    s = dict(vars(opt), **extra)
-    s.setdefault('dataset', dataset)
-    sources = {k: 'user' if k in vars(opt) and s[k] != defaults.get(k) else 'default'
-               for k in s}
+def resolve(opt, script=CIFAR):
+    """The :class:`~ini_gluon.run.settings.Settings` of a parsed command line ``opt`` of
+    ``script``: what the user did not give from the preset's recipe (or GluonCV's fallbacks),
+    then checked; ``sources``, ``notes`` and ``warnings`` say where each came from, what the
+    project chose and what the run must say at its start."""
+    decls = declarations(script)
+    s = {n: getattr(opt, n, d.default) for n, d in decls.items()}
+    if script == CIFAR and s['dataset'] not in DATASETS:
+        raise SettingsError('unknown dataset %r: expected %s' % (
+            s['dataset'], ', '.join(DATASETS[:-1]) + ' or ' + DATASETS[-1]))
+    sources = {n: 'user' if _given(opt, d) else 'default' for n, d in decls.items()}
     notes = {}
+    spec = _model(s)
+    if s['model'] != spec.name:
+        notes['model'] = ('given as %s, another name of the network: the run\'s files are named '
+                          'after it' % s['model'])
+    _model_defaults(s, spec, sources, notes)
+    _check_counts(s, spec)
+    r = _fill_from_recipe(s, sources, notes, spec, decls)
+    _check(s, opt)
+    _schedule_notes(s, sources, notes, r, opt.num_epochs is not None)
+    warnings = _decay_warnings(s, sources, r)
+    if script == CIFAR:
+        warnings += _twin_warnings(s['model'], spec)
+    else:
+        _check_imagenet(s, spec)
+    return Settings(**dict(s, model=spec, model_name=s['model']), sources=sources, notes=notes,
+                    warnings=tuple(warnings))
+
+
+def _given(opt, d):
+    """Whether the user gave the setting ``d`` on the command line (one a recipe fills: any
+    value; another: a value other than its default)."""
+    if not d.flags:
+        return False
+    value = getattr(opt, d.name, None)
+    return value is not None if d.preset else value != d.default
+
+
+def _model(s):
+    """The model's :class:`~ini_gluon.models.ModelSpec`, parsed once; a configuration that
+    cannot be built is one line."""
     spec = resolve_model_name(s['model'])
     try:
         check_blocks(spec.attn, spec.blocks())
     except ValueError as err:
         raise SettingsError('cannot build %r: %s' % (s['model'], err))
-    if s['drop_rate'] is None:
-        s['drop_rate'] = _own_drop_rate(spec)
-        if s['drop_rate']:
-            notes['drop_rate'] = ('the backbone\'s own dropout (All-CNN: after each stride-2 '
-                                  'convolution, 20 % on the input)')
-    _check_counts(s, spec)
-    if not s['mixup']:
-        s['mixup_off_epoch'] = 0
-        sources['mixup_off_epoch'] = 'default'
-        notes['mixup_off_epoch'] = 'no mixup (--mixup not given)'
-    user_epochs = s['num_epochs'] is not None
-    r = _recipe(_paper(s['preset'], s['model']), dataset, spec.family)
+    return spec
+
+
+def _fill_from_recipe(s, sources, notes, spec, decls):
+    """Fill the settings a recipe sets and the user did not give: from the recipe of
+    ``--preset`` for the model and data set, else their ``--preset none`` fallbacks; returns
+    the :class:`~ini_gluon.training.recipes.Recipe` (``None`` for ``--preset none``)."""
+    r = _recipe(_paper(s['preset'], s['model']), s['dataset'], spec.family)
     devices = max(1, s['num_gpus']) if s['batch_size'] is None else 1
     preset = _preset_values(r, spec.family, s['mixup_off_epoch'], devices)
     if r is not None:
@@ -255,19 +206,24 @@ def fill(opt, defaults, fallback, dataset, **extra):
             notes['preset'] += ' (the %s recipe has no digits)' % PAPERS[s['preset']]
         if 'preset' in r.notes:
             notes['preset'] += '; ' + r.notes['preset']
-    for key in fallback:
+    for key in (n for n, d in decls.items() if d.preset):
         if s[key] is not None:
-            sources[key] = 'user'
-        elif key in preset:
+            continue
+        if key in preset:
             s[key], note = preset[key]
             sources[key] = 'preset:' + r.paper
             if note:
                 notes[key] = note
         else:
-            s[key], sources[key] = fallback[key], 'default'
-    _check(s, opt)
+            s[key] = decls[key].fallback
+    return r
+
+
+def _schedule_notes(s, sources, notes, r, user_epochs):
+    """A recipe's decay epochs that are fractions of the run (or a period) move with
+    ``--num-epochs``; decay epochs a mode does not read are said so (and a preset's shown as
+    none); the evaluation batch and a distributed run's batch."""
     if sources['lr_decay_epoch'].startswith('preset') and user_epochs and r.decay != 'epochs':
-        # a schedule given as fractions of the run (or a period) moves with --num-epochs
         base = s['num_epochs'] - s['mixup_off_epoch']
         s['lr_decay_epoch'] = decay_epochs(r, base)
         notes['lr_decay_epoch'] = _decay_note(r, base) + (
@@ -292,19 +248,45 @@ def fill(opt, defaults, fallback, dataset, **extra):
         notes['batch_size'] = '; '.join(filter(None, [
             notes.get('batch_size'), 'each worker of a %s run takes this batch: the papers\' '
             'batch is that of one machine' % s['kvstore']]))
-    s.update(sources=sources, notes=notes, warnings=_decay_warnings(s, sources, r))
-    return s
 
 
-def takes_drop_rate(spec):
-    """Whether the backbone's constructor has a ``drop_rate``."""
-    return 'drop_rate' in inspect.signature(spec.entry.build).parameters
+def _check_imagenet(s, spec):
+    """``train_imagenet.py``'s own settings, and a backbone built for ImageNet inputs (32x32
+    ones belong to CIFAR)."""
+    entry = spec.entry
+    if entry.input_shape[-1] < 224:
+        imagenet = sorted(shown_template(t) for b in backbones().values()
+                          if b.input_shape[-1] >= 224 for t in b.names)
+        raise SettingsError('%s is a CIFAR backbone (%dx%d inputs): train it with '
+                            'train_cifar.py; train_imagenet.py takes %s'
+                            % (s['model'], entry.input_shape[-2], entry.input_shape[-1],
+                               ', '.join(imagenet)))
+    if s['input_size'] < 32:
+        raise SettingsError('--input-size must be >= 32, not %d' % s['input_size'])
+    if not (math.isfinite(s['crop_ratio']) and 0 < s['crop_ratio'] <= 1):
+        raise SettingsError('--crop-ratio must be in (0, 1], not %r' % (s['crop_ratio'],))
+    if s['classes'] < 2:
+        raise SettingsError('--classes must be >= 2, not %d' % s['classes'])
 
 
 def _own_drop_rate(spec):
     """The dropout a backbone has by default (All-CNN's 0.5), 0 for none."""
     parameter = inspect.signature(spec.entry.build).parameters.get('drop_rate')
     return 0.0 if parameter is None else parameter.default
+
+
+def _model_defaults(s, spec, sources, notes):
+    """The backbone's own dropout where ``--drop-rate`` is not given; no mixup-free tail
+    without mixup."""
+    if s['drop_rate'] is None:
+        s['drop_rate'] = _own_drop_rate(spec)
+        if s['drop_rate']:
+            notes['drop_rate'] = ('the backbone\'s own dropout (All-CNN: after each stride-2 '
+                                  'convolution, 20 % on the input)')
+    if not s['mixup']:
+        s['mixup_off_epoch'] = 0
+        sources['mixup_off_epoch'] = 'default'
+        notes['mixup_off_epoch'] = 'no mixup (--mixup not given)'
 
 
 def _check_counts(s, spec):
@@ -411,43 +393,9 @@ def _exponential_warnings(s, sources, r):
     return out
 
 
-def describe(s):
-    """``{setting: {'value', 'source'[, 'note']}}`` of resolved settings (the dry run's JSON)."""
-    out = {}
-    for key in sorted(k for k in s if k not in _META):
-        entry = {'value': s[key], 'source': s['sources'].get(key, 'default')}
-        if key in s['notes']:
-            entry['note'] = s['notes'][key]
-        out[key] = entry
-    return out
-
-
-def dumps(s):
-    """The dry run's JSON (strict: no NaN or infinity)."""
-    return json.dumps(describe(s), indent=1, sort_keys=True, allow_nan=False)
-
-
-def resolve(opt):
-    """Fill the options the user did not give from the preset's recipe (or the fallbacks) and
-    check them.
-
-    Returns
-    -------
-    dict
-        The resolved settings, JSON-serialisable, with ``sources``, ``notes`` and ``warnings``.
-    """
-    if opt.dataset not in ('cifar10', 'cifar100', 'svhn', 'digits'):
-        raise SettingsError('unknown dataset %r: expected cifar10, cifar100, svhn or digits'
-                            % (opt.dataset,))
-    s = fill(opt, vars(build_parser().parse_args([])), FALLBACK, opt.dataset)
-    s['warnings'] += _twin_warnings(s['model'])
-    return s
-
-
-def _twin_warnings(model):
+def _twin_warnings(model, spec):
     """A line where a network built for 224 x 224 inputs has a registered 32 x 32 twin
     (``mobilenet1_0_g2`` -> ``cifar_mobilenet1_0_g2``)."""
-    spec = resolve_model_name(model)
     if spec.entry.input_shape[-1] <= 32:
         return []
     backbone = model_name(spec._replace(attn=None))

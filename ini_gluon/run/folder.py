@@ -15,17 +15,16 @@ from contextlib import contextmanager
 
 from .checkpoint import (CheckpointError, checkpoint_folders, describe_non_finite,
                          non_finite_file, read_meta, remove_checkpoint)
+from .settings import IDENTITY, TRAINING, differences, from_json, role_names
 
-__all__ = ['RunFolderError', 'claim', 'check_new_run', 'check_resume', 'check_same_run',
-           'RUN_IDENTITY', 'RUN_TRAINING']
+__all__ = ['RunFolderError', 'claim', 'in_use', 'check_new_run', 'check_resume',
+           'check_same_run', 'checkpoint_settings', 'RUN_IDENTITY', 'RUN_TRAINING']
 
-# what makes a checkpoint another run's, and what a resume may not change; every other setting
-# (logging_file, log_interval, num_workers, keep_checkpoints, save_period, debug, ...) leaves the
-# training result as it is, and a resume may change it
-RUN_IDENTITY = ('model', 'dataset', 'num_classes')
-RUN_TRAINING = ('num_epochs', 'batch_size', 'lr', 'lr_decay', 'lr_decay_epoch', 'lr_mode',
-                'warmup_epochs', 'wd', 'momentum', 'mixup', 'mixup_alpha', 'mixup_off_epoch',
-                'seed', 'augment', 'drop_rate', 'dtype', 'input_size', 'crop_ratio')
+# what makes a checkpoint another run's, and what a resume may not change (the roles of the
+# settings' declarations); every other setting leaves the training result as it is, and a
+# resume may change it
+RUN_IDENTITY = role_names(IDENTITY)
+RUN_TRAINING = role_names(TRAINING)
 
 
 class RunFolderError(ValueError):
@@ -108,17 +107,27 @@ def check_new_run(save_dir, overwrite):
         remove_checkpoint(path)
 
 
+def checkpoint_settings(path):
+    """The :class:`~ini_gluon.run.settings.Settings` a checkpoint folder was written with;
+    :class:`CheckpointError` where its ``meta.json`` has none that can be read."""
+    try:
+        return from_json(read_meta(path).get('settings'))
+    except ValueError as err:
+        raise CheckpointError('checkpoint %r is corrupt: its settings cannot be read (%s)'
+                              % (path, err)) from err
+
+
 def check_resume(path, s):
     """Refuse to resume from the checkpoint folder ``path`` what is not the run ``s``
     continues, or what holds non-finite values; returns the checkpoint's settings.  Settings
     ``s`` does not have yet (the class count before the data is read) are not compared."""
-    theirs = read_meta(path).get('settings') or {}
+    theirs = checkpoint_settings(path)
     bad = non_finite_file(os.path.join(path, 'model.params'))
     if bad:
         raise CheckpointError('checkpoint %r holds non-finite values (NaN or infinity) in %s: '
                               'not resumed' % (path, describe_non_finite(bad)))
     check_same_run(path, theirs, s)
-    changed = _differences(theirs, s, RUN_TRAINING)
+    changed = _differences(theirs, s, TRAINING)
     if changed:
         raise RunFolderError('--resume continues the checkpoint\'s run as it was trained, and '
                              'these settings differ from it: %s; give them as the checkpoint '
@@ -128,13 +137,13 @@ def check_resume(path, s):
 
 def check_same_run(path, theirs, s):
     """Refuse the checkpoint ``path``, whose settings are ``theirs``, when it is of another
-    model, data set or class count than ``s``."""
-    other = _differences(theirs, s, RUN_IDENTITY)
+    model (another spelling of the same network is the same), data set or class count than
+    ``s``."""
+    other = _differences(theirs, s, IDENTITY)
     if other:
         raise RunFolderError('checkpoint %s is of another run (%s): resume only a checkpoint of '
                              'the same model, data set and classes' % (path, other))
 
 
-def _differences(theirs, ours, keys):
-    return '; '.join('%s %r (checkpoint: %r)' % (k, ours[k], theirs[k]) for k in keys
-                     if k in theirs and k in ours and theirs[k] != ours[k])
+def _differences(theirs, ours, role):
+    return '; '.join('%s %r (checkpoint: %r)' % row for row in differences(theirs, ours, (role,)))

@@ -1,6 +1,7 @@
 """A trained model: the weights and settings of a run folder (``train_cifar.py`` /
-``train_imagenet.py --save-dir``) or of a parameter file, the network they fit, and the
-preprocessing it was trained with.
+``train_imagenet.py --save-dir``) or of a parameter file, the network they fit (built by
+:func:`build_net`, the one builder of a run's network, training's too), and the preprocessing
+it was trained with.
 
 What ``evaluate``, ``predict`` and ``export`` share:
 
@@ -14,6 +15,7 @@ What ``evaluate``, ``predict`` and ``export`` share:
   line naming the first difference;
 * :class:`Preprocessing` turns an image file into the network's input as the training did.
 """
+import inspect
 import json
 import math
 import os
@@ -22,15 +24,17 @@ from collections import namedtuple
 import mxnet as mx
 import numpy as np
 from mxnet.base import MXNetError
+from mxnet.gluon.data.vision import transforms
 
-from .models import get_model
-from .models.registry import resolve_model_name
-from .training.checkpoint import (CheckpointError, best_epoch, checkpoint_folders,
-                                  latest_checkpoint, read_meta)
+from ..models import get_model
+from .checkpoint import (CheckpointError, best_epoch, checkpoint_folders, latest_checkpoint,
+                         read_meta)
+from .settings import Settings, from_json
 
 __all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_trained',
-           'load_weights', 'build_net', 'read_image', 'describe_source', 'predictions',
-           'metrics_rows', 'EXPORT_PREFIX']
+           'load_weights', 'build_net', 'takes_drop_rate', 'contexts', 'read_settings',
+           'read_image', 'describe_source', 'predictions', 'metrics_rows', 'EXPORT_PREFIX',
+           'WHICH_HELP']
 
 # the prefix of the normalisation block an export puts before the network (its constants are
 # the only parameters of an export's file that are not the network's)
@@ -57,17 +61,15 @@ class Preprocessing(namedtuple('Preprocessing', ['size', 'resize', 'mean', 'std'
 
     @classmethod
     def of(cls, s):
-        """The preprocessing of the resolved settings ``s`` of a run."""
-        if s.get('dataset') == 'imagenet':
-            size = int(s['input_size'])
-            return cls(size, int(math.ceil(size / s['crop_ratio'])), list(s['mean']),
-                       list(s['std']))
-        return cls(32, None, list(s['mean']), list(s['std']))
+        """The preprocessing of the :class:`~ini_gluon.run.settings.Settings` ``s`` of a run."""
+        if s.dataset == 'imagenet':
+            size = int(s.input_size)
+            return cls(size, int(math.ceil(size / s.crop_ratio)), list(s.mean), list(s.std))
+        return cls(32, None, list(s.mean), list(s.std))
 
     def raw(self, image):
         """``image`` (HWC uint8 RGB NDArray) resized and cropped: ``(3, size, size)`` float32
         in [0, 255], not normalised (the exported models take this)."""
-        from mxnet.gluon.data.vision import transforms
         if self.resize is None:
             if image.shape[:2] != (self.size, self.size):
                 image = mx.image.imresize(image, self.size, self.size)
@@ -100,8 +102,8 @@ parameter file from elsewhere) and ``source`` (``{'params', 'which', 'epoch', 'r
 
 
 def read_settings(save_dir):
-    """The resolved settings of the run in ``save_dir``: ``settings.json`` (the run ended),
-    else its latest checkpoint's."""
+    """The :class:`~ini_gluon.run.settings.Settings` of the run in ``save_dir``:
+    ``settings.json`` (the run ended), else its latest checkpoint's."""
     if not os.path.isdir(save_dir):
         raise RunError('run folder %r not found: expected the --save-dir of a train_cifar.py or '
                        'train_imagenet.py run' % (save_dir,))
@@ -128,16 +130,16 @@ def _checked_settings(s, path):
     if missing:
         raise RunError('%s is not the settings of a run: expected a JSON object with %s (no %s)'
                        % (path, ', '.join(SETTINGS), ', '.join(missing)))
-    return s
+    return from_json(s)
 
 
 def _weights(save_dir, s, which):
     """``(params file, epoch)`` of ``which``: 'best', 'final' or an epoch number."""
     if which == 'best':
-        path = os.path.join(save_dir, '%s-best.params' % s['model'])
+        path = os.path.join(save_dir, '%s-best.params' % s.model_name)
         if not os.path.isfile(path):
             raise RunError('run folder %r has no %s-best.params yet (written after the first '
-                           'epoch): give --which final or an epoch' % (save_dir, s['model']))
+                           'epoch): give --which final or an epoch' % (save_dir, s.model_name))
         return path, best_epoch(metrics_rows(save_dir))
     # read only for final / an epoch: a damaged checkpoint does not stand in the best's way
     folders = {read_meta(path)['epoch']: path for path in checkpoint_folders(save_dir)}
@@ -177,15 +179,36 @@ def metrics_rows(save_dir):
     return rows
 
 
-def build_net(model, classes, s=None):
-    """The network of ``model`` with ``classes`` outputs, as the run ``s`` built it (its
-    backbone's dropout: dropout layers hold no weights but number the layers after them)."""
-    from .training.settings import takes_drop_rate
-    spec = resolve_model_name(model)
-    kwargs = {'classes': classes}
-    if s is not None and takes_drop_rate(spec) and s.get('drop_rate') is not None:
-        kwargs['drop_rate'] = s['drop_rate']
-    return get_model(spec, **kwargs)
+def takes_drop_rate(spec):
+    """Whether the backbone's constructor has a ``drop_rate``."""
+    return 'drop_rate' in inspect.signature(spec.entry.build).parameters
+
+
+def build_net(s):
+    """The network of the run whose :class:`~ini_gluon.run.settings.Settings` are ``s``: its
+    model with ``s.num_classes`` outputs and its backbone's dropout (dropout layers hold no
+    weights but number the layers after them); not initialised.  ``net.model_name`` is the name
+    the run's files carry."""
+    kwargs = {'classes': int(s.num_classes)}
+    if takes_drop_rate(s.model) and s.drop_rate is not None:
+        kwargs['drop_rate'] = s.drop_rate
+    net = get_model(s.model, **kwargs)
+    net.model_name = s.model_name
+    return net
+
+
+def contexts(num_gpus):
+    """``[mx.cpu()]`` for 0, else the first ``num_gpus`` GPUs; a one-line ``ValueError`` where
+    MXNet has fewer (the training scripts, evaluate and predict)."""
+    if num_gpus < 0:
+        raise ValueError('--num-gpus must be >= 0, not %d' % num_gpus)
+    if num_gpus == 0:
+        return [mx.cpu()]
+    available = mx.context.num_gpus()
+    if num_gpus > available:
+        raise ValueError('--num-gpus %d asked for, %d GPU(s) available to MXNet'
+                         % (num_gpus, available))
+    return [mx.gpu(i) for i in range(num_gpus)]
 
 
 def load_weights(net, path, ctx=None):
@@ -257,15 +280,15 @@ def read_image(path):
 
 
 def load_trained(s, source, ctx=None):
-    """The :class:`Trained` network of the run settings ``s`` (model, num_classes, the
-    normalisation, class_names if known) with the weights of ``source['params']``, hybridized.
-    """
-    classes = int(s['num_classes'])
-    net = build_net(s['model'], classes, s)
+    """The :class:`Trained` network of the run :class:`~ini_gluon.run.settings.Settings` ``s``
+    (model, class count, normalisation, class names where known) with the weights of
+    ``source['params']``, hybridized."""
+    net = build_net(s)
     load_weights(net, source['params'], ctx)
     net.hybridize()
-    names = s.get('class_names') or [str(c) for c in range(classes)]
-    return Trained(net, s['model'], classes, list(names), Preprocessing.of(s), s, source)
+    names = s.class_names or [str(c) for c in range(s.num_classes)]
+    return Trained(net, s.model_name, s.num_classes, list(names), Preprocessing.of(s), s,
+                   source)
 
 
 def describe_source(source):
@@ -290,10 +313,11 @@ def open_run(save_dir, which='best', ctx=None):
 
 
 def open_params(model, params, classes, dataset, mean, std, names=None, ctx=None, **settings):
-    """The :class:`Trained` network of a model name and a parameter file from anywhere,
-    normalised with ``mean`` / ``std`` (in [0, 1] units) of ``dataset``."""
-    s = dict(settings, model=model, dataset=dataset, mean=list(mean), std=list(std),
-             num_classes=classes, class_names=names)
+    """The :class:`Trained` network of a model (a name or a spec) and a parameter file from
+    anywhere, normalised with ``mean`` / ``std`` (in [0, 1] units) of ``dataset``; ``settings``:
+    any other :class:`~ini_gluon.run.settings.Settings` (``drop_rate``, ``input_size``)."""
+    s = Settings(model=model, dataset=dataset, mean=mean, std=std, num_classes=classes,
+                 class_names=names, **settings)
     source = {'run': None, 'which': None, 'epoch': None, 'params': os.path.abspath(params)}
     return load_trained(s, source, ctx)
 

@@ -1,4 +1,6 @@
-"""The training curve of a run, ``<save-dir>/<model>_history.png``.
+"""The pictures of the project's outputs: a figure on its own canvas (:func:`new_figure`),
+written atomically (:func:`save_png`); and the training curve of a run,
+``<save-dir>/<model>_history.png``.
 
 GluonCV's ``TrainingHistory.plot``, which its ``train_cifar10.py`` draws, is not enough here: it
 has no title (which model, which data set), a linear error axis (the last epochs, where runs
@@ -11,9 +13,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from .checkpoint import atomic_write
+from .files import atomic_write
 
-__all__ = ['history_figure', 'plot_history']
+__all__ = ['new_figure', 'save_png', 'history_figure', 'plot_history']
 
 # an error of 0 cannot sit on a log axis: it is drawn at 0.01 %, and the legend says so
 FLOOR = 1e-4

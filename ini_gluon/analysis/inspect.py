@@ -31,11 +31,12 @@ from collections import namedtuple
 
 import mxnet as mx
 import numpy as np
+from gluoncv.model_zoo.resnet import BasicBlockV1, BasicBlockV2, BottleneckV1, BottleneckV2
 
-from .layers.channel_attention import ChannelAttention
-from .layers.g_filters import closest_divisor
-from .layers.inner_imaging import inner_imaged_map
-from .models.residual import AttentionBlock
+from ..layers.channel_attention import ChannelAttention
+from ..layers.g_filters import closest_divisor
+from ..layers.inner_imaging import inner_imaged_map
+from ..models.residual import AttentionBlock
 from .summary import residual_blocks
 
 __all__ = ['AttentionRecord', 'Inspection', 'attention_layers', 'inspect', 'imperative',
@@ -63,7 +64,6 @@ def attention_layers(net):
     """``[(label, block, layer)]``: every attention layer of ``net`` in order, with its residual
     block and the block's label ``stage<i>.<j>`` (numbered as in :func:`ini_gluon.summary`,
     plain blocks included)."""
-    from gluoncv.model_zoo.resnet import BasicBlockV1, BasicBlockV2, BottleneckV1, BottleneckV2
     found = []
     # the project's blocks and GluonCV's own (the SE ImageNet ResNets)
     for label, block in residual_blocks(net, (AttentionBlock, BasicBlockV1, BasicBlockV2,

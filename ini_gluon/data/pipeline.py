@@ -4,12 +4,20 @@ augmentation (pad 4 + random 32x32 crop, mirroring), mean/std normalisation, and
 Everything random is drawn from ``numpy.random.RandomState`` seeded by (seed, epoch, batch),
 so a resumed run sees exactly the batches the uninterrupted run would have seen.
 """
-from collections import deque
+from collections import deque, namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ['channel_stats', 'normalisation', 'BatchStream', 'mixup_lambda']
+__all__ = ['channel_stats', 'normalisation', 'BatchStream', 'mixup_lambda', 'Data']
+
+Data = namedtuple('Data', ['train', 'test', 'classes', 'input_shape', 'mean', 'std',
+                           'description', 'class_names'])
+Data.__new__.__defaults__ = (None,)
+Data.__doc__ = '''What a run trains on: ``train`` / ``test`` streams (``len()`` batches,
+``epoch(e)`` yielding ``(data, label)`` as numpy arrays or NDArrays, ``indices`` of this worker's
+training samples), the number of classes, the input shape ``(3, H, W)``, the normalisation,
+and the class names in label order (``None``: the labels' numbers).'''
 
 PAD = 4
 

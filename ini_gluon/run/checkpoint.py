@@ -16,33 +16,15 @@ import tempfile
 import mxnet as mx
 import numpy as np
 
+from .files import OLD, TMP, as_other_outputs
+
 __all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
-           'atomic_write', 'checkpoint_name', 'non_finite_parameters', 'checkpoint_folders',
-           'remove_checkpoint', 'prune_checkpoints', 'non_finite_file']
+           'checkpoint_name', 'non_finite_parameters', 'checkpoint_folders', 'read_meta',
+           'remove_checkpoint', 'prune_checkpoints', 'non_finite_file', 'best_epoch',
+           'describe_non_finite']
 
 _NAME = re.compile(r'^checkpoint-epoch(\d{4,})$')
 FILES = ('model.params', 'trainer.states', 'meta.json')
-# the project's temporaries: names no user file has, and the only ones it removes unasked
-TMP = '.ini-gluon-tmp-'
-OLD = '.ini-gluon-old-'
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _as_other_outputs(path):
-    """Give ``path`` (a file, or a folder and its files) the permissions of a file the
-    process creates (the umask's), not ``tempfile``'s 0600 / 0700."""
-    mask = _umask()
-    if os.path.isdir(path):
-        os.chmod(path, 0o777 & ~mask)
-        for name in os.listdir(path):
-            os.chmod(os.path.join(path, name), 0o666 & ~mask)
-    else:
-        os.chmod(path, 0o666 & ~mask)
 
 
 class CheckpointError(ValueError):
@@ -79,28 +61,6 @@ def checkpoint_name(epoch):
     return 'checkpoint-epoch%04d' % epoch
 
 
-def atomic_write(path, write):
-    """Call ``write(tmp_path)`` then rename ``tmp_path`` to ``path`` (same folder, atomic)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=TMP, dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        _as_other_outputs(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def atomic_write_text(path, text):
-    """Write the string ``text`` to ``path`` with :func:`atomic_write`."""
-    def write(tmp):
-        with open(tmp, 'w') as f:
-            f.write(text)
-    atomic_write(path, write)
-
-
 def save_checkpoint(save_dir, epoch, net, trainer, meta):
     """Write the checkpoint of ``epoch`` atomically; returns its folder.
 
@@ -115,7 +75,7 @@ def save_checkpoint(save_dir, epoch, net, trainer, meta):
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
             json.dump(dict(meta, epoch=epoch, has_trainer_states=trainer is not None), f,
                       indent=1)
-        _as_other_outputs(tmp)
+        as_other_outputs(tmp)
         if os.path.exists(final):          # an earlier run reached this epoch: replace it
             old = os.path.join(save_dir, OLD + checkpoint_name(epoch))
             os.rename(final, old)

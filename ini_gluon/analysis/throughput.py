@@ -1,0 +1,118 @@
+"""What a model costs: training and inference throughput, measured with the models
+interleaved in one process (``python -m ini_gluon.compare``, ``benchmarks/throughput.py``);
+multiply-adds (``mxop``); and the peak memory of training a model, in a fresh process of its
+own (``python -m ini_gluon.memory``).
+"""
+import statistics
+import subprocess
+import sys
+import time
+
+import mxnet as mx
+from mxnet import autograd, gluon
+from mxop.gluon import count_ops
+
+from ..models import get_model
+from ..training.loop import hybridize_for_training
+
+__all__ = ['Bench', 'measure', 'interleaved', 'count_flops', 'own_peak_mib',
+           'peak_training_memory']
+
+
+def _net(name, classes, ctx):
+    net = get_model(name, classes=classes)
+    net.initialize(mx.init.Xavier(), ctx=ctx)
+    return net
+
+
+def count_flops(name, input_shape, classes):
+    """Multiply-adds of one image (``mxop``: convolution, dense and BatchNorm multiplications)."""
+    return count_ops(_net(name, classes, mx.cpu()), (1,) + tuple(input_shape))['muls']
+
+
+class Bench(object):
+    """One model ready to be timed: a training copy and (unless ``infer`` is false) an inference
+    copy, hybridized with static allocation unless ``hybrid`` is false."""
+
+    def __init__(self, name, shape, batch, classes, ctx, hybrid=True, infer=True):
+        self.name, self.batch = name, batch
+        self.data = mx.nd.random.uniform(-1, 1, shape=(batch,) + tuple(shape), ctx=ctx)
+        self.label = mx.nd.array([i % classes for i in range(batch)], ctx=ctx)
+        self.train_net = _net(name, classes, ctx)
+        self.trainer = gluon.Trainer(self.train_net.collect_params(), 'nag',
+                                     {'learning_rate': 0.01, 'momentum': 0.9})
+        self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
+        self.infer_net = _net(name, classes, ctx) if infer else None
+        if hybrid:                      # as training and inference do
+            hybridize_for_training(self.train_net)
+            if self.infer_net is not None:
+                self.infer_net.hybridize(static_alloc=True, static_shape=True)
+        self.train_step()                           # build the graphs, first allocations
+        if infer:
+            self.infer_step()
+
+    def train_step(self):
+        with autograd.record():
+            loss = self.loss(self.train_net(self.data), self.label)
+        loss.backward()
+        self.trainer.step(self.batch)
+        mx.nd.waitall()
+
+    def infer_step(self):
+        self.infer_net(self.data).wait_to_read()
+
+    def rate(self, step, iters):
+        tic = time.perf_counter()
+        for _ in range(iters):
+            step()
+        return self.batch * iters / (time.perf_counter() - tic)
+
+
+def measure(names, input_shape, batch, classes=10, repeats=3, iters=3, ctx=None):
+    """Median training and inference img/s of each model, interleaved, ``repeats`` times."""
+    ctx = ctx or mx.cpu()
+    rates = interleaved([(n, Bench(n, input_shape, batch, classes, ctx)) for n in names],
+                        repeats, iters)
+    return {n: r[0] for n, r in rates.items()}, {n: r[1] for n, r in rates.items()}
+
+
+def interleaved(benches, repeats=3, iters=3):
+    """``{key: [train img/s, infer img/s]}``, medians of ``repeats`` rounds over the
+    ``(key, _Bench)`` pairs in turn, so that the machine's drift falls on all alike."""
+    train = {key: [] for key, _ in benches}
+    infer = {key: [] for key, _ in benches}
+    for _ in range(repeats):
+        for key, bench in benches:
+            train[key].append(bench.rate(bench.train_step, iters))
+            infer[key].append(bench.rate(bench.infer_step, iters))
+    return {key: [statistics.median(train[key]), statistics.median(infer[key])]
+            for key in train}
+
+
+def own_peak_mib():
+    """This process's peak resident memory in MiB: ``VmHWM`` of ``/proc/self/status``.
+
+    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries ``ru_maxrss`` across ``exec``, so
+    a child started by fork (or vfork) + exec reports at least its parent's high-water mark.
+    ``VmHWM`` belongs to the address space, which ``exec`` replaces.
+    """
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError('/proc/self/status has no VmHWM line: peak memory needs Linux')
+
+
+def peak_training_memory(name, input_shape, batch, classes=10, steps=2):
+    """Peak resident memory (MiB) of a fresh process that builds ``name`` and runs ``steps``
+    training steps on a batch of ``batch`` inputs of ``input_shape`` ``(3, H, W)``."""
+    _, height, width = input_shape
+    if height != width:
+        raise ValueError('square inputs only, not %s' % (input_shape,))
+    out = subprocess.run([sys.executable, '-m', 'ini_gluon.memory', name, '--size', str(height),
+                          '--batch', str(batch), '--classes', str(classes), '--steps',
+                          str(steps)], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError('measuring the memory of %s failed (exit %d): %s'
+                           % (name, out.returncode, out.stderr.strip()[-500:]))
+    return float(out.stdout.strip().splitlines()[-1])

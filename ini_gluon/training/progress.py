@@ -1,0 +1,128 @@
+"""What a run says while it trains: the log (``train.log`` and stdout), GluonCV's epoch line,
+a line every ``--log-interval`` batches, a ``tqdm`` bar on a terminal, and the training curve."""
+import logging
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+from tqdm import tqdm
+
+from ..run.figures import plot_history
+
+__all__ = ['LOG', 'EPOCH_LINE', 'setup_logging', 'interval_line', 'running_metrics',
+           'top_k_hits', 'EpochMeter', 'Curve']
+
+EPOCH_LINE = '[Epoch %d] train=%f val=%f loss=%f time: %f'   # GluonCV's log line
+LOG = logging.getLogger('ini_gluon.train')
+
+
+def setup_logging(path):
+    """Log to ``path`` and stdout, each line stamped with the time."""
+    LOG.setLevel(logging.INFO)
+    LOG.propagate = False
+    for handler in list(LOG.handlers):
+        LOG.removeHandler(handler)
+        handler.close()
+    fmt = logging.Formatter('%(asctime)s %(message)s')
+    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(path)):
+        handler.setFormatter(fmt)
+        LOG.addHandler(handler)
+
+
+def interval_line(epoch, batch, batches, speed, metrics, lr, rank=None):
+    """The line logged every ``--log-interval`` batches, after GluonCV's ``Epoch[%d] Batch
+    [%d]\\tSpeed: %f samples/sec\\t%s=%f``: ``batch`` of ``batches`` done (counted from 1),
+    ``speed`` in images / s over the last interval (this worker's), the ``(name, value)`` pairs
+    of ``metrics`` (of the epoch so far), the learning rate; ``[rank r] `` first in a
+    distributed run (``rank`` given)."""
+    line = 'Epoch[%d] Batch [%d/%d]\tSpeed: %f samples/sec' % (epoch, batch, batches, speed)
+    line += ''.join('\t%s=%f' % pair for pair in metrics) + '\tlr=%g' % lr
+    return line if rank is None else '[rank %d] %s' % (rank, line)
+
+
+def running_metrics(seen, correct, loss_sum, correct5=None):
+    """The training metrics of the epoch so far: error (top-1 and top-5 where ``correct5`` is
+    counted: ``train_imagenet.py``) and loss."""
+    if correct5 is None:
+        return [('train-err', 1 - correct / float(seen)), ('loss', loss_sum / seen)]
+    return [('top1-err', 1 - correct / float(seen)), ('top5-err', 1 - correct5 / float(seen)),
+            ('loss', loss_sum / seen)]
+
+
+def top_k_hits(outputs, label, k):
+    """How many rows of ``outputs`` (score NDArrays, the batch split over devices) have their
+    ``label`` among their ``k`` highest scores (on the devices: ``k`` indices a row copied)."""
+    best = np.concatenate([mx.nd.topk(o, axis=1, k=k).asnumpy() for o in outputs])
+    return int((best == np.asarray(label).reshape(-1, 1)).any(axis=1).sum())
+
+
+def log_progress(bar, line):
+    if bar is None:
+        LOG.info('%s', line)
+    else:                   # above the terminal's bar, which is drawn again after it
+        with bar.external_write_mode(file=sys.stdout):
+            LOG.info('%s', line)
+
+
+class Curve(object):
+    """The training curve, redrawn after an epoch unless the drawings so far would then take
+    more than 5 % of the run's time (epochs of a few seconds: every few epochs), and always
+    after the last epoch."""
+
+    def __init__(self, path, model, dataset):
+        self.path, self.model, self.dataset = path, model, dataset
+        self.start, self.drawing = time.time(), 0.0
+
+    def draw(self, rows, last):
+        if not last and self.drawing > 0.05 * (time.time() - self.start):
+            return
+        tic = time.time()
+        plot_history(rows, self.path, self.model, self.dataset)
+        self.drawing += time.time() - tic
+
+
+class EpochMeter(object):
+    """The training metrics of one epoch so far (error, top-5 error where ``top5``, loss), its
+    line every ``interval`` batches (the speed over the last interval) and, on a terminal
+    (``bar``), its ``tqdm`` bar; ``rank``: shown first in a distributed run."""
+
+    def __init__(self, epoch, batches, interval, top5=False, rank=None, bar=False):
+        self.epoch, self.batches, self.interval, self.top5, self.rank = \
+            epoch, batches, interval, top5, rank
+        self.loss_sum, self.correct, self.correct5, self.seen = 0.0, 0, 0, 0
+        self.mark, self.mark_seen = time.time(), 0       # start of the current interval
+        self.bar = tqdm(total=batches, desc='epoch %d' % epoch, leave=False) if bar else None
+
+    def add(self, b, outputs, label, loss, lr, classes):
+        """Count batch ``b`` (from 0): its ``outputs`` (score NDArrays, one per device) against
+        ``label`` (numpy; of a mixed batch, the dominant sample's), its summed ``loss``; ``lr``
+        for the interval's line."""
+        self.loss_sum += loss
+        predicted = np.concatenate([o.argmax(axis=1).asnumpy() for o in outputs])
+        self.correct += int((predicted == label).sum())
+        if self.top5:
+            self.correct5 += top_k_hits(outputs, label, min(5, classes))
+        self.seen += len(label)
+        if self.interval and (b + 1) % self.interval == 0:
+            now = time.time()
+            metrics = running_metrics(self.seen, self.correct, self.loss_sum,
+                                      self.correct5 if self.top5 else None)
+            speed = (self.seen - self.mark_seen) / max(now - self.mark, 1e-9)
+            log_progress(self.bar, interval_line(self.epoch, b + 1, self.batches, speed, metrics,
+                                                 lr, self.rank))
+            self.mark, self.mark_seen = now, self.seen
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+    @property
+    def accuracy(self):
+        return self.correct / float(self.seen)
+
+    @property
+    def loss(self):
+        return self.loss_sum / self.seen
