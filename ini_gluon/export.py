@@ -35,7 +35,7 @@ from mxnet.gluon.block import HybridBlock
 from gluoncv.utils import export_block
 
 from ._argparse import add_trained_options, command, command_parser, positive_int
-from .layers.channel_attention import portable_graph
+from .layers import portable_graph
 from .training.checkpoint import OLD, TMP
 from .runs import EXPORT_PREFIX, WHICH_HELP, RunError, describe_source, open_run
 
