@@ -37,11 +37,11 @@ import mxnet as mx
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from ini_gluon import formulations  # noqa: E402
 from ini_gluon._argparse import positive_int  # noqa: E402
 from ini_gluon.analysis.throughput import (Bench, interleaved, measure,  # noqa: E402
                                            peak_training_memory)
 from ini_gluon.analysis.inspect import attention_layers  # noqa: E402
+from ini_gluon.layers import formulation, portable_graph  # noqa: E402
 from ini_gluon.models import get_model  # noqa: E402
 
 # ResNet-164 at batch 32, not 64: five ResNet-164 held at once for interleaving, each with its
@@ -217,7 +217,7 @@ def where_the_time_goes(profiles):
             lines.append('- `%s` %s: SE over plain %s; InI over SE %s.' % (
                 backbone, label, _overhead(rows, mode, plain, se),
                 _overhead(rows, mode, se, ini)))
-    lines += ['', 'Reading these, for the CPU formulation (`ini_gluon.layers.channel_attention`): '
+    lines += ['', 'Reading these, for the CPU formulation (`ini_gluon.layers.formulation.CPU`): '
               '`Reshape` is the one reorder of U out of MKL-DNN\'s blocked layout into plain '
               '(N, C, H*W) columns, `batch_dot` the rescaling (one per block) and its backward '
               '(two per block), `dot` / `_backward_dot` the squeeze; `BatchNorm`, '
@@ -285,7 +285,7 @@ def render_profile(backbone, rows, top=12):
 
 
 ABLATIONS = [('resnet56', 32, 64), ('wrn16_8', 32, 64)]
-VERSIONS = formulations.VERSIONS
+VERSIONS = formulation.VERSIONS
 
 
 def ablation(repeats, iters):
@@ -305,14 +305,14 @@ def ablation(repeats, iters):
 def _ablation_child(version, backbone, repeats, iters):
     size, batch = _setting(backbone, ABLATIONS)
     names = _trio(backbone)
-    with formulations.use(version) as switch:
+    with formulation.use(version) as reached:
         train, infer = measure(names, (3, size, size), batch, _classes(size), repeats, iters)
-    unused = switch.unused()
-    if unused:    # the InI model uses every function a version replaces
+    unused = reached.unused()
+    if unused:    # the InI model uses every part of a formulation
         raise SystemExit('version %r: %s never called by %s' % (version, ', '.join(unused),
                                                                 ', '.join(names)))
     print(json.dumps({'rates': {n: [train[n], infer[n]] for n in names},
-                      'calls': switch.calls}))
+                      'calls': reached.calls}))
 
 
 # The previous formulation against the current one, interleaved in one process per backbone
@@ -326,7 +326,7 @@ def _regression_child(backbone, repeats, iters):
     for name in _trio(backbone)[1:]:
         for label in ('current', PREVIOUS):
             # a graph keeps the functions it was traced with: Bench traces in its constructor
-            with contextlib.nullcontext() if label == 'current' else formulations.use(label):
+            with contextlib.nullcontext() if label == 'current' else formulation.use(label):
                 bench = Bench(name, (3, size, size), batch, _classes(size), mx.cpu())
             benches.append(('%s/%s' % (name, label), bench))
     print(json.dumps(interleaved(benches, repeats, iters)))
@@ -369,8 +369,7 @@ DEPLOYED = [('resnet164', 32, 32), ('wrn16_8', 32, 64)]
 def _deploy_child(backbone, repeats, iters):
     import tempfile
     import onnxruntime
-    from ini_gluon.export import _write_onnx
-    from ini_gluon.layers.channel_attention import portable_graph
+    from ini_gluon.run.export import _write_onnx
     size, batch = _setting(backbone, DEPLOYED)
     data = mx.nd.random.uniform(-1, 1, shape=(batch, 3, size, size))
     steps, tmp = [], tempfile.mkdtemp()
@@ -440,14 +439,15 @@ def machine():
 
 
 def _replaced(version, rows):
-    """``squeeze -> pooling_squeeze`` for each function a version replaces, with its calls while
-    each backbone's three models were built, traced and timed."""
-    if not version.patches:
+    """``squeeze -> pooling_squeeze`` for each part whose function a version replaces, with its
+    calls while each backbone's three models were built, traced and timed."""
+    parts = version.formulation.replaced(formulation.CPU)
+    if not parts:
         return '- (the current code)'
     return '; '.join('`%s` -> `%s` (calls: %s)' % (
-        target.rsplit('.', 1)[1], fn.__name__, ', '.join(
-            '%s %d' % (b, rows['%s/%s' % (b, version.name)]['calls'][target])
-            for b, _, _ in ABLATIONS)) for target, fn in version.patches.items())
+        part, getattr(version.formulation, part).__name__, ', '.join(
+            '%s %d' % (b, rows['%s/%s' % (b, version.name)]['calls'][part])
+            for b, _, _ in ABLATIONS)) for part in parts)
 
 
 def _ini_over_se(version, rows, backbone):
@@ -470,11 +470,12 @@ def _change(before, version, rows):
 
 def render_ablation(rows):
     lines = ['## Versions of the formulation: what was predicted, what was measured', '',
-             'Each version is switched on by `ini_gluon.formulations.use`, which replaces a '
-             'function wherever the package holds it and fails on a name that matches '
-             'nothing; the calls of each replacement while the three models of a backbone were '
-             'built, traced and timed are listed (a version whose replacements were never '
-             'called fails the run).  `tests/test_fast_paths.py` checks that each version '
+             'Each version is a formulation made current by '
+             '`ini_gluon.layers.formulation.use` (every layer reads the current one when it is '
+             'built or traced), which counts the calls of each of its parts; the calls of each '
+             'replacement while the three models of a backbone were built, traced and timed '
+             'are listed (a version with a part never called fails the run).  '
+             '`tests/test_fast_paths.py` checks that each version '
              'computes the same outputs and gradients as the current code.  A version that '
              'only replaces the ε average or the squeeze hand-on leaves the SE models\' code as '
              'it is (SE has neither).  Each row is measured in its own process with the three '

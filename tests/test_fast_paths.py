@@ -1,9 +1,11 @@
 """The fast formulations of the squeeze, the rescaling, the G-filter average and the squeeze
-hand-on compute what the earlier ones (``ini_gluon.formulations``) do: same outputs and
-gradients, for every attention layer and for every version the benchmark times.  Each
-comparison first checks that the earlier formulation really ran (its functions were called,
-the hand-on really switched off), so that no case compares the current code with itself."""
+hand-on compute what the earlier ones (the versions of ``ini_gluon.layers.formulation``) do:
+same outputs and gradients, for every attention layer and for every version the benchmark
+times.  Each comparison first checks that the earlier formulation really ran (its functions were
+called, the hand-on really switched off), so that no case compares the current code with
+itself."""
 import json
+import threading
 import types
 
 import mxnet as mx
@@ -11,11 +13,14 @@ import numpy as np
 import pytest
 from mxnet import autograd
 
-import ini_gluon.models
-from ini_gluon import formulations
-from ini_gluon.formulations import AVERAGE, CHAIN, IDENTITY, RESCALE, SQUEEZE, Version
-from ini_gluon.layers import channel_attention, create_attn, set_names
+from ini_gluon.layers import create_attn, formulation, portable_graph, set_names
+from ini_gluon.layers.formulation import CPU, PARTS, PORTABLE, Formulation
 from ini_gluon.models import SqueezeChain, get_model
+
+# the parts of a formulation, by their names
+SQUEEZE, RESCALE, AVERAGE, CHAIN, IDENTITY = ('squeeze', 'rescale', 'average_filters',
+                                              'hands_on_squeeze', 'squeeze_identity')
+assert PARTS == (SQUEEZE, RESCALE, AVERAGE, CHAIN, IDENTITY)
 
 
 def _run_layer(attn, u, x, head):
@@ -41,9 +46,11 @@ def _assert_same(a, b, rtol=1e-5, atol=1e-6):
                                    atol=atol * max(1.0, np.abs(grad).max()), err_msg=key)
 
 
-def _called(switch):
-    assert set(switch.unused()) == {t for t, n in switch.calls.items() if not n}
-    return {target for target, n in switch.calls.items() if n}
+def _called(reached):
+    """The parts of the forced formulation that differ from the current code's and were
+    called."""
+    assert set(reached.unused()) == {p for p, n in reached.calls.items() if not n}
+    return {p for p in reached.formulation.replaced(CPU) if reached.calls.get(p)}
 
 
 @pytest.mark.parametrize('name', ['se', 'cmpe_se_doublefc', 'cmpe_se_1x1', 'cmpe_se_3x3',
@@ -54,7 +61,7 @@ def test_fast_path_equals_reference(name):
     attn.initialize(mx.init.Normal(0.5))
     u, x, head = (mx.nd.random.normal(shape=(3, 64, 5, 6)) for _ in range(3))
     fast = _run_layer(attn, u, x, head)
-    with formulations.use('reference') as switch:
+    with formulation.use('reference') as reached:
         ref = _run_layer(attn, u, x, head)
     # the reference's own squeeze, rescaling and G-filter average (InI and the pair-view
     # CMPE-SE modes, whose 1x1 / 2x1 / 3x3 filters are G-filters) ran, not the current ones
@@ -62,7 +69,7 @@ def test_fast_path_equals_reference(name):
     uses_identity = name != 'se' and 'nojoint' not in name
     expected = ({SQUEEZE, RESCALE} | ({AVERAGE} if g_filters else set()) |
                 ({IDENTITY} if uses_identity else set()))
-    assert _called(switch) == expected
+    assert _called(reached) == expected
     _assert_same(fast, ref)
     assert (np.abs(fast[2]).max() > 0) == uses_identity
 
@@ -93,7 +100,7 @@ CHANGES = {
 
 
 def test_every_version_is_described():
-    assert set(CHANGES) == {v.name for v in formulations.VERSIONS}
+    assert set(CHANGES) == {v.name for v in formulation.VERSIONS}
 
 
 def _build(model, params=None):
@@ -119,10 +126,11 @@ def _hands_on(net):
     return sum(sum(stage.hand_on) for stage in features if isinstance(stage, SqueezeChain))
 
 
-def _changed(switch, current, other):
-    """The functions of a version that changed what ``other`` runs."""
-    changed = _called(switch) - {CHAIN}
-    if CHAIN in switch.calls and _hands_on(current) and not _hands_on(other):
+def _changed(reached, current, other):
+    """The parts of a version that changed what ``other`` runs."""
+    changed = _called(reached) - {CHAIN}
+    if (CHAIN in reached.formulation.replaced(CPU) and _hands_on(current)
+            and not _hands_on(other)):
         changed.add(CHAIN)
     return changed
 
@@ -143,19 +151,20 @@ def current_nets(tmp_path_factory):
 
 def _version_run(version, model, current_nets):
     current, params, data, _ = current_nets[model]
-    with formulations.use(version) as switch:
+    with formulation.use(version) as reached:
         net = _build(model, params)
         result = _run_net(net, data)
-    return switch, _changed(switch, current, net), result
+    return reached, _changed(reached, current, net), result
 
 
 @pytest.mark.parametrize('model', MODELS)
-@pytest.mark.parametrize('version', [v.name for v in formulations.VERSIONS if v.patches])
+@pytest.mark.parametrize('version', [v.name for v in formulation.VERSIONS
+                                     if v.formulation.replaced(CPU)])
 def test_benchmarked_versions_compute_the_same(version, model, current_nets):
     """Every formulation the benchmark times (docs/benchmarks.md) gives the current outputs and
     gradients (float64: the versions sum in different orders), and changes what the model runs
     exactly where it should."""
-    switch, changed, result = _version_run(version, model, current_nets)
+    reached, changed, result = _version_run(version, model, current_nets)
     assert changed == CHANGES[version][MODELS[model]]
     _assert_same(current_nets[model][3], result, rtol=1e-5, atol=1e-9)
 
@@ -170,41 +179,78 @@ def _off_by(factor, fn):
                                           (AVERAGE, 'ini_resnet20_mix5d')])
 def test_a_reference_that_computes_something_else_is_caught(target, model, current_nets):
     """The comparison above fails when a replaced function is off by 0.1 %."""
-    good = formulations.version('reference').patches[target]
-    broken = Version('broken', {target: _off_by(1.001, good)}, '', '')
-    switch, changed, result = _version_run(broken, model, current_nets)
+    good = getattr(formulation.version('reference').formulation, target)
+    broken = CPU._replace(name='broken', **{target: _off_by(1.001, good)})
+    reached, changed, result = _version_run(broken, model, current_nets)
     assert changed == {target}
     with pytest.raises(AssertionError):
         _assert_same(current_nets[model][3], result, rtol=1e-5, atol=1e-9)
 
 
-def test_a_switch_that_matches_nothing_is_an_error():
-    missing = Version('missing', {'ini_gluon.layers.channel_attention.excite': abs}, '', '')
-    with pytest.raises(LookupError, match='channel_attention has no function'):
-        with formulations.use(missing):
-            pass
-    nowhere = Version('nowhere', {'ini_gluon.layers.attention.squeeze': abs}, '', '')
-    with pytest.raises(LookupError, match='no module ini_gluon.layers.attention'):
-        with formulations.use(nowhere):
+def test_a_misnamed_or_missing_part_is_refused():
+    """A formulation names each of its parts and holds a function for each: one that would
+    switch nothing, or something else than it says, is refused before anything runs."""
+    with pytest.raises(ValueError, match='excite'):
+        CPU._replace(excite=abs)                                  # no part of that name
+    with pytest.raises(TypeError, match='excite'):
+        Formulation(excite=abs, **CPU._asdict())
+    with pytest.raises(TypeError, match='squeeze_identity'):
+        Formulation(*CPU[:-1])                                    # a part left out
+    for part, value in ((RESCALE, None), (SQUEEZE, 'pooling_squeeze'), (CHAIN, False)):
+        with pytest.raises(TypeError, match='its %s is' % part):
+            with formulation.use(CPU._replace(**{part: value})):
+                pass
+    with pytest.raises(TypeError, match='not a formulation'):
+        with formulation.use(formulation.pooling_squeeze):
             pass
     with pytest.raises(KeyError, match='expected one of reference'):
-        formulations.version('fastest')
+        formulation.version('fastest')
+    with pytest.raises(KeyError, match='expected one of reference'):
+        with formulation.use('fastest'):
+            pass
+    assert formulation.forced() is None                           # nothing left forced
 
 
-def test_family_modules_keep_their_names():
-    """``ini_gluon.models.cifar_wrn`` is the module, so that replacing a function in it reaches
-    the code that calls it."""
-    for name in ('cifar_resnet', 'cifar_wrn', 'imagenet_resnet', 'residual', 'registry'):
-        assert isinstance(getattr(ini_gluon.models, name), types.ModuleType), name
+def test_a_forced_formulation_reaches_every_place_that_computes_a_part():
+    """What reads the formulation reads the forced one: the channel attention (squeeze,
+    identity squeeze, rescaling), CBAM, the G-filter bank (the ε average), a residual stage when
+    it is built (the hand-on rule) and a residual block's merge (the identity squeeze); on exit,
+    also on an error, the formulation is the one before."""
+    u, x = (mx.nd.random.normal(shape=(2, 64, 5, 6)) for _ in range(2))
+    for name, parts in (('se', {SQUEEZE, RESCALE}), ('cbam', {SQUEEZE, RESCALE}),
+                        ('cmpe_se_doublefc', {SQUEEZE, RESCALE, IDENTITY}),
+                        ('ini_mix5d', {SQUEEZE, RESCALE, IDENTITY, AVERAGE})):
+        attn = create_attn(name, 64, width=64, map_cols=16)
+        attn.initialize()
+        with formulation.use('reference') as reached:
+            attn(u, x)
+        assert {p for p, n in reached.calls.items() if n} == parts, name
+    with formulation.use('reference') as reached:
+        net = get_model('cmpe_se_doublefc_resnet20', classes=10)      # pre-activation stages
+        assert {p for p, n in reached.calls.items() if n} == {CHAIN}   # built, not yet run
+        net.initialize()
+        net(mx.nd.zeros((1, 3, 32, 32)))
+    # the identity squeezed by the blocks' merge, which hands it to the attention
+    assert {p for p, n in reached.calls.items() if n} == {SQUEEZE, RESCALE, IDENTITY, CHAIN}
+    with pytest.raises(RuntimeError):
+        with formulation.use('reference'):
+            raise RuntimeError
+    assert formulation.forced() is None
+    assert formulation.in_use(mx.nd, None, u) is CPU
 
 
-def test_a_switch_reaches_every_module_that_holds_the_function():
-    with formulations.use('reference') as switch:
-        assert {'ini_gluon.layers.channel_attention.squeeze',
-                'ini_gluon.layers.squeeze'} <= set(switch.places[SQUEEZE])
-        assert switch.places[CHAIN] == ['ini_gluon.models.residual.hands_on_squeeze']
-    from ini_gluon.layers import channel_attention
-    assert channel_attention.squeeze.__name__ == 'squeeze'        # undone on exit
+def test_the_innermost_formulation_applies_on_its_own_thread():
+    """Contexts nest, the innermost applies and the outer one is back after it; another thread
+    sees none of them (Gluon traces on the calling thread)."""
+    seen = []
+    with formulation.use('reference'):
+        with portable_graph():
+            assert formulation.forced().name == 'portable'
+            thread = threading.Thread(target=lambda: seen.append(formulation.forced()))
+            thread.start()
+            thread.join()
+        assert formulation.forced().name == 'reference'
+    assert seen == [None] and formulation.forced() is None
 
 
 @pytest.mark.parametrize('name,shape', [
@@ -219,7 +265,8 @@ def test_handing_on_the_identity_squeeze_computes_the_same(name, shape, hybrid, 
     chained = _build(name)
     chained(data)
     chained.save_parameters(str(tmp_path / 'p.params'))
-    with formulations.use(Version('unchained', {CHAIN: formulations.no_chaining}, '', '')):
+    unchained = CPU._replace(name='unchained', hands_on_squeeze=formulation.no_chaining)
+    with formulation.use(unchained):
         direct = _build(name, str(tmp_path / 'p.params'))
     assert _hands_on(chained) >= 1 and _hands_on(direct) == 0
     results = []
@@ -248,13 +295,13 @@ def test_the_cpu_and_the_portable_formulation_compute_the_same(name):
     attn.cast('float64')               # float64: CBAM's channel max must not flip on a rounding
     u, x, head = (mx.nd.random.normal(shape=(3, 64, 5, 6), dtype='float64') for _ in range(3))
     cpu = _run_layer(attn, u, x, head)
-    with channel_attention.portable_graph():
+    with portable_graph():
         portable = _run_layer(attn, u, x, head)
     _assert_same(cpu, portable)
     attn.hybridize()
     attn(u, x)
     assert 'batch_dot' in _graph_operators(attn)
-    with channel_attention.portable_graph():
+    with portable_graph():
         attn.hybridize()                                  # traced again, inside
         attn(u, x)
     assert 'batch_dot' not in _graph_operators(attn)
@@ -271,16 +318,22 @@ class _Placed(object):
         return {'w': types.SimpleNamespace(list_ctx=lambda: list(self.contexts))}
 
 
+def _plain(f):
+    """``f`` without the call counting of a :func:`formulation.use` body."""
+    return f._replace(**{p: getattr(getattr(f, p), '__wrapped__', getattr(f, p)) for p in PARTS})
+
+
 def test_the_formulation_follows_the_device():
-    cpu, portable = ((channel_attention.squeeze, channel_attention.rescale),
-                     (channel_attention.portable_squeeze, channel_attention.portable_rescale))
     u = mx.sym.var('u')
-    f = channel_attention.formulation
-    assert f(mx.sym, _Placed(mx.cpu()), u) == cpu
-    assert f(mx.sym, _Placed(mx.gpu(0), mx.gpu(1)), u) == portable
-    assert f(mx.sym, _Placed(mx.cpu(), mx.gpu(0)), u) == portable     # any GPU: GPU memory
-    assert f(mx.sym, _Placed(), u) == portable                        # no parameters
-    assert f(mx.nd, None, mx.nd.ones((1, 2, 3, 3))) == cpu            # an NDArray's own place
-    with channel_attention.portable_graph():
-        assert f(mx.sym, _Placed(mx.cpu()), u) == portable
-    assert f(mx.sym, _Placed(mx.cpu()), u) == cpu
+    f = formulation.in_use
+    assert f(mx.sym, _Placed(mx.cpu()), u) is CPU
+    assert f(mx.sym, _Placed(mx.gpu(0), mx.gpu(1)), u) is PORTABLE
+    assert f(mx.sym, _Placed(mx.cpu(), mx.gpu(0)), u) is PORTABLE     # any GPU: GPU memory
+    assert f(mx.sym, _Placed(), u) is PORTABLE                        # no parameters
+    assert f(mx.nd, None, mx.nd.ones((1, 2, 3, 3))) is CPU            # an NDArray's own place
+    with portable_graph():
+        assert _plain(f(mx.sym, _Placed(mx.cpu()), u)) == PORTABLE
+    assert f(mx.sym, _Placed(mx.cpu()), u) is CPU
+    reference = formulation.version('reference').formulation
+    with formulation.use(reference):                                  # forced: on every device
+        assert _plain(f(mx.sym, _Placed(mx.gpu(0)), u)) == reference

@@ -1,4 +1,5 @@
-"""Attention layers: SE, competitive SE (CMPE-SE), Inner-Imaging (InI), CBAM, and their factory.
+"""Attention layers: SE, competitive SE (CMPE-SE), Inner-Imaging (InI), CBAM, and their factory;
+the formulations of their arithmetic (:mod:`ini_gluon.layers.formulation`).
 
 Every module of this package is imported here, so that a new attention module's
 ``register_attention`` call runs: adding an attention is one file (README, "Adding an
@@ -11,10 +12,10 @@ from .g_filters import (GFilter, GFILTER_SETS, parse_g_filters, set_names, plan_
                         InnerImagingPlan, closest_divisor)
 from .create_attn import (AttnSpec, AttnType, NameSuffix, BlockShape, register_attention,
                           attention_types, parse_attn, attn_name, create_attn, plan_attn)
-from .channel_attention import (squeeze, ChannelEncoder, ChannelAttention, SqueezeExcite,
+from .formulation import Formulation, squeeze, average_filters, portable_graph
+from .channel_attention import (ChannelEncoder, ChannelAttention, SqueezeExcite,
                                 DoubleFCSqueezeExcite)
-from .inner_imaging import (inner_imaged_map, average_filters, group_signals, GFilterBank,
-                            InnerImaging)
+from .inner_imaging import inner_imaged_map, group_signals, GFilterBank, InnerImaging
 from .spatial import SpatialAttention
 from .cbam import CBAM
 
@@ -24,7 +25,7 @@ for _module in pkgutil.iter_modules(__path__):
 __all__ = ['GFilter', 'GFILTER_SETS', 'parse_g_filters', 'set_names', 'plan_inner_imaging',
            'InnerImagingPlan', 'closest_divisor', 'AttnSpec', 'AttnType', 'NameSuffix',
            'BlockShape', 'register_attention', 'attention_types', 'parse_attn', 'attn_name',
-           'create_attn', 'plan_attn', 'squeeze', 'ChannelEncoder',
-           'ChannelAttention', 'SqueezeExcite', 'DoubleFCSqueezeExcite', 'inner_imaged_map',
-           'average_filters', 'group_signals', 'GFilterBank', 'InnerImaging', 'SpatialAttention',
-           'CBAM']
+           'create_attn', 'plan_attn', 'Formulation', 'squeeze', 'average_filters',
+           'portable_graph', 'ChannelEncoder', 'ChannelAttention', 'SqueezeExcite',
+           'DoubleFCSqueezeExcite', 'inner_imaged_map', 'group_signals', 'GFilterBank',
+           'InnerImaging', 'SpatialAttention', 'CBAM']

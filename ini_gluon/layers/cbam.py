@@ -10,8 +10,9 @@ option uses (:class:`~ini_gluon.layers.spatial.SpatialAttention`, one map).
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 
-from .channel_attention import ChannelAttention, formulation, reduced
+from .channel_attention import ChannelAttention, reduced
 from .create_attn import AttnType, register_attention
+from .formulation import in_use
 from .spatial import SpatialAttention
 
 __all__ = ['CBAM']
@@ -47,11 +48,11 @@ class CBAM(ChannelAttention):
     def attend(self, F, u, x, x_hat=None):
         """The forward pass with its pieces: ``squeezed`` (AvgPool), ``max_pooled``,
         ``attention`` M_c ``(N, C)``, ``spatial_maps`` M_s and ``output``."""
-        squeeze, rescale = formulation(F, self, u)
-        avg = squeeze(F, u)                                                    # AvgPool
+        f = in_use(F, self, u)
+        avg = f.squeeze(F, u)                                                  # AvgPool
         top = F.Pooling(u, kernel=(1, 1), global_pool=True, pool_type='max')   # MaxPool
         s = F.sigmoid(self.mlp(avg) + self.mlp(top))                           # eq. 2
-        scaled = rescale(F, u, s)                                              # eq. 1
+        scaled = f.rescale(F, u, s)                                            # eq. 1
         xi = self.spatial_map.maps(F, scaled)
         return {'squeezed': avg, 'max_pooled': top, 'attention': s, 'spatial_maps': xi,
                 'output': self.spatial_map.weigh(F, scaled, xi)}               # eq. 3

@@ -5,117 +5,17 @@ Every attention layer here is a :class:`ChannelAttention`: called as ``attn(u, x
 residual output ``U`` and the identity ``X`` of a block, it returns ``s o U`` (InI paper eq. 15
 and eq. 27; CMPE-SE paper eq. 4 and eq. 9).  The block adds the identity itself.  Called as
 ``attn(u, x, x_hat)`` with the identity already squeezed, it returns ``(s o U, s * u_hat)``
-(see :class:`ChannelAttention`).
+(see :class:`ChannelAttention`).  The squeeze, the identity's squeeze and the rescaling are those
+of the formulation in use when the layer is traced or run (:mod:`ini_gluon.layers.formulation`).
 """
-from contextlib import contextmanager
-
-from mxnet import symbol as symbol_api
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
 from .create_attn import AttnType, register_attention
+from .formulation import in_use
 
-__all__ = ['squeeze', 'rescale', 'squeeze_identity', 'portable_squeeze', 'portable_rescale',
-           'portable_graph', 'formulation', 'ChannelEncoder', 'ChannelAttention', 'SqueezeExcite',
-           'DoubleFCSqueezeExcite', 'reduced']
-
-
-# The squeeze and the rescaling, two ways.  Both compute InI eq. 2 / 17 and eq. 15 / 27; which
-# runs is chosen per device where a graph is traced (:func:`formulation`, docs/benchmarks.md):
-#
-# * on the CPU, ``squeeze`` and ``rescale``: MKL-DNN keeps a convolution's output in a blocked
-#   layout that every non-MKL-DNN operator reorders again, and MXNet's CPU reductions over H x W
-#   (the backward pass of any broadcast over them) are slow; these reshape U once to plain
-#   ``(N, C, H*W)`` columns and reduce with matrix products, keeping no broadcast tensor alive;
-# * on GPUs and in exported graphs, ``portable_squeeze`` and ``portable_rescale``: GluonCV's own
-#   SE formulation, global average pooling and ``broadcast_mul``, which keep no broadcast tensor
-#   either, and whose operators every runtime that reads MXNet's or ONNX's graphs has.
-def squeeze(F, x):
-    """``F_sq``: global average pooling of each channel, ``(N, C, H, W) -> (N, C, 1, 1)``
-    (InI eq. 2), as the matrix-vector product of the ``(N, C, H*W)`` columns and a column of
-    ``1 / (H W)`` (the CPU formulation).  Of U: the columns are the rescaling's too (MXNet's
-    common-subexpression elimination makes them one tensor)."""
-    columns = _columns(F, x)
-    ones = _spatial_ones(F, columns)
-    return F.reshape(F.dot(columns, F.broadcast_div(ones, F.sum(ones))), shape=(0, 0, 1, 1))
-
-
-def rescale(F, u, s):
-    """``s o U`` with ``s`` of shape ``(N, C)``: the attention values broadcast over H and W
-    (InI eq. 15 / 27), as ``N*C`` products of a ``1 x 1`` matrix and a ``1 x H*W`` row (the CPU
-    formulation): the backward pass is two batched matrix products, and nothing of the size of
-    U but U's columns is kept for it."""
-    columns = _columns(F, u)
-    rows = F.reshape(columns, shape=(-3, 1, -1))                       # (N*C, 1, H*W)
-    scaled = F.batch_dot(F.reshape(s, shape=(-3, 1, 1)), rows)
-    # reshape_like ignores its second input's values (no reorder of U for its shape)
-    return F.reshape_like(scaled, u)
-
-
-def squeeze_identity(F, x):
-    """The squeeze of the identity X (InI eq. 17), on every device :func:`portable_squeeze`
-    of X itself: X stays alive for the next block anyway, while the columns of
-    :func:`squeeze` would be a copy kept for this squeeze's backward pass alone (with them,
-    ``ini_wrn16_8_mix5d`` peaked 0.2 GiB higher at batch 64)."""
-    return portable_squeeze(F, x)
-
-
-def _columns(F, x):
-    """``(N, C, H*W)``: one reorder out of MKL-DNN's layout for all that reads it."""
-    return F.reshape(x, shape=(0, 0, -1))
-
-
-def _spatial_ones(F, columns):
-    """A ``(H*W, 1)`` column of ones, shaped after ``columns`` without a pass over them."""
-    corner = F.slice(columns, begin=(0, 0, None), end=(1, 1, None))   # (1, 1, H*W)
-    return F.reshape(F.ones_like(corner), shape=(-1, 1))
-
-
-def portable_squeeze(F, x):
-    """InI eq. 2 / 17 by ``AdaptiveAvgPooling2D`` (GluonCV's SE; GPUs and exports)."""
-    return F.contrib.AdaptiveAvgPooling2D(x, output_size=1)
-
-
-def portable_rescale(F, u, s):
-    """InI eq. 15 / 27 by ``broadcast_mul`` (GluonCV's SE; GPUs and exports)."""
-    return F.broadcast_mul(u, F.reshape(s, shape=(0, 0, 1, 1)))
-
-
-_TRACING_PORTABLE = []
-
-
-@contextmanager
-def portable_graph():
-    """Build every graph traced in the body with the portable formulation, whatever the device
-    (the exports: :mod:`ini_gluon.export`)."""
-    _TRACING_PORTABLE.append(True)
-    try:
-        yield
-    finally:
-        _TRACING_PORTABLE.pop()
-
-
-def formulation(F, block, x):
-    """``(squeeze, rescale)`` for ``block`` applied to ``x``: the CPU formulation where ``x``
-    (an NDArray) or, while a graph is traced, every parameter of ``block`` is on the CPU; the
-    portable one on GPUs, inside :func:`portable_graph`, and for a block without parameters.
-    Looked up when called, so that :func:`ini_gluon.formulations.use` reaches them."""
-    if not _TRACING_PORTABLE and on_cpu(F, block, x):
-        return squeeze, rescale
-    return portable_squeeze, portable_rescale
-
-
-def on_cpu(F, block, x):
-    """Whether ``x`` (an NDArray) is on the CPU, or, for a traced ``x``, all of ``block``'s
-    parameters are (a graph is traced once, for every device its parameters live on)."""
-    if F is not symbol_api:
-        return x.context.device_type != 'gpu'
-    try:
-        devices = {c.device_type for p in block.collect_params().values()
-                   for c in p.list_ctx()}
-    except RuntimeError:              # not initialised: traced for its shapes only
-        devices = {'cpu'}
-    return bool(devices) and 'gpu' not in devices
+__all__ = ['ChannelEncoder', 'ChannelAttention', 'SqueezeExcite', 'DoubleFCSqueezeExcite',
+           'reduced']
 
 
 def reduced(channels, reduction):
@@ -196,14 +96,14 @@ class ChannelAttention(HybridBlock):
         if self.spatial is not None:
             pieces['spatial_maps'] = xi = self.spatial.maps(F, u)
             u = self.spatial.weigh(F, u, xi)
-        squeeze_, rescale_ = formulation(F, self, u)
-        pieces['squeezed'] = u_hat = squeeze_(F, u)               # eq. 2
+        f = in_use(F, self, u)                                   # forced, else by device
+        pieces['squeezed'] = u_hat = f.squeeze(F, u)             # eq. 2
         if x_hat is None and self.uses_identity:
-            x_hat = squeeze_identity(F, x)                        # eq. 17
+            x_hat = f.squeeze_identity(F, x)                     # eq. 17
         if self.uses_identity:
             pieces['identity_squeezed'] = x_hat
         pieces.update(self.scale_pieces(F, u_hat, x_hat))
-        pieces['output'] = rescale_(F, u, pieces['attention'])   # eq. 15 / eq. 27
+        pieces['output'] = f.rescale(F, u, pieces['attention'])  # eq. 15 / eq. 27
         return pieces
 
     def hybrid_forward(self, F, u, x, x_hat=None):

@@ -22,10 +22,11 @@ from mxnet.gluon.block import HybridBlock
 
 from .channel_attention import ChannelAttention, ChannelEncoder, reduced
 from .create_attn import AttnType, NameSuffix, register_attention
-from .g_filters import GFilter, parse_g_filters, plan_inner_imaging, LAYOUTS, AGGREGATIONS
+from .formulation import in_use
+from .g_filters import (GFilter, parse_g_filters, plan_inner_imaging, set_names, LAYOUTS,
+                        AGGREGATIONS)
 
-__all__ = ['inner_imaged_map', 'average_filters', 'group_signals', 'GFilterBank',
-           'InnerImaging']
+__all__ = ['inner_imaged_map', 'group_signals', 'GFilterBank', 'InnerImaging']
 
 
 def inner_imaged_map(F, u_hat, x_hat, layout, map_shape):
@@ -54,20 +55,6 @@ def inner_imaged_map(F, u_hat, x_hat, layout, map_shape):
     u_rows = F.reshape(u_hat, shape=(0, pairs, 1, cols))
     x_rows = F.reshape(x_hat, shape=(0, pairs, 1, cols))
     return F.reshape(F.concat(u_rows, x_rows, dim=2), shape=(0, 1, rows, cols))
-
-
-def average_filters(F, y, num_filters):
-    """The average of the ε G-filter maps, ``(N, ε, n, m) -> (N, 1, n, m)`` (eq. 7).
-
-    The sum of the ε slices by ``add_n``, neither ``mean(axis=1)`` nor a 1x1 convolution with
-    the weight ``1/ε``: MXNet's CPU build reduces over a middle axis with a slow generic kernel
-    (about 10x slower, forward and backward, on the maps of WRN-16-8), and a convolution keeps
-    its input, the BatchNormed maps, alive for its backward pass, where ``split`` and
-    ``add_n`` keep nothing (docs/benchmarks.md).
-    """
-    if num_filters == 1:
-        return y
-    return F.add_n(*F.split(y, num_outputs=num_filters, axis=1)) * (1.0 / num_filters)
 
 
 def _zero_fill(F, y, extra_rows, extra_cols):
@@ -118,7 +105,8 @@ class GFilterBank(HybridBlock):
                                                                 else norm_kwargs))
 
     def hybrid_forward(self, F, v):
-        return average_filters(F, self.bn(self.conv(v)), self._num_filters)  # eq. 5-7
+        f = in_use(F, self, v)                                   # forced, else by device
+        return f.average_filters(F, self.bn(self.conv(v)), self._num_filters)  # eq. 5-7
 
 
 class InnerImaging(ChannelAttention):
@@ -289,7 +277,6 @@ def _ini_variants():
     """The variants of every backbone that :func:`~ini_gluon.list_models` lists: each set of
     Table I, with ``_nojoint`` and ``_concat`` where they apply; mix-5-d with the spatial maps
     of Table V."""
-    from .g_filters import set_names
     for g_set in set_names():
         yield {'g_filters': g_set}
         if not g_set.startswith('simple'):

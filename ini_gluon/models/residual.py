@@ -4,8 +4,8 @@ that hands a block's output squeeze on to the next; and the check of an attentio
 backbone's blocks before anything is built."""
 from mxnet.gluon import nn
 
-from ..layers import channel_attention
 from ..layers.create_attn import BlockShape, create_attn, plan_block
+from ..layers.formulation import hand_on_rule, in_use
 
 __all__ = ['AttentionBlock', 'AttentionResidual', 'SqueezeChain', 'ChainedStages',
            'hands_on_squeeze', 'BlockShape', 'check_blocks']
@@ -68,7 +68,7 @@ class AttentionResidual(AttentionBlock):
         if not self.attn.uses_identity:
             return self.attn(u, identity) + identity, None
         if identity_hat is None:
-            identity_hat = channel_attention.squeeze_identity(F, identity)   # eq. 17
+            identity_hat = in_use(F, self.attn, identity).squeeze_identity(F, identity)  # eq. 17
         out, scaled_u_hat = self.attn(u, identity, identity_hat)
         return out + identity, (identity_hat + scaled_u_hat if hand_on else None)
 
@@ -76,7 +76,9 @@ class AttentionResidual(AttentionBlock):
 def hands_on_squeeze(block, successor):
     """Whether ``block`` hands the squeeze of its output on to ``successor``: where its output
     is ``X + s o U`` itself (pre-activation), its attention squeezes the identity (the
-    competitive modes), and ``successor``'s identity is its input."""
+    competitive modes), and ``successor``'s identity is its input.  The stage's own rule: a
+    formulation forced when a stage is built may hold another
+    (:func:`ini_gluon.layers.formulation.hand_on_rule`)."""
     return (isinstance(block, AttentionResidual) and isinstance(successor, AttentionResidual)
             and block.preactivation and block.attn is not None and block.attn.uses_identity
             and successor.keeps_identity)
@@ -84,8 +86,9 @@ def hands_on_squeeze(block, successor):
 
 class SqueezeChain(nn.HybridSequential):
     """A stage of residual blocks that owns the squeeze hand-on: where
-    :func:`hands_on_squeeze` says so, a block gives the next the squeeze of its output, so that
-    the next block's competitive attention does not squeeze its identity again:
+    :func:`hands_on_squeeze` (or the rule of the formulation forced when the stage is built)
+    says so, a block gives the next the squeeze of its output, so that the next block's
+    competitive attention does not squeeze its identity again:
     ``squeeze(X + s o U) = x̂ + s * û``.  It takes and returns a tensor, as a
     ``HybridSequential`` of the same blocks does, and computes the same.  A block that takes or
     hands on a squeeze is run through :meth:`AttentionResidual.chained` (its layers are
@@ -113,8 +116,8 @@ class SqueezeChain(nn.HybridSequential):
     def add(self, *blocks):
         super(SqueezeChain, self).add(*blocks)
         children = list(self._children.values())
-        self.hand_on = tuple(hands_on_squeeze(b, s) for b, s in zip(children, children[1:])) + (
-            False,)
+        rule = hand_on_rule(hands_on_squeeze)             # decided here, at construction
+        self.hand_on = tuple(rule(b, s) for b, s in zip(children, children[1:])) + (False,)
 
     def hybrid_forward(self, F, x):
         x_hat = None

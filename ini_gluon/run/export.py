@@ -29,7 +29,7 @@ import numpy as np
 from mxnet.gluon.block import HybridBlock
 from gluoncv.utils import export_block
 
-from ..layers.channel_attention import portable_graph
+from ..layers import portable_graph
 from .files import OLD, TMP
 from .trained import EXPORT_PREFIX, RunError
 

@@ -90,8 +90,9 @@ class Settings:
     ``sources``, ``notes`` and ``warnings`` say where each setting came from (``user``,
     ``default``, ``preset:<paper>``), what the project chose, and what the run must say at its
     start; ``recorded``, of settings read from a file, the settings the file holds (the others
-    have their defaults; ``None``: all).  None of them is a setting.  ``Settings(model='resnet8', dataset='digits')``
-    gives every other setting its default (the model's name is parsed once, here).
+    have their defaults; ``None``: all).  None of them is a setting.
+    ``Settings(model='resnet8', dataset='digits')`` gives every other setting its default (the
+    model's name is parsed once, here).
     """
     # -- what the run is
     model: ModelSpec = setting(

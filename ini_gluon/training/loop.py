@@ -116,9 +116,9 @@ def hybridize_for_training(net):
     """Hybridize ``net`` as training does: static allocation (the buffers planned once), not
     static shapes.  With MKL-DNN, ``static_shape`` also keeps a buffer per operator for each
     input it reorders out of MKL-DNN's layout: with the formulation of version
-    ``squeeze hand-on`` (:mod:`ini_gluon.formulations`), ``se_resnet164`` at batch 32 peaked at
-    2.9 GiB with it, 1.8 GiB without, and the step times of the two differed by less than this
-    machine's scatter from run to run."""
+    ``squeeze hand-on`` (:mod:`ini_gluon.layers.formulation`), ``se_resnet164`` at batch 32
+    peaked at 2.9 GiB with it, 1.8 GiB without, and the step times of the two differed by less
+    than this machine's scatter from run to run."""
     net.hybridize(static_alloc=True)
 
 
