@@ -1,30 +1,14 @@
 """``python -m ini_gluon.export RUN --out DIR [--which best] [--onnx] [--batch dynamic|N]``:
 a trained model for deployment.
 
-``DIR`` receives
-
-* ``<model>-symbol.json`` + ``<model>-0000.params`` (MXNet; ``SymbolBlock.imports(...,
-  ['data'], ...)``), whose input is **raw images**: NCHW float32 RGB in [0, 255], resized /
-  cropped as ``model.json`` says.  The normalisation of the training, ``(x / 255 - mean) /
-  std``, is inside the graph (a ``rawinput_`` block before the network); the output is the
-  logits, ``(N, classes)`` (softmax: the probabilities);
-* ``classes.txt`` (one class name per line, in label order) and ``model.json`` (model name,
-  input size and layout, preprocessing, class count, source checkpoint, files);
-* with ``--onnx``, ``<model>.onnx``, written by MXNet's own exporter (``mx.onnx``, for ONNX
-  opset 13) and verified on the spot: one random batch of raw images through the exported
-  MXNet files, through onnxruntime, and through the live network with the training's
-  normalisation applied outside; more than 1e-4 relative difference fails and writes nothing.
-
-Everything is written into a temporary folder beside ``DIR`` and, once verified, swapped in
-whole: an earlier export in ``DIR`` is replaced entirely, a ``DIR`` holding anything else is
-refused.
-The training scripts export a run's final and best weights with the same code
-(``<save-dir>/export-final/``, ``<save-dir>/export-best/``): :mod:`ini_gluon.run.export`.
+The training scripts write a run's ``export-final/`` and ``export-best/`` with the same code
+(``ini_gluon.run.export``); ``--onnx`` adds the ONNX file.
 """
 import argparse
 import sys
 
 from ._argparse import add_trained_options, command, command_parser, positive_int
+from .run import export as run_export
 from .run.export import MAX_BATCH, ONNX_OPSET, ExportError, check_onnx, export
 from .run.trained import WHICH_HELP, describe_source, open_run
 
@@ -42,7 +26,8 @@ def _batch(text):
 
 
 def build_parser():
-    p = command_parser('python -m ini_gluon.export', __doc__)
+    p = command_parser('python -m ini_gluon.export',
+                       __doc__ + '\n' + run_export.__doc__.split('\n\n', 1)[1])
     a = p.add_argument
     a('run', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
     a('--out', required=True, help='folder to write the export into (created if absent)')

@@ -1,7 +1,7 @@
 """A trained network for deployment (the code of ``python -m ini_gluon.export`` and of the
 training scripts' ``export-final/`` and ``export-best/``).
 
-A folder receives
+An export folder (``--out DIR``) receives
 
 * ``<model>-symbol.json`` + ``<model>-0000.params`` (MXNet; ``SymbolBlock.imports(...,
   ['data'], ...)``), whose input is **raw images**: NCHW float32 RGB in [0, 255], resized /
