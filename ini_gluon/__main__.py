@@ -14,7 +14,7 @@ from collections import Counter
 from . import get_model, list_models, summary
 from ._argparse import OneLineParser
 from .models import find_models, parse_model_name
-from .models.registry import default_classes, resolve_model_name
+from .models import default_classes, resolve_model_name
 
 
 def _kind(name):

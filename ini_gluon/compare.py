@@ -27,7 +27,7 @@ from mxnet import autograd, gluon  # noqa: E402
 
 from ._argparse import OneLineParser  # noqa: E402
 from .models import get_model  # noqa: E402
-from .models.registry import default_classes  # noqa: E402
+from .models import default_classes  # noqa: E402
 from .summary import count_params  # noqa: E402
 from .training.loop import hybridize_for_training  # noqa: E402
 

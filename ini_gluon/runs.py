@@ -24,7 +24,7 @@ import numpy as np
 from mxnet.base import MXNetError
 
 from .models import get_model
-from .models.registry import resolve_model_name
+from .models import resolve_model_name
 from .training.checkpoint import (CheckpointError, best_epoch, checkpoint_folders,
                                   latest_checkpoint, read_meta)
 

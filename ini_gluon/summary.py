@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as np
 
 from .layers.g_filters import DILATED
-from .models.registry import DEFAULT_INPUT_SHAPE
+from .models import DEFAULT_INPUT_SHAPE
 from .models.residual import AttentionBlock
 
 __all__ = ['param_shapes', 'count_params', 'residual_blocks', 'interaction_units', 'summary']

@@ -18,7 +18,7 @@ from mxnet.gluon.block import HybridBlock
 import ini_gluon as ig
 from ini_gluon.layers import (AttnSpec, AttnType, BlockShape, ChannelAttention,
                               register_attention)
-from ini_gluon.models import (AttentionResidual, SqueezeChain, parse_model_name, registry,
+from ini_gluon.models import (AttentionResidual, SqueezeChain, families, parse_model_name,
                               register_backbone)
 from ini_gluon.training.settings import paper_preset
 
@@ -31,7 +31,7 @@ ATTN_REGISTRY = sys.modules['ini_gluon.layers.create_attn']
 def registries(monkeypatch):
     """Registrations made in a test vanish after it."""
     monkeypatch.setattr(ATTN_REGISTRY, '_TYPES', dict(ATTN_REGISTRY._TYPES))
-    monkeypatch.setattr(registry, '_BACKBONES', dict(registry._BACKBONES))
+    monkeypatch.setattr(families, '_BACKBONES', dict(families._BACKBONES))
 
 
 # ---- a toy attention: one learned gate per channel, s = sigmoid(w), whatever the input

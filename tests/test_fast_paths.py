@@ -194,7 +194,8 @@ def test_a_switch_that_matches_nothing_is_an_error():
 def test_family_modules_keep_their_names():
     """``ini_gluon.models.cifar_wrn`` is the module, so that replacing a function in it reaches
     the code that calls it."""
-    for name in ('cifar_resnet', 'cifar_wrn', 'imagenet_resnet', 'residual', 'registry'):
+    for name in ('cifar_resnet', 'cifar_wrn', 'imagenet_resnet', 'residual', 'families', 'names',
+                 'templates', 'listing', 'suggest', 'factory'):
         assert isinstance(getattr(ini_gluon.models, name), types.ModuleType), name
 
 

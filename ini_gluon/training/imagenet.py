@@ -19,7 +19,7 @@ import numpy as np
 from mxnet import gluon
 from mxnet.gluon.data.vision import transforms
 
-from ..models.registry import backbones, resolve_model_name, shown_template
+from ..models import backbones, resolve_model_name, shown_template
 from .data import DataError
 from .loop import Data
 from .settings import (PRESETS, OneLineParser, SettingsError, add_loop_options, add_run_options,

@@ -15,7 +15,7 @@ from mxnet import autograd, gluon
 from gluoncv.utils import LRScheduler, LRSequential
 
 from ..models import get_model
-from ..models.registry import resolve_model_name
+from ..models import resolve_model_name
 from .checkpoint import (atomic_write, best_epoch, describe_non_finite, latest_checkpoint,
                          load_checkpoint, non_finite_parameters, prune_checkpoints,
                          save_checkpoint)

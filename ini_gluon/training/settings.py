@@ -16,7 +16,7 @@ import math
 import os
 
 from .._argparse import OneLineParser
-from ..models.registry import model_name, resolve_model_name
+from ..models import model_name, resolve_model_name
 from ..models.residual import check_blocks
 from .recipes import PAPERS, decay_epochs, recipe, weight_decay
 
