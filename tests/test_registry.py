@@ -1,6 +1,10 @@
 """The registry: every listed name parses and fits its backbone; one model of each backbone
 family with each kind of attention has the parameter count worked out by hand; names parse into
-arguments; bad names and impossible configurations raise one clear ValueError."""
+arguments; bad names and impossible configurations raise one clear ValueError; attention specs
+hold the options their types declare, and a name spells every one."""
+import copy
+import pickle
+
 import pytest
 from gluoncv.model_zoo import get_model as gluoncv_model
 from gluoncv.model_zoo.cifarresnet import CIFARResNetV2, get_cifar_resnet
@@ -243,3 +247,68 @@ def test_imagenet_names_and_gluoncv_baselines():
         ig.get_model('resnet50_v2_spa')
     with pytest.raises(ValueError, match="ImageNet ResNet depth must be one of GluonCV's"):
         ig.get_model('ini_resnet42_v2_mix5d')
+
+
+# ---- attention options: each type declares its own; a name spells every value
+def test_a_spec_holds_every_option_its_type_declares():
+    spec = AttnSpec('ini', 'square3', joint=False)          # positional: the declared order
+    assert (spec.g_filters, spec.joint, spec.reduction, spec.spatial) == ('square3', False, 16, 0)
+    assert spec == parse_attn('ini_square3_nojoint') and hash(spec) == hash(parse_attn(
+        'ini_square3_nojoint'))
+    assert AttnSpec('ini', g_filters='MIX-5-d') == AttnSpec('ini')        # canonical values
+    assert AttnSpec('ini', g_filters=[(3, 3), (5, 5, 2)]).g_filters == ((3, 3, 1), (5, 5, 2))
+    assert AttnSpec('se').kwargs == {'reduction': 16, 'spatial': 0}
+    assert [o.name for o in AttnSpec('cmpe_se_3x3').type.options] == ['reduction', 'map_cols',
+                                                                      'spatial']
+    assert spec._replace(reduction=8) == AttnSpec('ini', 'square3', joint=False, reduction=8)
+    assert pickle.loads(pickle.dumps(spec)) == spec and copy.deepcopy(spec) == spec
+    with pytest.raises(AttributeError, match="se takes no option 'g_filters'"):
+        AttnSpec('se').g_filters
+    with pytest.raises(AttributeError):
+        spec.reduction = 8                                                # immutable
+    for bad, fragment in [(dict(kind='cbam', spatial=1), 'cbam takes no spatial'),
+                          (dict(kind='se', k=5), 'se takes no k: k is an option of no'),
+                          (dict(kind='ini', reduction=0), 'must be a positive integer'),
+                          (dict(kind='ini', g_filters={'a': 1}), 'malformed G-filter'),
+                          (dict(kind='eca'), "unknown attention kind 'eca'")]:
+        with pytest.raises(ValueError, match=fragment):
+            AttnSpec(**bad)
+
+
+@pytest.mark.parametrize('name, options', [
+    ('ini_wrn16_4_mix5d_t8', {'reduction': 8}),
+    ('ini_wrn16_4_mix5d_m8', {'map_cols': 8}),
+    ('ini_wrn16_4_mix5d_stack', {'layout': 'stack'}),
+    ('ini_wrn16_4_mix5d_nojoint_fold', {'joint': False, 'layout': 'fold'}),
+    ('ini_resnet20_3x3_m8', {'g_filters': ((3, 3, 1),), 'map_cols': 8}),
+    ('ini_wrn16_4_1x1-3x3-3x3d2_concat', {'g_filters': ((1, 1, 1), (3, 3, 1), (3, 3, 2)),
+                                          'aggregation': 'concat'}),
+    ('ini_wrn16_4_square1_nojoint_concat_fold_t4_m8_spa2',
+     {'g_filters': 'square1', 'joint': False, 'aggregation': 'concat', 'layout': 'fold',
+      'reduction': 4, 'map_cols': 8, 'spatial': 2}),
+    ('se_resnet20_t8_spa', {'reduction': 8, 'spatial': 1}),
+    ('cbam_resnet20_t4', {'reduction': 4}),
+    ('cmpe_se_3x3_wrn16_4_t8_m8', {'reduction': 8, 'map_cols': 8}),
+    ('cmpe_se_doublefc_resnet56_t4_spa4', {'reduction': 4, 'spatial': 4}),
+])
+def test_the_words_after_the_backbone_spell_every_option(name, options):
+    spec = parse_model_name(name)
+    assert spec.attn.kwargs == dict(AttnSpec(spec.attn.kind).kwargs, **options)
+    assert spec.name == name and parse_model_name(spec.name) == spec
+    check_blocks(spec.attn, spec.blocks())
+
+
+@pytest.mark.parametrize('name, fragment', [
+    ('ini_wrn16_4_mix5d_t8_nojoint', 'the words of ini go in the order _<G-filter set>, '
+                                     '_nojoint'),
+    ('se_resnet20_m8', 'se takes no map_cols'),
+    ('ini_wrn16_4_nojoint', 'needs a G-filter set'),
+    ('ini_wrn16_4_mix5d_t0', "unknown backbone 'wrn16_4_mix5d_t0'"),
+    ('resnet20_t8', 'the reduction ratio (t8) goes with a channel attention: cbam_, '
+                    'cmpe_se_1x1_'),
+    ('ini_wrn16_4_0x3', "unknown G-filter set '0x3'"),
+])
+def test_option_words_out_of_place(name, fragment):
+    with pytest.raises(ValueError) as err:
+        parse_model_name(name)
+    assert fragment in str(err.value)

@@ -9,8 +9,10 @@ import pkgutil
 
 from .g_filters import (GFilter, GFILTER_SETS, parse_g_filters, set_names, plan_inner_imaging,
                         InnerImagingPlan, closest_divisor)
-from .create_attn import (AttnSpec, AttnType, NameSuffix, BlockShape, register_attention,
-                          attention_types, parse_attn, attn_name, create_attn, plan_attn)
+from .attn_options import (AttnOption, NameSuffix, integer_suffix, flag_suffix, choice_suffix,
+                           REDUCTION, MAP_COLS, SPATIAL)
+from .create_attn import (AttnSpec, AttnType, BlockShape, register_attention, attention_types,
+                          attention_options, parse_attn, attn_name, create_attn, plan_attn)
 from .channel_attention import (squeeze, ChannelEncoder, ChannelAttention, SqueezeExcite,
                                 DoubleFCSqueezeExcite)
 from .inner_imaging import (inner_imaged_map, average_filters, group_signals, GFilterBank,
@@ -22,8 +24,10 @@ for _module in pkgutil.iter_modules(__path__):
     importlib.import_module('%s.%s' % (__name__, _module.name))
 
 __all__ = ['GFilter', 'GFILTER_SETS', 'parse_g_filters', 'set_names', 'plan_inner_imaging',
-           'InnerImagingPlan', 'closest_divisor', 'AttnSpec', 'AttnType', 'NameSuffix',
-           'BlockShape', 'register_attention', 'attention_types', 'parse_attn', 'attn_name',
+           'InnerImagingPlan', 'closest_divisor', 'AttnOption', 'NameSuffix', 'integer_suffix',
+           'flag_suffix', 'choice_suffix', 'REDUCTION', 'MAP_COLS', 'SPATIAL', 'AttnSpec',
+           'AttnType', 'BlockShape', 'register_attention', 'attention_types',
+           'attention_options', 'parse_attn', 'attn_name',
            'create_attn', 'plan_attn', 'squeeze', 'ChannelEncoder',
            'ChannelAttention', 'SqueezeExcite', 'DoubleFCSqueezeExcite', 'inner_imaged_map',
            'average_filters', 'group_signals', 'GFilterBank', 'InnerImaging', 'SpatialAttention',

@@ -13,6 +13,7 @@ from mxnet import symbol as symbol_api
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from .attn_options import REDUCTION, SPATIAL
 from .create_attn import AttnType, register_attention
 
 __all__ = ['squeeze', 'rescale', 'squeeze_identity', 'portable_squeeze', 'portable_rescale',
@@ -287,6 +288,6 @@ def _plan_double_fc(spec, block):
     return None
 
 
-register_attention(AttnType('se', _build_se, options=('reduction', 'spatial')))
+register_attention(AttnType('se', _build_se, options=(REDUCTION, SPATIAL)))
 register_attention(AttnType('cmpe_se_doublefc', _build_double_fc, _plan_double_fc,
-                            options=('reduction', 'spatial')))
+                            options=(REDUCTION, SPATIAL)))

@@ -15,7 +15,8 @@ import importlib
 import pkgutil
 
 from .families import (Backbone, register_backbone, backbones, DEFAULT_INPUT_SHAPE)
-from .names import ModelSpec, parse_model_name, model_name, check_attention
+from .names import (ModelSpec, ModelAlias, MODEL_ALIASES, parse_model_name, model_name,
+                    check_attention)
 from .listing import list_models, find_models, backbone_models
 from .templates import shown_template
 from .suggest import resolve_model_name
@@ -28,9 +29,9 @@ from .imagenet_resnet import ResNetV1Block, ResNetV1Bottleneck, ResNetV2Block
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module('%s.%s' % (__name__, _module.name))
 
-__all__ = ['Backbone', 'ModelSpec', 'register_backbone', 'backbones', 'get_model',
-           'list_models', 'find_models', 'backbone_models', 'parse_model_name', 'model_name',
-           'resolve_model_name',
+__all__ = ['Backbone', 'ModelSpec', 'ModelAlias', 'MODEL_ALIASES', 'register_backbone',
+           'backbones', 'get_model', 'list_models', 'find_models', 'backbone_models',
+           'parse_model_name', 'model_name', 'resolve_model_name',
            'shown_template', 'default_classes', 'check_attention', 'DEFAULT_INPUT_SHAPE',
            'AttentionBlock', 'AttentionResidual', 'SqueezeChain', 'BlockShape',
            'CIFARPreActBlock', 'PreActBottleneck', 'CIFARWideBlock', 'ResNetV1Block',

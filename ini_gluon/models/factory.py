@@ -2,7 +2,7 @@
 plan of the GluonCV weights it loads, and the classes of a head none are given for."""
 import re
 
-from ..layers.create_attn import AttnSpec, parse_attn
+from ..layers.create_attn import attention_options
 from . import weights
 from .families import format_backbone
 from .names import check_attention
@@ -10,8 +10,6 @@ from .residual import check_blocks
 from .suggest import resolve_model_name
 
 __all__ = ['get_model', 'default_classes']
-
-_ATTN_OPTIONS = tuple(f for f in AttnSpec._fields if f != 'kind')
 
 
 def default_classes(input_side):
@@ -54,8 +52,9 @@ def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False
         (GluonCV's default differs per model; here it is ``False``: nothing is downloaded.)
     **kwargs
         Passed to the backbone constructor (``classes``, ``drop_rate``, ``norm_layer``, ...),
-        except the attention options ``g_filters``, ``joint``, ``aggregation``, ``layout``,
-        ``reduction``, ``map_cols``, ``spatial``, which override those of the name.
+        except the attention options (those any registered attention type takes:
+        ``g_filters``, ``joint``, ``aggregation``, ``layout``, ``reduction``, ``map_cols``,
+        ``spatial``, ...), which override those of the name.
 
     Returns
     -------
@@ -76,13 +75,13 @@ def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False
     """
     spec = resolve_model_name(name)
     ctx = weights.check_ctx(ctx)
-    options = {k: kwargs.pop(k) for k in list(kwargs) if k in _ATTN_OPTIONS}
+    options = {k: kwargs.pop(k) for k in list(kwargs) if k in attention_options()}
     try:
         if options and spec.attn is None:
             raise ValueError('the plain backbone takes no attention options (%s)'
                              % ', '.join(sorted(options)))
         if options:
-            spec = spec._replace(attn=parse_attn(spec.attn, **options))
+            spec = spec._replace(attn=spec.attn._replace(**options))
         classes = kwargs.get('classes', 1)
         if not (isinstance(classes, int) and not isinstance(classes, bool) and classes >= 1):
             raise ValueError('classes must be a positive integer, not %r' % (classes,))

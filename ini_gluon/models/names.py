@@ -1,31 +1,37 @@
 """Model names: a name is parsed once into a :class:`ModelSpec`, everything after works on the
 spec.
 
-A name is ``[<attention>_]<backbone>[<attention suffix>][_spa<τ>]``:
+A name is ``[<attention>_]<backbone>[_<word>...]``:
 
 * ``<backbone>`` -- any depth of a registered family: ``resnet110``, ``resnet164`` (pre-act,
   CIFAR), ``wrn28_10`` (WRN-depth-k), ``resnet50_v2`` (ImageNet), ``allcnn``,
-  ``pyramidnet272`` (α = 200; ``pyramidnet110_a48``);
+  ``pyramidnet272`` (α = 200; ``pyramidnet110_a48``); the longest start of the name (up to a
+  ``_``) that is a backbone name is the backbone;
 * ``<attention>`` -- a registered attention kind (:mod:`ini_gluon.layers.create_attn`): none
-  (plain), ``se``, ``cbam``, ``cmpe_se_<mode>`` (mode in doublefc, 1x1, 2x1, 3x3), or ``ini``,
-  whose suffix after the backbone names the G-filter set of Table I and optionally ``_nojoint``
-  (the ``*`` rows: residual signal alone) and ``_concat`` (eq. 11 literally):
-  ``ini_wrn28_10_mix5d``, ``ini_resnet164_square1_nojoint``.
+  (plain), ``se``, ``cbam``, ``cmpe_se_<mode>`` (mode in doublefc, 1x1, 2x1, 3x3), or ``ini``;
+* ``<word>`` -- one per option of the attention whose value is not its default, in the order the
+  kind declares them (:mod:`ini_gluon.layers.attn_options`): ``ini``'s G-filter set of Table I
+  (always), ``_nojoint`` (the ``*`` rows: residual signal alone), ``_concat`` (eq. 11 read
+  literally), a layout (``_fold``, ``_stack``, ``_alt``); and the shared ``_t<t>`` (reduction
+  ratio), ``_m<M>`` (an exact column count of every inner-imaged map), ``_spa<τ>`` (spatial
+  maps): ``ini_wrn28_10_mix5d``, ``ini_resnet164_square1_nojoint``, ``se_resnet164_t8_spa``.
 
-The original CMPE-SE code's names are accepted as aliases (its ``cmpe_se_resnet164`` is the SE
-baseline), and so are GluonCV's (``cifar_wideresnet28_10``, ``cifar_resnet110_v2``: templates of
-their backbones).
+So a name spells its spec whole: ``parse_model_name(spec.name) == spec`` for every spec.  The
+original CMPE-SE code's names are accepted as aliases (its ``cmpe_se_resnet164`` is the SE
+baseline), and so are GluonCV's
+(``cifar_wideresnet28_10``, ``cifar_resnet110_v2``: templates of their backbones).
 """
 import re
 from collections import namedtuple
 
-from ..layers.create_attn import (AttnSpec, attention_types, match_kind, parse_attn,
-                                  split_spatial, suffix_name, spatial_name)
+from ..layers.attn_options import read_words, reads_word
+from ..layers.create_attn import AttnSpec, attention_types, match_kind, suffix_name
 from .families import (MAX_FIELD, check_flags, format_backbone, match_backbone,
                        registered_backbone)
 from .templates import template_fields
 
-__all__ = ['ModelSpec', 'parse_model_name', 'model_name', 'check_attention']
+__all__ = ['ModelSpec', 'ModelAlias', 'MODEL_ALIASES', 'parse_model_name', 'model_name',
+           'check_attention']
 
 
 class ModelSpec(namedtuple('ModelSpec', ['backbone', 'args', 'attn'])):
@@ -57,70 +63,110 @@ class ModelSpec(namedtuple('ModelSpec', ['backbone', 'args', 'attn'])):
 
 
 def model_name(spec):
-    """The canonical name of a :class:`ModelSpec` (``parse_model_name(name).name == name`` for
-    every canonical name)."""
+    """The canonical name of a :class:`ModelSpec`: ``parse_model_name(model_name(spec)) ==
+    spec`` for every spec (an attention option without a name suffix aside: none of the
+    project's)."""
     backbone = format_backbone(spec.entry, spec.kwargs)
     attn = spec.attn
     if attn is None:
         return backbone
-    return '%s_%s%s%s' % (attn.kind, backbone, suffix_name(attn), spatial_name(attn))
+    return '%s_%s%s' % (attn.kind, backbone, suffix_name(attn))
 
 
+ModelAlias = namedtuple('ModelAlias', ['prefix', 'means', 'backbone'])
+ModelAlias.__doc__ = """Another code's name of an attention: ``<prefix>_<backbone>[_<word>...]``
+is the attention ``means`` on a backbone whose name matches the regex ``backbone``."""
 # the original CMPE-SE code calls its SE baseline cmpe_se_<backbone>
-_MODEL_ALIASES = [(re.compile(r'^cmpe_se_((?:resnet|wrn)[0-9_]+)$'), r'se_\1')]
+MODEL_ALIASES = (ModelAlias('cmpe_se', 'se', r'(?:resnet|wrn)[0-9_]+'),)
 
 
-def _resolve_alias(name):
-    for regex, repl in _MODEL_ALIASES:
-        if regex.match(name):
-            return regex.sub(repl, name)
-    return name
+def _attention_of(text):
+    """``(AttnType or None, ModelAlias or None, rest)``: the attention a name starts with (a
+    registered kind, else an alias), and the rest of the name (``'_'`` first where not empty)."""
+    attn_type, rest = match_kind(text)
+    if attn_type is None:
+        for alias in MODEL_ALIASES:
+            if text.startswith(alias.prefix + '_'):
+                return attention_types()[alias.means], alias, text[len(alias.prefix):]
+    return attn_type, None, rest
 
 
-def _split_suffix(attn_type, rest):
-    """``(backbone text, suffix match, (Backbone, fields))``: the split of ``rest`` whose tail
-    is the attention's suffix and whose head a backbone (rightmost first); ``(head, None,
-    (None, None))`` where none is."""
-    if match_backbone(rest)[0] is not None:
-        raise ValueError('an %s_ name needs %s after the backbone, e.g. %s'
-                         % (attn_type.kind, attn_type.suffix.what, _example(attn_type)))
-    regex = re.compile(attn_type.suffix.model_regex)
-    tails = [m.start() for m in re.finditer('_', rest) if regex.fullmatch(rest[m.start():])]
-    for i in tails[::-1]:
-        found = match_backbone(rest[:i])
-        if found[0] is not None:
-            return rest[:i], regex.fullmatch(rest[i:]), found
-    return (rest[:tails[0]] if tails else rest), None, (None, None)
+def _split_backbone(text):
+    """``(Backbone, fields, backbone text, words)``: the longest start of ``text`` up to a ``_``
+    that is a backbone name, and the words after it; ``(None, None, None, [])`` for none."""
+    for end in [len(text)] + [m.start() for m in re.finditer('_', text)][::-1]:
+        backbone, fields = match_backbone(text[:end])
+        if backbone is not None:
+            return backbone, fields, text[:end], text[end + 1:].split('_') if text[end:] else []
+    return None, None, None, []
 
 
 def _example(attn_type):
-    return '%s_wrn28_10%s' % (attn_type.kind,
-                              suffix_name(AttnSpec(attn_type.kind, **attn_type.suffix.parse(None))))
+    return '%s_wrn28_10%s' % (attn_type.kind, suffix_name(AttnSpec(attn_type.kind)))
+
+
+def word_options(word):
+    """``[(AttnOption, kind)]`` of the options, none required, whose suffix reads ``word``."""
+    return [(o, kind) for kind, t in sorted(attention_types().items()) for o in t.options
+            if not o.required and reads_word(o, word)]
+
+
+def _misplaced(attn_type, word):
+    """Why ``word`` after the backbone is not one of ``attn_type``'s: the option of another
+    kind it spells, or the order of its own words."""
+    for option, _ in word_options(word):
+        if option.name not in {o.name for o in attn_type.options}:
+            try:
+                AttnSpec(attn_type.kind, **{option.name: option.default})
+            except ValueError as err:
+                return ' (%s)' % err
+    if any(reads_word(o, word) for o in attn_type.options):
+        return ' (the words of %s go in the order %s)' % (attn_type.kind, ', '.join(
+            '_' + o.suffix.shown for o in attn_type.options if o.suffix))
+    return ''
+
+
+def _option_values(attn_type, words, rest):
+    """``{option: value}`` the words after the backbone spell, every required one among them."""
+    values, unread = read_words(attn_type.options, words)
+    if unread:
+        raise ValueError('unknown backbone %r%s' % (rest, _misplaced(attn_type, unread[0])))
+    missing = [o for o in attn_type.options if o.required and o.name not in values]
+    if missing:
+        raise ValueError('an %s_ name needs %s after the backbone, e.g. %s'
+                         % (attn_type.kind, missing[0].doc, _example(attn_type)))
+    return values
+
+
+def _plain(text):
+    backbone, fields = match_backbone(text)
+    if backbone is None:
+        words = _split_backbone(text)[3]
+        readers = word_options(words[0]) if words else []
+        if readers:
+            raise ValueError('%s (%s) goes with a channel attention: %s' % (
+                readers[0][0].doc, words[0], ', '.join(
+                    dict.fromkeys(kind + '_' for o, kind in readers
+                                  if o.name == readers[0][0].name))))
+        raise ValueError('unknown backbone %r' % text)
+    return checked_spec(ModelSpec(backbone.key, tuple(sorted(fields.items())), None))
 
 
 def parse_model_name(name):
     """The :class:`ModelSpec` of a model name.  Raises ``ValueError`` for a name that does not
     follow the naming (without suggestions; :func:`resolve_model_name` adds them)."""
-    text, spatial = split_spatial(name.lower())
-    attn_type, rest = match_kind(_resolve_alias(text))
-    match, found = None, None
-    if attn_type is None and spatial:
-        raise ValueError('spatial attention (%s) goes with a channel attention: %s'
-                         % (spatial_name(AttnSpec('-', spatial=spatial))[1:], ', '.join(
-                             k + '_' for k, t in sorted(attention_types().items())
-                             if 'spatial' in t.options)))
-    if attn_type is not None:
-        rest = rest[1:]
-        if attn_type.suffix is not None:
-            rest, match, found = _split_suffix(attn_type, rest)
-    backbone, fields = found if found is not None else match_backbone(rest)
-    if backbone is None:
-        raise ValueError('unknown backbone %r' % rest)
-    spec = checked_spec(ModelSpec(backbone.key, tuple(sorted(fields.items())), None))
+    text = name.lower()
+    attn_type, alias, rest = _attention_of(text)
     if attn_type is None:
-        return spec
-    options = attn_type.suffix.parse(match) if attn_type.suffix is not None else {}
-    spec = spec._replace(attn=parse_attn(AttnSpec(attn_type.kind, spatial=spatial, **options)))
+        return _plain(text)
+    rest = rest[1:]
+    backbone, fields, backbone_text, words = _split_backbone(rest)
+    if backbone is None or (alias is not None and
+                            not re.fullmatch(alias.backbone, backbone_text)):
+        raise ValueError('unknown backbone %r' % (rest if alias is None else text))
+    values = _option_values(attn_type, words, rest)
+    spec = checked_spec(ModelSpec(backbone.key, tuple(sorted(fields.items())), None))
+    spec = spec._replace(attn=AttnSpec(attn_type.kind, **values))
     check_attention(spec.entry, spec.attn)
     return spec
 

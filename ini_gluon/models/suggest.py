@@ -14,7 +14,7 @@ from ..layers.create_attn import parse_attn
 from .listing import all_models, backbone_models, canonical
 from .families import (backbones, format_backbone, match_backbone, valid_backbone_text,
                        valid_fields)
-from .names import ModelSpec, checked_spec, parse_model_name
+from .names import ModelSpec, checked_spec, parse_model_name, word_options
 from .templates import fields_of, template_fields, template_regex
 
 __all__ = ['resolve_model_name']
@@ -130,6 +130,14 @@ def _siblings(backbone, fields):
     return names
 
 
+def _without_a_word(text):
+    """``text`` without each word that an option spells (``_nojoint``, ``_spa``), where that
+    makes a valid name: an option the attention cannot take, or in the wrong place."""
+    words = text.split('_')
+    return [canonical('_'.join(words[:i] + words[i + 1:]))
+            for i in range(1, len(words)) if word_options(words[i])]
+
+
 def _repairs(text, n):
     """``(repaired names, Backbone or None)``: where ``text`` spells a backbone (a word of its
     own), the names with that backbone repaired -- GluonCV's name of a model not built here by
@@ -169,8 +177,7 @@ def _near(name, n=3):
     def add(names):
         near.extend(m for m in names if m and m not in near)
 
-    add(canonical(text.replace(option, '')) for option in ('_nojoint', '_concat')
-        if option in text)
+    add(_without_a_word(text))
     repaired, backbone = _repairs(text, n)
     add(repaired)
     pool = all_models()
