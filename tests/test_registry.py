@@ -1,7 +1,8 @@
 """The registry: every listed name parses and fits its backbone; one model of each backbone
 family with each kind of attention has the parameter count worked out by hand; names parse into
 arguments; bad names and impossible configurations raise one clear ValueError; attention specs
-hold the options their types declare, and a name spells every one."""
+hold the options their types declare, and a name spells every one: ``net.model_name`` is the
+canonical name of the spec a net was built from, whatever keywords it was given."""
 import copy
 import pickle
 
@@ -12,7 +13,7 @@ from gluoncv.model_zoo.cifarwideresnet import get_cifar_wide_resnet
 from gluoncv.model_zoo.resnet import BottleneckV2
 
 import ini_gluon as ig
-from ini_gluon.layers import AttnSpec, parse_attn
+from ini_gluon.layers import AttnSpec, attention_types, parse_attn
 from ini_gluon.models import parse_model_name
 from ini_gluon.models.residual import check_blocks
 from ini_gluon.summary import residual_blocks
@@ -312,3 +313,60 @@ def test_option_words_out_of_place(name, fragment):
     with pytest.raises(ValueError) as err:
         parse_model_name(name)
     assert fragment in str(err.value)
+
+
+# ---- net.model_name is the canonical name of the spec it was built from, whatever the keywords
+# (name, attention keywords, the canonical name): every option of every registered kind is
+# overridden at least once
+OVERRIDES = [
+    ('ini_wrn16_4_mix5d', {'g_filters': 'square1', 'joint': False},
+     'ini_wrn16_4_square1_nojoint'),
+    ('ini_resnet8_mix5d', {'g_filters': [(3, 3), (1, 1, 1), (3, 3, 2)]},
+     'ini_resnet8_3x3-1x1-3x3d2'),
+    ('ini_resnet8_mix5d', {'g_filters': 'MIX-3'}, 'ini_resnet8_mix3'),
+    ('ini_resnet8_mix5d', {'aggregation': 'concat'}, 'ini_resnet8_mix5d_concat'),
+    ('ini_resnet8_mix5d', {'layout': 'stack'}, 'ini_resnet8_mix5d_stack'),
+    ('ini_resnet8_mix5d', {'layout': 'alt'}, 'ini_resnet8_mix5d_alt'),
+    ('ini_resnet8_mix5d', {'layout': 'fold', 'joint': False}, 'ini_resnet8_mix5d_nojoint_fold'),
+    ('ini_resnet8_mix5d', {'reduction': 8}, 'ini_resnet8_mix5d_t8'),
+    ('ini_resnet8_mix5d_t8', {'reduction': 16}, 'ini_resnet8_mix5d'),
+    ('ini_resnet8_mix5d', {'map_cols': 8}, 'ini_resnet8_mix5d_m8'),
+    ('ini_resnet8_mix5d_spa', {'spatial': 4}, 'ini_resnet8_mix5d_spa4'),
+    ('ini_resnet8_mix5d_spa', {'spatial': 0}, 'ini_resnet8_mix5d'),
+    ('se_resnet8', {'reduction': 4, 'spatial': 2}, 'se_resnet8_t4_spa2'),
+    ('cbam_resnet8', {'reduction': 8}, 'cbam_resnet8_t8'),
+    ('cmpe_se_doublefc_resnet8', {'reduction': 8, 'spatial': 1},
+     'cmpe_se_doublefc_resnet8_t8_spa'),
+    ('cmpe_se_1x1_resnet8', {'reduction': 4, 'map_cols': 8, 'spatial': 2},
+     'cmpe_se_1x1_resnet8_t4_m8_spa2'),
+    ('cmpe_se_2x1_resnet8', {'map_cols': 4, 'reduction': 8, 'spatial': 1},
+     'cmpe_se_2x1_resnet8_t8_m4_spa'),
+    ('cmpe_se_3x3_resnet8', {'map_cols': 8, 'reduction': 2, 'spatial': 4},
+     'cmpe_se_3x3_resnet8_t2_m8_spa4'),
+    # aliases resolve, with keywords or without
+    ('cmpe_se_resnet8', {'reduction': 8}, 'se_resnet8_t8'),
+    ('se_cifar_wideresnet10_2', {'spatial': 1}, 'se_wrn10_2_spa'),
+    ('cifar_resnet8_v2', {}, 'resnet8'),
+    ('ini_cifar_resnet8_v2_mix5d', {}, 'ini_resnet8_mix5d'),
+]
+
+
+def test_the_overrides_cover_every_option_of_every_kind():
+    covered = {(parse_model_name(name).attn.kind, option)
+               for name, options, _ in OVERRIDES for option in options}
+    assert covered == {(kind, o.name) for kind, t in attention_types().items()
+                       for o in t.options}
+
+
+@pytest.mark.parametrize('name, options, canonical', OVERRIDES)
+def test_model_name_is_the_name_of_the_spec_built(name, options, canonical):
+    net = ig.get_model(name, **options)
+    assert net.model_name == net.model_spec.name == canonical
+    assert parse_model_name(canonical) == net.model_spec
+    assert ig.count_params(net) == ig.count_params(ig.get_model(canonical))
+    assert [_described(b) for _, b in residual_blocks(net)] == \
+        [_described(b) for _, b in residual_blocks(ig.get_model(canonical))]
+
+
+def _described(block):
+    return None if block.attn is None else block.attn.describe()

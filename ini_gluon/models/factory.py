@@ -54,7 +54,9 @@ def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False
         Passed to the backbone constructor (``classes``, ``drop_rate``, ``norm_layer``, ...),
         except the attention options (those any registered attention type takes:
         ``g_filters``, ``joint``, ``aggregation``, ``layout``, ``reduction``, ``map_cols``,
-        ``spatial``, ...), which override those of the name.
+        ``spatial``, ...), which override those of the name: the model is then the one whose
+        name spells them (``get_model('ini_wrn16_4_mix5d', reduction=8).model_name`` is
+        ``'ini_wrn16_4_mix5d_t8'``).
 
     Returns
     -------
@@ -63,8 +65,9 @@ def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False
         ``pretrained_base``): then initialised on ``ctx``, every parameter not loaded with its
         own initializer (BatchNorm's ones and zeros) or Xavier's -- do not call
         ``net.initialize`` on it (Gluon warns for each parameter and keeps it;
-        ``force_reinit=True`` would discard the weights).  ``net.model_name`` holds the name,
-        ``net.model_spec`` the spec it was built from.
+        ``force_reinit=True`` would discard the weights).  ``net.model_spec`` is the spec it was
+        built from, ``net.model_name`` its canonical name, ``net.model_spec.name`` (an alias
+        resolved, keyword overrides spelled).
 
     Raises
     ------
@@ -104,7 +107,7 @@ def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False
         weights.initialize_rest(net, left, ctx)
         if whole:
             weights.imagenet_attributes(net)
-    net.model_name = name if isinstance(name, str) else spec.name
+    net.model_name = spec.name
     net.model_spec = spec
     net.input_shape = spec.entry.input_shape
     return net
