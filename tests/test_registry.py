@@ -2,9 +2,11 @@
 family with each kind of attention has the parameter count worked out by hand; names parse into
 arguments; bad names and impossible configurations raise one clear ValueError; attention specs
 hold the options their types declare, and a name spells every one: ``net.model_name`` is the
-canonical name of the spec a net was built from, whatever keywords it was given."""
+canonical name of the spec a net was built from, whatever keywords it was given; the paper whose
+recipe a model follows."""
 import copy
 import pickle
+import sys
 
 import pytest
 from gluoncv.model_zoo import get_model as gluoncv_model
@@ -14,7 +16,7 @@ from gluoncv.model_zoo.resnet import BottleneckV2
 
 import ini_gluon as ig
 from ini_gluon.layers import AttnSpec, attention_types, parse_attn
-from ini_gluon.models import parse_model_name
+from ini_gluon.models import families, model_paper, parse_model_name
 from ini_gluon.models.residual import check_blocks
 from ini_gluon.summary import residual_blocks
 
@@ -370,3 +372,32 @@ def test_model_name_is_the_name_of_the_spec_built(name, options, canonical):
 
 def _described(block):
     return None if block.attn is None else block.attn.describe()
+
+
+# ---- the paper whose recipe a model follows: the backbone's, else the alias's, else the
+# attention type's, else None (the InI paper)
+@pytest.mark.parametrize('name, paper', [
+    ('cmpe_se_resnet164', 'cmpe-se'),             # the CMPE-SE code's name of its SE baseline
+    ('cmpe_se_resnet164_spa', 'cmpe-se'), ('CMPE_SE_WRN28_10', 'cmpe-se'),
+    ('cmpe_se_3x3_wrn28_10', 'cmpe-se'), ('cmpe_se_doublefc_resnet50_v1', 'cmpe-se'),
+    ('se_resnet164', None), ('ini_wrn28_10_mix5d', None), ('resnet110', None),
+    ('cbam_resnet50_v1', None), ('cifar_resnet56_v2', None),
+    ('sinet_1_0', 'sinet'), ('mobilenet1_0_g2', 'sinet'), ('se_cifar_resnet18_v1_g2_ex', 'sinet'),
+])
+def test_model_paper(name, paper):
+    assert model_paper(name) == paper
+
+
+def test_model_paper_order(monkeypatch):
+    create_attn = sys.modules['ini_gluon.layers.create_attn']
+    se = attention_types()['se']
+    monkeypatch.setitem(create_attn._TYPES, 'se', se._replace(paper='sinet'))
+    assert model_paper('se_resnet164') == 'sinet'                 # the attention type's
+    assert model_paper('cmpe_se_resnet164') == 'cmpe-se'          # the alias's before it
+    assert model_paper(parse_model_name('cmpe_se_resnet164')) == 'sinet'   # a spec: no alias
+    entry = ig.models.backbones()['cifar_preact_resnet']
+    monkeypatch.setitem(families._BACKBONES, entry.key, entry._replace(paper='ini'))
+    assert model_paper('cmpe_se_resnet164') == 'ini'              # the backbone's before both
+    assert model_paper('cmpe_se_3x3_resnet20') == 'ini'
+    with pytest.raises(ValueError, match='unknown backbone'):
+        model_paper('cmpe_se_resnet18_v1')      # the alias is the CIFAR ResNets' and WRNs'

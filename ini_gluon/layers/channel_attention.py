@@ -290,4 +290,4 @@ def _plan_double_fc(spec, block):
 
 register_attention(AttnType('se', _build_se, options=(REDUCTION, SPATIAL)))
 register_attention(AttnType('cmpe_se_doublefc', _build_double_fc, _plan_double_fc,
-                            options=(REDUCTION, SPATIAL)))
+                            options=(REDUCTION, SPATIAL), paper='cmpe-se'))

@@ -154,8 +154,8 @@ class BlockShape(namedtuple('BlockShape', ['label', 'channels', 'width', 'map_co
                                               identity)
 
 
-AttnType = namedtuple('AttnType', ['kind', 'build', 'plan', 'options', 'variants', 'check'],
-                      defaults=(None, (), ({},), None))
+AttnType = namedtuple('AttnType', ['kind', 'build', 'plan', 'options', 'variants', 'check',
+                                   'paper'], defaults=(None, (), ({},), None, None))
 AttnType.__doc__ = """A registered attention type.
 
 kind : str -- the name prefix (``'se'``).
@@ -169,6 +169,8 @@ options : tuple of :class:`~ini_gluon.layers.attn_options.AttnOption` -- what th
 variants : the ``{option: value}`` of each model :func:`~ini_gluon.list_models` lists.
 check : ``check(spec)`` raising ``ValueError`` for options that do not go together, or
     ``None``.
+paper : str or None -- the paper whose training recipe its models follow where the backbone
+    names none (``'cmpe-se'``; :func:`ini_gluon.models.model_paper`).
 """
 
 

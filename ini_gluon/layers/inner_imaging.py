@@ -338,4 +338,4 @@ register_attention(AttnType(
     variants=tuple(_ini_variants()), check=_check))
 for _mode in CMPE_SE_PAIR_VIEWS:
     register_attention(AttnType('cmpe_se_' + _mode, _build, _plan,
-                                options=(REDUCTION, MAP_COLS, SPATIAL)))
+                                options=(REDUCTION, MAP_COLS, SPATIAL), paper='cmpe-se'))

@@ -16,7 +16,7 @@ import pkgutil
 
 from .families import (Backbone, register_backbone, backbones, DEFAULT_INPUT_SHAPE)
 from .names import (ModelSpec, ModelAlias, MODEL_ALIASES, parse_model_name, model_name,
-                    check_attention)
+                    model_paper, check_attention)
 from .listing import list_models, find_models, backbone_models
 from .templates import shown_template
 from .suggest import resolve_model_name
@@ -31,7 +31,7 @@ for _module in pkgutil.iter_modules(__path__):
 
 __all__ = ['Backbone', 'ModelSpec', 'ModelAlias', 'MODEL_ALIASES', 'register_backbone',
            'backbones', 'get_model', 'list_models', 'find_models', 'backbone_models',
-           'parse_model_name', 'model_name', 'resolve_model_name',
+           'parse_model_name', 'model_name', 'model_paper', 'resolve_model_name',
            'shown_template', 'default_classes', 'check_attention', 'DEFAULT_INPUT_SHAPE',
            'AttentionBlock', 'AttentionResidual', 'SqueezeChain', 'BlockShape',
            'CIFARPreActBlock', 'PreActBottleneck', 'CIFARWideBlock', 'ResNetV1Block',

@@ -18,7 +18,7 @@ A name is ``[<attention>_]<backbone>[_<word>...]``:
 
 So a name spells its spec whole: ``parse_model_name(spec.name) == spec`` for every spec.  The
 original CMPE-SE code's names are accepted as aliases (its ``cmpe_se_resnet164`` is the SE
-baseline), and so are GluonCV's
+baseline, trained with the CMPE-SE paper's recipe: :func:`model_paper`), and so are GluonCV's
 (``cifar_wideresnet28_10``, ``cifar_resnet110_v2``: templates of their backbones).
 """
 import re
@@ -31,7 +31,7 @@ from .families import (MAX_FIELD, check_flags, format_backbone, match_backbone,
 from .templates import template_fields
 
 __all__ = ['ModelSpec', 'ModelAlias', 'MODEL_ALIASES', 'parse_model_name', 'model_name',
-           'check_attention']
+           'model_paper', 'check_attention']
 
 
 class ModelSpec(namedtuple('ModelSpec', ['backbone', 'args', 'attn'])):
@@ -73,11 +73,12 @@ def model_name(spec):
     return '%s_%s%s' % (attn.kind, backbone, suffix_name(attn))
 
 
-ModelAlias = namedtuple('ModelAlias', ['prefix', 'means', 'backbone'])
+ModelAlias = namedtuple('ModelAlias', ['prefix', 'means', 'backbone', 'paper'])
 ModelAlias.__doc__ = """Another code's name of an attention: ``<prefix>_<backbone>[_<word>...]``
-is the attention ``means`` on a backbone whose name matches the regex ``backbone``."""
+is the attention ``means`` on a backbone whose name matches the regex ``backbone``, trained with
+the recipe of ``paper`` (:func:`model_paper`)."""
 # the original CMPE-SE code calls its SE baseline cmpe_se_<backbone>
-MODEL_ALIASES = (ModelAlias('cmpe_se', 'se', r'(?:resnet|wrn)[0-9_]+'),)
+MODEL_ALIASES = (ModelAlias('cmpe_se', 'se', r'(?:resnet|wrn)[0-9_]+', 'cmpe-se'),)
 
 
 def _attention_of(text):
@@ -206,3 +207,30 @@ def checked_spec(spec):
     spec = spec._replace(args=tuple(sorted(fields.items())))
     spec.blocks()  # checks the depth / width
     return spec
+
+
+def model_paper(name):
+    """The paper whose training recipe a model follows, for ``--preset paper``: the paper its
+    backbone registers (``register_backbone(..., paper='sinet')``: SINet and its ablation
+    networks), else the one its name implies as the alias it is (``cmpe_se_resnet164``, the
+    original CMPE-SE code's SE baseline: ``'cmpe-se'``), else its attention type's
+    (``cmpe_se_*``: ``'cmpe-se'``), else ``None`` (the caller's default: the InI paper).
+
+    Parameters
+    ----------
+    name : str or ModelSpec
+        The name as given (an alias keeps what it implies), or a spec (which holds no alias:
+        ``cmpe_se_resnet164``'s spec is ``se_resnet164``'s).
+
+    Raises
+    ------
+    ValueError
+        For a name that does not parse (:func:`parse_model_name`).
+    """
+    if isinstance(name, ModelSpec):
+        spec, alias = name, None
+    else:
+        spec, alias = parse_model_name(name), _attention_of(name.lower())[1]
+    papers = (spec.entry.paper, alias.paper if alias is not None else None,
+              spec.attn.type.paper if spec.attn is not None else None)
+    return next((paper for paper in papers if paper is not None), None)
