@@ -175,7 +175,8 @@ paper : str or None -- the paper whose training recipe its models follow where t
 
 
 def register_attention(attn_type):
-    """Register an :class:`AttnType` under its ``kind`` (its variants checked); returns it."""
+    """Register an :class:`AttnType` under its ``kind`` (its variants checked: each a valid spec
+    whose name spells it); returns it."""
     kind = attn_type.kind
     if not re.match(r'^[a-z][a-z0-9]*(_[a-z0-9]+)*$', kind):
         raise ValueError('attention kind %r: lowercase words joined by _' % (kind,))
@@ -191,7 +192,11 @@ def register_attention(attn_type):
     _TYPES[kind] = attn_type
     try:
         for variant in attn_type.variants:
-            AttnSpec(kind, **variant)
+            unnamed = [o.name for o in attn_type.options if o.suffix is None and
+                       AttnSpec(kind, **variant).kwargs[o.name] != o.default]
+            if unnamed:
+                raise ValueError('attention %r: a listed variant sets %s, which no name spells'
+                                 % (kind, ', '.join(unnamed)))
     except ValueError:
         _TYPES.pop(kind)
         if known is not None:
