@@ -3,7 +3,7 @@ family with each kind of attention has the parameter count worked out by hand; n
 arguments; bad names and impossible configurations raise one clear ValueError; attention specs
 hold the options their types declare, and a name spells every one: ``net.model_name`` is the
 canonical name of the spec a net was built from, whatever keywords it was given; the paper whose
-recipe a model follows."""
+recipe a model follows; the blocks every backbone registers are those of the network it builds."""
 import copy
 import pickle
 import sys
@@ -15,8 +15,8 @@ from gluoncv.model_zoo.cifarwideresnet import get_cifar_wide_resnet
 from gluoncv.model_zoo.resnet import BottleneckV2
 
 import ini_gluon as ig
-from ini_gluon.layers import AttnSpec, attention_types, parse_attn
-from ini_gluon.models import families, model_paper, parse_model_name
+from ini_gluon.layers import AttnSpec, attention_types, create_attn, parse_attn
+from ini_gluon.models import backbone_models, families, model_paper, parse_model_name
 from ini_gluon.models.residual import check_blocks
 from ini_gluon.summary import residual_blocks
 
@@ -401,3 +401,49 @@ def test_model_paper_order(monkeypatch):
     assert model_paper('cmpe_se_3x3_resnet20') == 'ini'
     with pytest.raises(ValueError, match='unknown backbone'):
         model_paper('cmpe_se_resnet18_v1')      # the alias is the CIFAR ResNets' and WRNs'
+
+
+# ---- every registered backbone's blocks() are the blocks of the network it builds: labels,
+# C, width, map columns and identity, and the attention layer the registered shape gives
+SMALL = {'pyramidnet': 'pyramidnet11_a12'}      # its one listed backbone has 90 blocks
+# the block classes the smallest backbones leave out: bottlenecks, ImageNet v2, All-CNN's fold
+MORE = ['ini_resnet29_mix5d', 'ini_resnet50_v1_mix5d', 'ini_resnet18_v2_mix5d',
+        'ini_resnet50_v2_mix5d', 'cmpe_se_doublefc_pyramidnet20_a12', 'ini_allcnn_square3']
+
+
+def _small_model(backbone):
+    """A small backbone of the family with an attention its blocks take (InI where it fits: its
+    layer depends on C, the width, the map columns and the identity), else plain."""
+    text = SMALL.get(backbone.key) or min(
+        backbone.listed + (backbone.every or ()),
+        key=lambda t: (len(parse_model_name(t).blocks()), t))
+    names = backbone_models(text)
+    ranked = [n for n in names if n.startswith('ini_') and n.endswith('_mix5d')] + \
+        [n for n in names if n.startswith('ini_')] + \
+        [n for n in names if parse_model_name(n).attn is not None] + [text]
+    return ranked[0]
+
+
+def _param_shapes(layer):
+    return sorted(tuple(p.shape) for p in layer.collect_params().values())
+
+
+@pytest.mark.parametrize('key', sorted(ig.models.backbones()))
+def test_registered_blocks_are_the_blocks_built(key):
+    names = [_small_model(ig.models.backbones()[key])] + \
+        [n for n in MORE if parse_model_name(n).backbone == key]
+    for name in names:
+        spec = parse_model_name(name)
+        built, shapes = residual_blocks(ig.get_model(name)), spec.blocks()
+        assert [label for label, _ in built] == [s.label for s in shapes], name
+        if ig.models.backbones()[key].attentions == ():
+            assert shapes == [], name                   # no attention slot: nothing to check
+        for (label, block), shape in zip(built, shapes):
+            assert block.block_shape._replace(label=label) == shape, (name, label)
+            assert block.out_channels == shape.channels and block.map_cols == shape.map_cols
+            registered = create_attn(spec.attn, shape.channels, shape.width, shape.map_cols,
+                                     identity=shape.identity)
+            assert (block.attn is None) == (registered is None)
+            if block.attn is not None:
+                assert block.attn.describe() == registered.describe(), (name, label)
+                assert _param_shapes(block.attn) == _param_shapes(registered), (name, label)
