@@ -307,6 +307,7 @@ def test_the_words_after_the_backbone_spell_every_option(name, options):
     ('se_resnet20_m8', 'se takes no map_cols'),
     ('ini_wrn16_4_nojoint', 'needs a G-filter set'),
     ('ini_wrn16_4_mix5d_t0', "unknown backbone 'wrn16_4_mix5d_t0'"),
+    ('ini_wrn16_4_mix5d_t4_x', "unknown backbone 'wrn16_4_mix5d_t4_x'"),
     ('resnet20_t8', 'the reduction ratio (t8) goes with a channel attention: cbam_, '
                     'cmpe_se_1x1_'),
     ('ini_wrn16_4_0x3', "unknown G-filter set '0x3'"),
@@ -315,6 +316,7 @@ def test_option_words_out_of_place(name, fragment):
     with pytest.raises(ValueError) as err:
         parse_model_name(name)
     assert fragment in str(err.value)
+    assert ('go in the order' in str(err.value)) == ('go in the order' in fragment)
 
 
 # ---- net.model_name is the canonical name of the spec it was built from, whatever the keywords

@@ -121,7 +121,7 @@ def _misplaced(attn_type, word):
                 AttnSpec(attn_type.kind, **{option.name: option.default})
             except ValueError as err:
                 return ' (%s)' % err
-    if any(reads_word(o, word) for o in attn_type.options):
+    if any(reads_word(o, word) for o in attn_type.options if not o.required):
         return ' (the words of %s go in the order %s)' % (attn_type.kind, ', '.join(
             '_' + o.suffix.shown for o in attn_type.options if o.suffix))
     return ''
