@@ -17,7 +17,7 @@ from ini_gluon.run.export import RawInput, export
 from ini_gluon.analysis.inspect import attention_layers
 from ini_gluon.layers.channel_attention import ChannelAttention
 from ini_gluon.layers.create_attn import attention_types
-from ini_gluon.models.registry import backbones
+from ini_gluon.models import backbones
 from ini_gluon.run.trained import Preprocessing, RunError, Trained, load_weights, open_run
 from ini_gluon.training import main
 from ini_gluon.data.datasets import CIFAR10_NAMES, class_names, load_digits

@@ -1,7 +1,7 @@
 """Adding an attention or a backbone is one file with one registration: a toy attention and a
 toy backbone registered from this file alone build, list, count and train-configure like the
-project's own; the README's two examples (ECA, a tiny backbone) run as written, and as files
-dropped into a copy of the package with nothing else changed."""
+project's own; the README's two examples (ECA with its own option k, a tiny backbone) run as
+written, and as files dropped into a copy of the package with nothing else changed."""
 import os
 import re
 import shutil
@@ -16,10 +16,12 @@ from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
 import ini_gluon as ig
-from ini_gluon.layers import (AttnSpec, AttnType, BlockShape, ChannelAttention,
+from ini_gluon.layers import (AttnOption, AttnSpec, AttnType, BlockShape, ChannelAttention,
                               register_attention)
-from ini_gluon.models import (AttentionResidual, SqueezeChain, parse_model_name, registry,
+from ini_gluon.models import (AttentionResidual, SqueezeChain, families, parse_model_name,
                               register_backbone)
+from ini_gluon.analysis.summary import residual_blocks
+from ini_gluon.training import main as train_cifar
 from ini_gluon.training.settings import paper_preset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +33,7 @@ ATTN_REGISTRY = sys.modules['ini_gluon.layers.create_attn']
 def registries(monkeypatch):
     """Registrations made in a test vanish after it."""
     monkeypatch.setattr(ATTN_REGISTRY, '_TYPES', dict(ATTN_REGISTRY._TYPES))
-    monkeypatch.setattr(registry, '_BACKBONES', dict(registry._BACKBONES))
+    monkeypatch.setattr(families, '_BACKBONES', dict(families._BACKBONES))
 
 
 # ---- a toy attention: one learned gate per channel, s = sigmoid(w), whatever the input
@@ -172,16 +174,45 @@ def _run_as_module(source, name):
     return module
 
 
-def test_the_readme_attention_example_runs(registries):
+def _kernels(net):
+    """The kernel sizes of a net's ECA layers (their convolutions' weights)."""
+    return {b.attn.conv.weight.shape[-1] for _, b in residual_blocks(net)}
+
+
+def test_the_readme_attention_example_runs(registries, capsys):
     _run_as_module(_readme_block('ini_gluon/layers/eca.py'), 'eca')
-    assert 'eca_wrn28_10' in ig.list_models('eca_*')
-    # k = the odd number nearest (log2 C + 1) / 2 from below: C = 16, 32, 64 -> 3
+    names = ig.list_models('eca_*')
+    assert {'eca_wrn28_10', 'eca_wrn28_10_k5', 'eca_resnet20', 'eca_resnet20_k5'} <= set(names)
+    for name in names:                                   # the listing and the parser agree
+        assert parse_model_name(name).name == name
+        assert parse_model_name(name).attn.k in (None, 5)
+    # k adaptive, the odd number nearest (log2 C + 1) / 2: C = 16, 32, 64 -> 3
+    assert _kernels(ig.get_model('eca_resnet20')) == {3}
     assert ig.count_params(ig.get_model('eca_resnet20')) == \
         ig.count_params(ig.get_model('resnet20')) + 9 * 3
-    net = ig.get_model('eca_resnet20')
+    # k given by the name, or by the keyword, which the name then spells
+    net = ig.get_model('eca_wrn28_10_k5')
+    assert _kernels(net) == {5} and net.model_spec.attn.k == 5
+    assert parse_model_name('eca_wrn28_10').attn == AttnSpec('eca', k=None)
+    for name, kwargs, canonical, k in [('eca_resnet20', {'k': 5}, 'eca_resnet20_k5', 5),
+                                       ('eca_wrn28_10_k5', {'k': 3}, 'eca_wrn28_10_k3', 3),
+                                       ('eca_resnet20_k5', {'k': None}, 'eca_resnet20', 3)]:
+        net = ig.get_model(name, **kwargs)
+        assert net.model_name == canonical and _kernels(net) == {k}
+        assert parse_model_name(canonical) == net.model_spec
+    for call in (lambda: ig.get_model('eca_resnet20', k=4),
+                 lambda: parse_model_name('eca_resnet20_k4')):
+        with pytest.raises(ValueError, match='positive odd integer, not 4'):
+            call()
+    with pytest.raises(ValueError, match='se takes no k'):
+        ig.get_model('se_resnet20', k=5)
+    net = ig.get_model('eca_resnet20_k5')
     net.initialize()
     net.hybridize()
     assert net(mx.nd.zeros((1, 3, 32, 32))).shape == (1, 10)
+    # the training script resolves it
+    assert train_cifar(['--model', 'eca_wrn16_4_k5', '--dry-run']) == 0
+    assert 'eca_wrn16_4_k5' in capsys.readouterr().out
 
 
 def test_the_readme_backbone_example_runs(registries):
@@ -216,3 +247,16 @@ def test_the_readme_examples_as_files_in_a_copy_of_the_package(tmp_path):
     # tinynet32: stem 3x3 (864 + 32 bias), two blocks of BN (128) + 3x3 (9,216), Dense 330;
     # ECA with C = 32: k = 3, in each of the two blocks
     assert out.stdout.split() == [str(896 + 2 * (128 + 9216) + 330 + 2 * 3), 'True']
+
+
+def test_a_listed_variant_is_a_name(registries):
+    """An option a name does not spell (no suffix) may be given by keyword, but not listed."""
+    quiet = AttnOption('quiet', 0, None, None, 'an option without a word')
+    with pytest.raises(ValueError, match="a listed variant sets quiet, which no name spells"):
+        register_attention(AttnType('hush', lambda *args: Gate(1), options=(quiet,),
+                                    variants=({}, {'quiet': 1})))
+    assert 'hush' not in ig.layers.attention_types()
+    register_attention(AttnType('hush', lambda spec, block, *args: Gate(block.channels),
+                                options=(quiet,)))
+    net = ig.get_model('hush_resnet20', quiet=1)
+    assert net.model_spec.attn.quiet == 1 and net.model_name == 'hush_resnet20'

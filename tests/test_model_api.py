@@ -12,7 +12,7 @@ from gluoncv.model_zoo.model_zoo import _models as GLUONCV_MODELS
 
 import ini_gluon as ig
 from ini_gluon.__main__ import main as info
-from ini_gluon.models import parse_model_name, registry
+from ini_gluon.models import families, listing, parse_model_name
 from ini_gluon.models.weights import attention_param_names
 
 X = mx.nd.random.uniform(shape=(2, 3, 64, 64))       # ResNets take any size; 64 is cheap
@@ -63,12 +63,12 @@ def test_pretrained_true_is_one_clear_error(name, instead, tmp_path):
 
 def test_keywords_are_accepted_and_do_not_reach_the_constructor(monkeypatch):
     seen = []
-    entry = registry.backbones()['cifar_preact_resnet']
+    entry = families.backbones()['cifar_preact_resnet']
 
     def spy(**kwargs):
         seen.append(sorted(kwargs))
         return entry.build(**kwargs)
-    monkeypatch.setitem(registry._BACKBONES, entry.key, entry._replace(build=spy))
+    monkeypatch.setitem(families._BACKBONES, entry.key, entry._replace(build=spy))
     net = ig.get_model('ini_resnet20_mix5d', pretrained=False, ctx=mx.cpu(0),
                        root='~/no-such-folder', pretrained_base=False, classes=10)
     assert seen == [['attn', 'classes', 'depth']]
@@ -229,7 +229,7 @@ def test_near_misses_keep_family_and_depth(name, first, also):
     message, near = _suggestions(name)
     assert near[0] == first and also in near
     for suggestion in near:
-        assert registry._canonical(suggestion) == suggestion    # each one builds
+        assert listing.canonical(suggestion) == suggestion    # each one builds
 
 
 # ---- python -m ini_gluon --list

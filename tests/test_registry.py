@@ -1,6 +1,13 @@
 """The registry: every listed name parses and fits its backbone; one model of each backbone
 family with each kind of attention has the parameter count worked out by hand; names parse into
-arguments; bad names and impossible configurations raise one clear ValueError."""
+arguments; bad names and impossible configurations raise one clear ValueError; attention specs
+hold the options their types declare, and a name spells every one: ``net.model_name`` is the
+canonical name of the spec a net was built from, whatever keywords it was given; the paper whose
+recipe a model follows; the blocks every backbone registers are those of the network it builds."""
+import copy
+import pickle
+import sys
+
 import pytest
 from gluoncv.model_zoo import get_model as gluoncv_model
 from gluoncv.model_zoo.cifarresnet import CIFARResNetV2, get_cifar_resnet
@@ -8,8 +15,8 @@ from gluoncv.model_zoo.cifarwideresnet import get_cifar_wide_resnet
 from gluoncv.model_zoo.resnet import BottleneckV2
 
 import ini_gluon as ig
-from ini_gluon.layers import AttnSpec, parse_attn
-from ini_gluon.models import parse_model_name
+from ini_gluon.layers import AttnSpec, attention_types, create_attn, parse_attn
+from ini_gluon.models import backbone_models, families, model_paper, parse_model_name
 from ini_gluon.models.residual import check_blocks
 from ini_gluon.analysis.summary import residual_blocks
 
@@ -243,3 +250,202 @@ def test_imagenet_names_and_gluoncv_baselines():
         ig.get_model('resnet50_v2_spa')
     with pytest.raises(ValueError, match="ImageNet ResNet depth must be one of GluonCV's"):
         ig.get_model('ini_resnet42_v2_mix5d')
+
+
+# ---- attention options: each type declares its own; a name spells every value
+def test_a_spec_holds_every_option_its_type_declares():
+    spec = AttnSpec('ini', 'square3', joint=False)          # positional: the declared order
+    assert (spec.g_filters, spec.joint, spec.reduction, spec.spatial) == ('square3', False, 16, 0)
+    assert spec == parse_attn('ini_square3_nojoint') and hash(spec) == hash(parse_attn(
+        'ini_square3_nojoint'))
+    assert AttnSpec('ini', g_filters='MIX-5-d') == AttnSpec('ini')        # canonical values
+    assert AttnSpec('ini', g_filters=[(3, 3), (5, 5, 2)]).g_filters == ((3, 3, 1), (5, 5, 2))
+    assert AttnSpec('se').kwargs == {'reduction': 16, 'spatial': 0}
+    assert [o.name for o in AttnSpec('cmpe_se_3x3').type.options] == ['reduction', 'map_cols',
+                                                                      'spatial']
+    assert spec._replace(reduction=8) == AttnSpec('ini', 'square3', joint=False, reduction=8)
+    assert pickle.loads(pickle.dumps(spec)) == spec and copy.deepcopy(spec) == spec
+    with pytest.raises(AttributeError, match="se takes no option 'g_filters'"):
+        AttnSpec('se').g_filters
+    with pytest.raises(AttributeError):
+        spec.reduction = 8                                                # immutable
+    for bad, fragment in [(dict(kind='cbam', spatial=1), 'cbam takes no spatial'),
+                          (dict(kind='se', k=5), 'se takes no k: k is an option of no'),
+                          (dict(kind='ini', reduction=0), 'must be a positive integer'),
+                          (dict(kind='ini', g_filters={'a': 1}), 'malformed G-filter'),
+                          (dict(kind='eca'), "unknown attention kind 'eca'")]:
+        with pytest.raises(ValueError, match=fragment):
+            AttnSpec(**bad)
+
+
+@pytest.mark.parametrize('name, options', [
+    ('ini_wrn16_4_mix5d_t8', {'reduction': 8}),
+    ('ini_wrn16_4_mix5d_m8', {'map_cols': 8}),
+    ('ini_wrn16_4_mix5d_stack', {'layout': 'stack'}),
+    ('ini_wrn16_4_mix5d_nojoint_fold', {'joint': False, 'layout': 'fold'}),
+    ('ini_resnet20_3x3_m8', {'g_filters': ((3, 3, 1),), 'map_cols': 8}),
+    ('ini_wrn16_4_1x1-3x3-3x3d2_concat', {'g_filters': ((1, 1, 1), (3, 3, 1), (3, 3, 2)),
+                                          'aggregation': 'concat'}),
+    ('ini_wrn16_4_square1_nojoint_concat_fold_t4_m8_spa2',
+     {'g_filters': 'square1', 'joint': False, 'aggregation': 'concat', 'layout': 'fold',
+      'reduction': 4, 'map_cols': 8, 'spatial': 2}),
+    ('se_resnet20_t8_spa', {'reduction': 8, 'spatial': 1}),
+    ('cbam_resnet20_t4', {'reduction': 4}),
+    ('cmpe_se_3x3_wrn16_4_t8_m8', {'reduction': 8, 'map_cols': 8}),
+    ('cmpe_se_doublefc_resnet56_t4_spa4', {'reduction': 4, 'spatial': 4}),
+])
+def test_the_words_after_the_backbone_spell_every_option(name, options):
+    spec = parse_model_name(name)
+    assert spec.attn.kwargs == dict(AttnSpec(spec.attn.kind).kwargs, **options)
+    assert spec.name == name and parse_model_name(spec.name) == spec
+    check_blocks(spec.attn, spec.blocks())
+
+
+@pytest.mark.parametrize('name, fragment', [
+    ('ini_wrn16_4_mix5d_t8_nojoint', 'the words of ini go in the order _<G-filter set>, '
+                                     '_nojoint'),
+    ('se_resnet20_m8', 'se takes no map_cols'),
+    ('ini_wrn16_4_nojoint', 'needs a G-filter set'),
+    ('ini_wrn16_4_mix5d_t0', "unknown backbone 'wrn16_4_mix5d_t0'"),
+    ('ini_wrn16_4_mix5d_t4_x', "unknown backbone 'wrn16_4_mix5d_t4_x'"),
+    ('resnet20_t8', 'the reduction ratio (t8) goes with a channel attention: cbam_, '
+                    'cmpe_se_1x1_'),
+    ('ini_wrn16_4_0x3', "unknown G-filter set '0x3'"),
+])
+def test_option_words_out_of_place(name, fragment):
+    with pytest.raises(ValueError) as err:
+        parse_model_name(name)
+    assert fragment in str(err.value)
+    assert ('go in the order' in str(err.value)) == ('go in the order' in fragment)
+
+
+# ---- net.model_name is the canonical name of the spec it was built from, whatever the keywords
+# (name, attention keywords, the canonical name): every option of every registered kind is
+# overridden at least once
+OVERRIDES = [
+    ('ini_wrn16_4_mix5d', {'g_filters': 'square1', 'joint': False},
+     'ini_wrn16_4_square1_nojoint'),
+    ('ini_resnet8_mix5d', {'g_filters': [(3, 3), (1, 1, 1), (3, 3, 2)]},
+     'ini_resnet8_3x3-1x1-3x3d2'),
+    ('ini_resnet8_mix5d', {'g_filters': 'MIX-3'}, 'ini_resnet8_mix3'),
+    ('ini_resnet8_mix5d', {'aggregation': 'concat'}, 'ini_resnet8_mix5d_concat'),
+    ('ini_resnet8_mix5d', {'layout': 'stack'}, 'ini_resnet8_mix5d_stack'),
+    ('ini_resnet8_mix5d', {'layout': 'alt'}, 'ini_resnet8_mix5d_alt'),
+    ('ini_resnet8_mix5d', {'layout': 'fold', 'joint': False}, 'ini_resnet8_mix5d_nojoint_fold'),
+    ('ini_resnet8_mix5d', {'reduction': 8}, 'ini_resnet8_mix5d_t8'),
+    ('ini_resnet8_mix5d_t8', {'reduction': 16}, 'ini_resnet8_mix5d'),
+    ('ini_resnet8_mix5d', {'map_cols': 8}, 'ini_resnet8_mix5d_m8'),
+    ('ini_resnet8_mix5d_spa', {'spatial': 4}, 'ini_resnet8_mix5d_spa4'),
+    ('ini_resnet8_mix5d_spa', {'spatial': 0}, 'ini_resnet8_mix5d'),
+    ('se_resnet8', {'reduction': 4, 'spatial': 2}, 'se_resnet8_t4_spa2'),
+    ('cbam_resnet8', {'reduction': 8}, 'cbam_resnet8_t8'),
+    ('cmpe_se_doublefc_resnet8', {'reduction': 8, 'spatial': 1},
+     'cmpe_se_doublefc_resnet8_t8_spa'),
+    ('cmpe_se_1x1_resnet8', {'reduction': 4, 'map_cols': 8, 'spatial': 2},
+     'cmpe_se_1x1_resnet8_t4_m8_spa2'),
+    ('cmpe_se_2x1_resnet8', {'map_cols': 4, 'reduction': 8, 'spatial': 1},
+     'cmpe_se_2x1_resnet8_t8_m4_spa'),
+    ('cmpe_se_3x3_resnet8', {'map_cols': 8, 'reduction': 2, 'spatial': 4},
+     'cmpe_se_3x3_resnet8_t2_m8_spa4'),
+    # aliases resolve, with keywords or without
+    ('cmpe_se_resnet8', {'reduction': 8}, 'se_resnet8_t8'),
+    ('se_cifar_wideresnet10_2', {'spatial': 1}, 'se_wrn10_2_spa'),
+    ('cifar_resnet8_v2', {}, 'resnet8'),
+    ('ini_cifar_resnet8_v2_mix5d', {}, 'ini_resnet8_mix5d'),
+]
+
+
+def test_the_overrides_cover_every_option_of_every_kind():
+    covered = {(parse_model_name(name).attn.kind, option)
+               for name, options, _ in OVERRIDES for option in options}
+    assert covered == {(kind, o.name) for kind, t in attention_types().items()
+                       for o in t.options}
+
+
+@pytest.mark.parametrize('name, options, canonical', OVERRIDES)
+def test_model_name_is_the_name_of_the_spec_built(name, options, canonical):
+    net = ig.get_model(name, **options)
+    assert net.model_name == net.model_spec.name == canonical
+    assert parse_model_name(canonical) == net.model_spec
+    assert ig.count_params(net) == ig.count_params(ig.get_model(canonical))
+    assert [_described(b) for _, b in residual_blocks(net)] == \
+        [_described(b) for _, b in residual_blocks(ig.get_model(canonical))]
+
+
+def _described(block):
+    return None if block.attn is None else block.attn.describe()
+
+
+# ---- the paper whose recipe a model follows: the backbone's, else the alias's, else the
+# attention type's, else None (the InI paper)
+@pytest.mark.parametrize('name, paper', [
+    ('cmpe_se_resnet164', 'cmpe-se'),             # the CMPE-SE code's name of its SE baseline
+    ('cmpe_se_resnet164_spa', 'cmpe-se'), ('CMPE_SE_WRN28_10', 'cmpe-se'),
+    ('cmpe_se_3x3_wrn28_10', 'cmpe-se'), ('cmpe_se_doublefc_resnet50_v1', 'cmpe-se'),
+    ('se_resnet164', None), ('ini_wrn28_10_mix5d', None), ('resnet110', None),
+    ('cbam_resnet50_v1', None), ('cifar_resnet56_v2', None),
+    ('sinet_1_0', 'sinet'), ('mobilenet1_0_g2', 'sinet'), ('se_cifar_resnet18_v1_g2_ex', 'sinet'),
+])
+def test_model_paper(name, paper):
+    assert model_paper(name) == paper
+
+
+def test_model_paper_order(monkeypatch):
+    create_attn = sys.modules['ini_gluon.layers.create_attn']
+    se = attention_types()['se']
+    monkeypatch.setitem(create_attn._TYPES, 'se', se._replace(paper='sinet'))
+    assert model_paper('se_resnet164') == 'sinet'                 # the attention type's
+    assert model_paper('cmpe_se_resnet164') == 'cmpe-se'          # the alias's before it
+    assert model_paper(parse_model_name('cmpe_se_resnet164')) == 'sinet'   # a spec: no alias
+    entry = ig.models.backbones()['cifar_preact_resnet']
+    monkeypatch.setitem(families._BACKBONES, entry.key, entry._replace(paper='ini'))
+    assert model_paper('cmpe_se_resnet164') == 'ini'              # the backbone's before both
+    assert model_paper('cmpe_se_3x3_resnet20') == 'ini'
+    with pytest.raises(ValueError, match='unknown backbone'):
+        model_paper('cmpe_se_resnet18_v1')      # the alias is the CIFAR ResNets' and WRNs'
+
+
+# ---- every registered backbone's blocks() are the blocks of the network it builds: labels,
+# C, width, map columns and identity, and the attention layer the registered shape gives
+SMALL = {'pyramidnet': 'pyramidnet11_a12'}      # its one listed backbone has 90 blocks
+# the block classes the smallest backbones leave out: bottlenecks, ImageNet v2, All-CNN's fold
+MORE = ['ini_resnet29_mix5d', 'ini_resnet50_v1_mix5d', 'ini_resnet18_v2_mix5d',
+        'ini_resnet50_v2_mix5d', 'cmpe_se_doublefc_pyramidnet20_a12', 'ini_allcnn_square3']
+
+
+def _small_model(backbone):
+    """A small backbone of the family with an attention its blocks take (InI where it fits: its
+    layer depends on C, the width, the map columns and the identity), else plain."""
+    text = SMALL.get(backbone.key) or min(
+        backbone.listed + (backbone.every or ()),
+        key=lambda t: (len(parse_model_name(t).blocks()), t))
+    names = backbone_models(text)
+    ranked = [n for n in names if n.startswith('ini_') and n.endswith('_mix5d')] + \
+        [n for n in names if n.startswith('ini_')] + \
+        [n for n in names if parse_model_name(n).attn is not None] + [text]
+    return ranked[0]
+
+
+def _param_shapes(layer):
+    return sorted(tuple(p.shape) for p in layer.collect_params().values())
+
+
+@pytest.mark.parametrize('key', sorted(ig.models.backbones()))
+def test_registered_blocks_are_the_blocks_built(key):
+    names = [_small_model(ig.models.backbones()[key])] + \
+        [n for n in MORE if parse_model_name(n).backbone == key]
+    for name in names:
+        spec = parse_model_name(name)
+        built, shapes = residual_blocks(ig.get_model(name)), spec.blocks()
+        assert [label for label, _ in built] == [s.label for s in shapes], name
+        if ig.models.backbones()[key].attentions == ():
+            assert shapes == [], name                   # no attention slot: nothing to check
+        for (label, block), shape in zip(built, shapes):
+            assert block.block_shape._replace(label=label) == shape, (name, label)
+            assert block.out_channels == shape.channels and block.map_cols == shape.map_cols
+            registered = create_attn(spec.attn, shape.channels, shape.width, shape.map_cols,
+                                     identity=shape.identity)
+            assert (block.attn is None) == (registered is None)
+            if block.attn is not None:
+                assert block.attn.describe() == registered.describe(), (name, label)
+                assert _param_shapes(block.attn) == _param_shapes(registered), (name, label)

@@ -8,7 +8,7 @@ import mxnet as mx
 import pytest
 from mxnet.gluon import nn
 
-from ini_gluon.models import BlockShape, register_backbone, registry
+from ini_gluon.models import BlockShape, families, register_backbone
 from ini_gluon.training import build_parser, main, main_imagenet, resolve
 from ini_gluon.training import imagenet
 from ini_gluon.run.settings import Settings, to_json
@@ -21,7 +21,7 @@ LR, DECAY, ITERS = 0.045, 0.98, 5           # the SINet paper's ImageNet lr and 
 def sinet_paper(monkeypatch):
     """Toy backbones of the SINet paper, registered for one test (test_extending's way): an
     ImageNet SINet (family sinet) and CIFAR ablation nets (families mobilenet and resnet)."""
-    monkeypatch.setattr(registry, '_BACKBONES', dict(registry._BACKBONES))
+    monkeypatch.setattr(families, '_BACKBONES', dict(families._BACKBONES))
 
     def blocks(width):
         return [BlockShape('stage1.0', width)]

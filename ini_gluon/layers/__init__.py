@@ -10,8 +10,10 @@ import pkgutil
 
 from .g_filters import (GFilter, GFILTER_SETS, parse_g_filters, set_names, plan_inner_imaging,
                         InnerImagingPlan, closest_divisor)
-from .create_attn import (AttnSpec, AttnType, NameSuffix, BlockShape, register_attention,
-                          attention_types, parse_attn, attn_name, create_attn, plan_attn)
+from .attn_options import (AttnOption, NameSuffix, integer_suffix, flag_suffix, choice_suffix,
+                           REDUCTION, MAP_COLS, SPATIAL)
+from .create_attn import (AttnSpec, AttnType, BlockShape, register_attention, attention_types,
+                          attention_options, parse_attn, attn_name, create_attn, plan_attn)
 from .formulation import Formulation, squeeze, average_filters, portable_graph
 from .channel_attention import (ChannelEncoder, ChannelAttention, SqueezeExcite,
                                 DoubleFCSqueezeExcite)
@@ -23,9 +25,10 @@ for _module in pkgutil.iter_modules(__path__):
     importlib.import_module('%s.%s' % (__name__, _module.name))
 
 __all__ = ['GFilter', 'GFILTER_SETS', 'parse_g_filters', 'set_names', 'plan_inner_imaging',
-           'InnerImagingPlan', 'closest_divisor', 'AttnSpec', 'AttnType', 'NameSuffix',
-           'BlockShape', 'register_attention', 'attention_types', 'parse_attn', 'attn_name',
-           'create_attn', 'plan_attn', 'Formulation', 'squeeze', 'average_filters',
-           'portable_graph', 'ChannelEncoder', 'ChannelAttention', 'SqueezeExcite',
-           'DoubleFCSqueezeExcite', 'inner_imaged_map', 'group_signals', 'GFilterBank',
-           'InnerImaging', 'SpatialAttention', 'CBAM']
+           'InnerImagingPlan', 'closest_divisor', 'AttnOption', 'NameSuffix', 'integer_suffix',
+           'flag_suffix', 'choice_suffix', 'REDUCTION', 'MAP_COLS', 'SPATIAL', 'AttnSpec',
+           'AttnType', 'BlockShape', 'register_attention', 'attention_types',
+           'attention_options', 'parse_attn', 'attn_name', 'create_attn', 'plan_attn',
+           'Formulation', 'squeeze', 'average_filters', 'portable_graph', 'ChannelEncoder',
+           'ChannelAttention', 'SqueezeExcite', 'DoubleFCSqueezeExcite', 'inner_imaged_map',
+           'group_signals', 'GFilterBank', 'InnerImaging', 'SpatialAttention', 'CBAM']

@@ -10,6 +10,7 @@ option uses (:class:`~ini_gluon.layers.spatial.SpatialAttention`, one map).
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 
+from .attn_options import REDUCTION
 from .channel_attention import ChannelAttention, reduced
 from .create_attn import AttnType, register_attention
 from .formulation import in_use
@@ -68,4 +69,4 @@ def _build(spec, block, norm_layer, norm_kwargs):
     return CBAM(block.channels, spec.reduction, norm_layer=norm_layer, norm_kwargs=norm_kwargs)
 
 
-register_attention(AttnType('cbam', _build, options=('reduction',)))
+register_attention(AttnType('cbam', _build, options=(REDUCTION,)))

@@ -11,6 +11,7 @@ of the formulation in use when the layer is traced or run (:mod:`ini_gluon.layer
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from .attn_options import REDUCTION, SPATIAL
 from .create_attn import AttnType, register_attention
 from .formulation import in_use
 
@@ -187,6 +188,6 @@ def _plan_double_fc(spec, block):
     return None
 
 
-register_attention(AttnType('se', _build_se, options=('reduction', 'spatial')))
+register_attention(AttnType('se', _build_se, options=(REDUCTION, SPATIAL)))
 register_attention(AttnType('cmpe_se_doublefc', _build_double_fc, _plan_double_fc,
-                            options=('reduction', 'spatial')))
+                            options=(REDUCTION, SPATIAL), paper='cmpe-se'))

@@ -1,14 +1,18 @@
 """One registry and one factory for every attention layer a block can take (timm's
 ``create_attn`` in Gluon).
 
-An attention is named once and parsed once into an :class:`AttnSpec`; everything after works on
-the spec.  Each attention type registers an :class:`AttnType`: how to build its layer for a
-block, and optionally a pure-Python plan that says whether (and how) it fits a block of ``C``
-channels before any network is built.  Adding an attention is one new module with one
-:func:`register_attention` call (the package imports every module of ``ini_gluon.layers``).
+An attention is named once and parsed once into an :class:`AttnSpec`, its kind and the value of
+every option the kind takes; everything after works on the spec.  Each attention type registers
+an :class:`AttnType`: how to build its layer for a block, the options it takes
+(:class:`~ini_gluon.layers.attn_options.AttnOption`: a keyword, a default, and the word of a
+name that spells a value), and optionally a pure-Python plan that says whether (and how) it fits
+a block of ``C`` channels before any network is built.  Adding an attention is one new module
+with one :func:`register_attention` call (the package imports every module of
+``ini_gluon.layers``).
 
-Names: ``<kind>[<suffix>][_spa<τ>]`` -- ``'se'``, ``'cbam'``, ``'cmpe_se_3x3'``,
-``'ini_mix5d'``, ``'ini_square1_nojoint'``, ``'se_spa4'``; in a model name the suffix follows
+Names: ``<kind>[_<word>...]``, one word for each option whose value is not the default, in the
+order the type declares its options -- ``'se'``, ``'cbam'``, ``'cmpe_se_3x3'``,
+``'ini_mix5d'``, ``'ini_square1_nojoint'``, ``'se_t8_spa4'``; in a model name the words follow
 the backbone (``ini_wrn28_10_mix5d``).
 """
 import re
@@ -16,33 +20,72 @@ from collections import namedtuple
 
 from mxnet.gluon.nn import BatchNorm
 
-__all__ = ['AttnSpec', 'AttnType', 'NameSuffix', 'BlockShape', 'register_attention',
-           'attention_types', 'parse_attn', 'attn_name', 'split_spatial', 'create_attn',
-           'plan_attn']
+from .attn_options import AttnOption, SPATIAL, read_words, option_words
+from .spatial import SpatialAttention
+
+__all__ = ['AttnSpec', 'AttnType', 'BlockShape', 'register_attention', 'attention_types',
+           'attention_options', 'match_kind', 'parse_attn', 'attn_name', 'suffix_name',
+           'create_attn', 'plan_attn', 'plan_block']
+
+_TYPES = {}
 
 
-class AttnSpec(namedtuple('AttnSpec', ['kind', 'g_filters', 'joint', 'aggregation', 'layout',
-                                       'reduction', 'map_cols', 'spatial'])):
+class AttnSpec(namedtuple('AttnSpec', ['kind', 'options'])):
     """What attention a block takes: immutable, hashable, comparable.
 
     kind : a registered type (``'se'``, ``'cbam'``, ``'cmpe_se_<mode>'``, ``'ini'``, ...).
-    g_filters : set name or list of shapes (``'ini'`` only).
-    joint : bool -- model the identity with the residual (``False``: the ``*`` rows).
-    aggregation : ``'sum'`` or ``'concat'``.
-    layout : ``None`` (the paper's choice) or ``'fold'``, ``'stack'``, ``'alt'``.
-    reduction : ``t``.
-    map_cols : ``None`` (the backbone's rule) or an exact column count for every block.
-    spatial : τ, the number of spatial attention maps applied first (0: none; Table V).
+    options : ``((name, value), ...)`` of every option the type declares, in its order, the
+        defaults filled in and each value in its canonical form (``'MIX-5-d'`` is ``'mix5d'``,
+        a list of G-filter shapes a tuple of ``(rows, cols, dilation)``).
 
-    A type accepts only the fields it lists in :attr:`AttnType.options`; the others keep their
-    defaults.
+    Built as ``AttnSpec(kind, *values, **options)``: positional values follow the type's options
+    in order (``AttnSpec('ini', 'square3', joint=False)``), options not given take their
+    defaults; an option the type does not take, a value an option cannot take, or values that
+    do not go together (the type's ``check``) raise ``ValueError``.  Each option reads as an
+    attribute (``spec.reduction``; ``spec.g_filters`` of ``ini``), ``spec.kwargs`` is the dict.
     """
     __slots__ = ()
 
-    def __new__(cls, kind, g_filters=None, joint=True, aggregation='sum', layout=None,
-                reduction=16, map_cols=None, spatial=0):
-        return super(AttnSpec, cls).__new__(cls, kind, g_filters, joint, aggregation, layout,
-                                            reduction, map_cols, spatial)
+    def __new__(cls, kind, *values, **options):
+        attn_type = _type(kind)
+        declared = attn_type.options
+        if len(values) > len(declared):
+            raise ValueError('%s takes %d options, not %d' % (kind, len(declared), len(values)))
+        for option, value in zip(declared, values):
+            if option.name in options:
+                raise ValueError('%s: %s given twice' % (kind, option.name))
+            options[option.name] = value
+        foreign = [name for name in options if name not in {o.name for o in declared}]
+        if foreign:
+            raise ValueError('%s takes no %s: %s' % (kind, ', '.join(foreign), _why(foreign)))
+        spec = super(AttnSpec, cls).__new__(cls, kind, tuple(
+            (o.name, _converted(o, options.get(o.name, o.default))) for o in declared))
+        if attn_type.check is not None:
+            attn_type.check(spec)
+        return spec
+
+    def __getattr__(self, name):
+        for key, value in self.options:
+            if key == name:
+                return value
+        raise AttributeError('%s takes no option %r' % (self.kind, name))
+
+    def __getnewargs_ex__(self):
+        return (self.kind,), self.kwargs
+
+    def __repr__(self):
+        return 'AttnSpec(%r%s)' % (self.kind, ''.join(', %s=%r' % kv for kv in self.options))
+
+    def _replace(self, **changes):
+        """The spec with some options (or the kind) changed: the other options kept (another
+        kind's, its defaults)."""
+        kind = changes.pop('kind', self.kind)
+        return AttnSpec(kind, **dict(self.kwargs if kind == self.kind else {}, **changes))
+
+    @property
+    def kwargs(self):
+        """``{option: value}``."""
+        return dict(self.options)
 
     @property
     def type(self):
@@ -65,7 +108,36 @@ class AttnSpec(namedtuple('AttnSpec', ['kind', 'g_filters', 'joint', 'aggregatio
         return plan_attn(self, channels, map_cols, identity)
 
 
-_DEFAULTS = AttnSpec('-')._asdict()
+def _type(kind):
+    if kind not in _TYPES:
+        raise ValueError('unknown attention kind %r: expected one of %s'
+                         % (kind, ', '.join(sorted(_TYPES))))
+    return _TYPES[kind]
+
+
+def _converted(option, value):
+    value = value if option.convert is None else option.convert(value)
+    try:
+        hash(value)
+    except TypeError:
+        raise ValueError('%s=%r: an attention option takes hashable values' % (option.name,
+                                                                               value))
+    return value
+
+
+def _why(names):
+    """What the options ``names`` are and which kinds take them."""
+    notes = []
+    for name in names:
+        kinds = attention_options().get(name)
+        if not kinds:
+            notes.append('%s is an option of no attention' % name)
+            continue
+        option = next(o for o in _TYPES[kinds[0]].options if o.name == name)
+        notes.append('%s%s goes with %s' % (
+            option.doc or name, ' (_%s)' % option.suffix.shown if option.suffix else '',
+            ', '.join(kinds)))
+    return '; '.join(notes)
 
 
 class BlockShape(namedtuple('BlockShape', ['label', 'channels', 'width', 'map_cols',
@@ -81,8 +153,9 @@ class BlockShape(namedtuple('BlockShape', ['label', 'channels', 'width', 'map_co
                                               channels if width is None else width, map_cols,
                                               identity)
 
-AttnType = namedtuple('AttnType', ['kind', 'build', 'plan', 'options', 'suffix', 'variants',
-                                   'check'], defaults=(None, (), None, ({},), None))
+
+AttnType = namedtuple('AttnType', ['kind', 'build', 'plan', 'options', 'variants', 'check',
+                                   'paper'], defaults=(None, (), ({},), None, None))
 AttnType.__doc__ = """A registered attention type.
 
 kind : str -- the name prefix (``'se'``).
@@ -91,31 +164,44 @@ build : ``build(spec, block, norm_layer, norm_kwargs)`` -> the layer, a
     the :class:`BlockShape` ``block``.
 plan : ``plan(spec, block)`` -> a pure-Python plan (``InnerImagingPlan``) or ``None``; raises
     ``ValueError`` where the layer cannot be built for ``block``.  ``None``: fits any block.
-options : the :class:`AttnSpec` fields besides ``kind`` the type takes.
-suffix : ``None``, or a :class:`NameSuffix`: the part of a name after the kind (after the
-    backbone in a model name).
-variants : the ``{field: value}`` of each model :func:`~ini_gluon.list_models` lists.
-check : ``check(spec)`` raising ``ValueError`` for an inconsistent spec, or ``None``.
+options : tuple of :class:`~ini_gluon.layers.attn_options.AttnOption` -- what the type takes,
+    in the order a name spells them (``REDUCTION``, ``SPATIAL``, or its own).
+variants : the ``{option: value}`` of each model :func:`~ini_gluon.list_models` lists.
+check : ``check(spec)`` raising ``ValueError`` for options that do not go together, or
+    ``None``.
+paper : str or None -- the paper whose training recipe its models follow where the backbone
+    names none (``'cmpe-se'``; :func:`ini_gluon.models.model_paper`).
 """
-
-NameSuffix = namedtuple('NameSuffix', ['regex', 'model_regex', 'parse', 'format', 'what'])
-NameSuffix.__doc__ = """The suffix of an attention's names: ``regex`` matches it in an attention
-name (``'_mix5d_nojoint'`` of ``'ini_mix5d_nojoint'``, possibly empty), ``model_regex`` at the
-end of a model name; ``parse(match or None) -> {field: value}``, ``format(spec) -> str``;
-``what`` it names, for messages (``'a G-filter set'``)."""
-
-_TYPES = {}
 
 
 def register_attention(attn_type):
-    """Register an :class:`AttnType` under its ``kind``; returns it."""
-    if not re.match(r'^[a-z][a-z0-9]*(_[a-z0-9]+)*$', attn_type.kind):
-        raise ValueError('attention kind %r: lowercase words joined by _' % (attn_type.kind,))
-    unknown = set(attn_type.options) - set(_DEFAULTS) | ({'kind'} & set(attn_type.options))
-    if unknown:
-        raise ValueError('attention %r lists unknown options %s'
-                         % (attn_type.kind, ', '.join(sorted(unknown))))
-    _TYPES[attn_type.kind] = attn_type
+    """Register an :class:`AttnType` under its ``kind`` (its variants checked: each a valid spec
+    whose name spells it); returns it."""
+    kind = attn_type.kind
+    if not re.match(r'^[a-z][a-z0-9]*(_[a-z0-9]+)*$', kind):
+        raise ValueError('attention kind %r: lowercase words joined by _' % (kind,))
+    names = [getattr(o, 'name', None) for o in attn_type.options]
+    bad = [o for o in attn_type.options if not isinstance(o, AttnOption) or
+           not str(o.name).isidentifier() or hasattr(AttnSpec, o.name) or
+           names.count(o.name) > 1 or (o.required and o.suffix is None)]
+    if bad:
+        raise ValueError('attention %r: each option is an AttnOption whose name is its own and '
+                         'no attribute of AttnSpec (a required one with a suffix), not %s'
+                         % (kind, ', '.join(repr(getattr(o, 'name', o)) for o in bad)))
+    known = _TYPES.get(kind)
+    _TYPES[kind] = attn_type
+    try:
+        for variant in attn_type.variants:
+            unnamed = [o.name for o in attn_type.options if o.suffix is None and
+                       AttnSpec(kind, **variant).kwargs[o.name] != o.default]
+            if unnamed:
+                raise ValueError('attention %r: a listed variant sets %s, which no name spells'
+                                 % (kind, ', '.join(unnamed)))
+    except ValueError:
+        _TYPES.pop(kind)
+        if known is not None:
+            _TYPES[kind] = known
+        raise
     return attn_type
 
 
@@ -124,15 +210,13 @@ def attention_types():
     return dict(sorted(_TYPES.items(), key=lambda kv: (-len(kv[0]), kv[0])))
 
 
-_SPATIAL_RE = re.compile(r'_spa([1-9]\d*)?\Z')
-
-
-def split_spatial(text):
-    """``(text without '_spa<τ>', τ)``; τ = 0 where there is none, 1 for ``_spa``."""
-    match = _SPATIAL_RE.search(text)
-    if not match:
-        return text, 0
-    return text[:match.start()], int(match.group(1) or 1)
+def attention_options():
+    """``{option name: [kinds that take it]}`` over every registered type (kinds sorted)."""
+    found = {}
+    for kind, attn_type in sorted(_TYPES.items()):
+        for option in attn_type.options:
+            found.setdefault(option.name, []).append(kind)
+    return found
 
 
 def match_kind(text):
@@ -144,14 +228,10 @@ def match_kind(text):
     return None, text
 
 
-def _expected():
-    return ', '.join("'%s'" % k for k in sorted(_TYPES)) + ' (each optionally + _spa<τ>)'
-
-
 def parse_attn(attn, **overrides):
     """An :class:`AttnSpec` from a name (``'se'``, ``'cmpe_se_1x1'``, ``'ini'``,
     ``'ini_mix5d'``, ``'ini_square3d_nojoint_concat'``, ``'se_spa4'``) or a spec; ``overrides``
-    replace its fields.  ``None`` / ``'none'`` give ``None``.  Raises ``ValueError``."""
+    replace its options.  ``None`` / ``'none'`` give ``None``.  Raises ``ValueError``."""
     if attn is None or attn == 'none':
         if overrides:
             raise ValueError('no attention takes no options (%s)' % ', '.join(sorted(overrides)))
@@ -162,68 +242,19 @@ def parse_attn(attn, **overrides):
         spec = attn
     else:
         raise ValueError('attention must be a name, an AttnSpec or None, not %r' % (attn,))
-    spec = spec._replace(**overrides) if overrides else spec
-    check(spec)
-    return _normalised(spec)
-
-
-def _normalised(spec):
-    """The same spec with its G-filter set hashable and canonically named (``'MIX-5-d'`` ->
-    ``'mix5d'``, a list of shapes -> a tuple of ``(rows, cols, dilation)``)."""
-    g = spec.g_filters
-    if isinstance(g, str):
-        g = g.replace('-', '').replace('_', '').lower()
-    elif g is not None:
-        g = tuple(tuple(shape) + (1,) * (3 - len(shape)) for shape in g)
-    return spec if g == spec.g_filters else spec._replace(g_filters=g)
+    return spec._replace(**overrides) if overrides else spec
 
 
 def _parse_name(name):
-    text, spatial = split_spatial(name)
-    attn_type, rest = match_kind(text)
+    attn_type, rest = match_kind(name)
     if attn_type is None:
-        raise ValueError('unknown attention %r: expected %s' % (name, _expected()))
-    suffix = attn_type.suffix
-    match = suffix and re.match('^(?:%s)$' % suffix.regex, rest)
-    if rest and not match:
-        raise ValueError('unknown attention %r: %s takes no %r' % (name, attn_type.kind, rest))
-    fields = suffix.parse(match or None) if suffix else {}
-    return AttnSpec(attn_type.kind, spatial=spatial, **fields)
-
-
-def check(spec):
-    """Raise ``ValueError`` unless ``spec`` is a consistent spec of a registered type."""
-    if spec.kind not in _TYPES:
-        raise ValueError('unknown attention kind %r: expected one of %s'
-                         % (spec.kind, ', '.join(sorted(_TYPES))))
-    attn_type = _TYPES[spec.kind]
-    if not (_integer(spec.spatial) and spec.spatial >= 0):
-        raise ValueError('spatial (the number of spatial maps) must be an integer >= 0, not %r'
-                         % (spec.spatial,))
-    if not (_integer(spec.reduction) and spec.reduction >= 1):
-        raise ValueError('reduction ratio t must be a positive integer, not %r'
-                         % (spec.reduction,))
-    if spec.map_cols is not None and not (_integer(spec.map_cols) and spec.map_cols >= 1):
-        raise ValueError('map_cols must be a positive integer, not %r' % (spec.map_cols,))
-    if not isinstance(spec.joint, bool):
-        raise ValueError('joint must be True or False, not %r' % (spec.joint,))
-    foreign = [f for f, v in spec._asdict().items()
-               if f != 'kind' and f not in attn_type.options and v != _DEFAULTS[f]]
-    if foreign:
-        raise ValueError('%s takes no %s: %s' % (spec.kind, ', '.join(foreign), _why(foreign)))
-    if attn_type.check is not None:
-        attn_type.check(spec)
-
-
-def _integer(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _why(fields):
-    if fields == ['spatial']:
-        return ('spatial maps before the channel attention (_spa<τ>) go with %s'
-                % ', '.join(sorted(k for k, t in _TYPES.items() if 'spatial' in t.options)))
-    return 'these options shape an inner-imaged map of ini models'
+        raise ValueError('unknown attention %r: expected one of %s, each followed by the words '
+                         'of its options' % (name, ', '.join("'%s'" % k for k in sorted(_TYPES))))
+    values, unread = read_words(attn_type.options, rest[1:].split('_') if rest else [])
+    if unread:
+        raise ValueError('unknown attention %r: %s takes no %r'
+                         % (name, attn_type.kind, '_' + '_'.join(unread)))
+    return AttnSpec(attn_type.kind, **values)
 
 
 def attn_name(spec):
@@ -231,17 +262,20 @@ def attn_name(spec):
     empty string for ``None``."""
     if spec is None:
         return ''
-    return spec.kind + suffix_name(spec) + spatial_name(spec)
+    return spec.kind + suffix_name(spec)
 
 
 def suffix_name(spec):
-    """The suffix of ``spec``'s name (``'_mix5d_nojoint'``), empty for types without one."""
-    attn_type = _TYPES[spec.kind]
-    return attn_type.suffix.format(spec) if attn_type.suffix else ''
+    """The words of ``spec``'s options in a name (``'_mix5d_nojoint'``, ``'_t8_spa4'``): the
+    part of a model name after the backbone."""
+    return ''.join('_' + word for word in option_words(spec.type.options, spec.kwargs))
 
 
-def spatial_name(spec):
-    return '' if not spec.spatial else '_spa' if spec.spatial == 1 else '_spa%d' % spec.spatial
+def _spatial_maps(spec):
+    """τ, the spatial maps before the layer: the option
+    :data:`~ini_gluon.layers.attn_options.SPATIAL` of the types that take it, which the factory
+    applies (0 for the others)."""
+    return spec.spatial if SPATIAL in spec.type.options else 0
 
 
 def plan_attn(attn, channels, map_cols=16, identity=True, width=None):
@@ -254,8 +288,9 @@ def plan_block(spec, block):
     """:func:`plan_attn` of an :class:`AttnSpec` (or ``None``) and a :class:`BlockShape`."""
     if spec is None:
         return None
-    if spec.spatial and block.channels % spec.spatial:
-        raise ValueError('%d spatial maps need C divisible by %d' % (spec.spatial, spec.spatial))
+    spatial = _spatial_maps(spec)
+    if spatial and block.channels % spatial:
+        raise ValueError('%d spatial maps need C divisible by %d' % (spatial, spatial))
     plan = spec.type.plan
     return None if plan is None else plan(spec, block)
 
@@ -290,8 +325,8 @@ def create_attn(attn, channels, width=None, map_cols=16, norm_layer=BatchNorm, n
     block = BlockShape('block', channels, width, map_cols, identity)
     plan_block(spec, block)
     layer = spec.type.build(spec, block, norm_layer, norm_kwargs)
-    if spec.spatial:
-        from .spatial import SpatialAttention
-        layer.add_spatial(SpatialAttention(channels, spec.spatial, norm_layer=norm_layer,
+    spatial = _spatial_maps(spec)
+    if spatial:
+        layer.add_spatial(SpatialAttention(channels, spatial, norm_layer=norm_layer,
                                            norm_kwargs=norm_kwargs))
     return layer

@@ -9,8 +9,9 @@ attention layer and the model summary need, without building a network.
 import re
 from collections import namedtuple
 
-__all__ = ['GFilter', 'GFILTER_SETS', 'parse_g_filters', 'set_names', 'InnerImagingPlan',
-           'plan_inner_imaging', 'closest_divisor', 'LAYOUTS', 'AGGREGATIONS']
+__all__ = ['GFilter', 'GFILTER_SETS', 'parse_g_filters', 'set_names', 'shapes_word',
+           'InnerImagingPlan', 'plan_inner_imaging', 'closest_divisor', 'LAYOUTS',
+           'AGGREGATIONS']
 
 LAYOUTS = ('fold', 'stack', 'alt')
 AGGREGATIONS = ('sum', 'concat')
@@ -64,6 +65,10 @@ GFILTER_SETS = {
 DILATED = GFilter(3, 3, 2)
 _SET_RE = re.compile(r'^(square[1-5]|mix[1-5]|simple[13]'
                      r'|horizon([1-9]\d*)|vertical([1-9]\d*))(d?)$')
+# a set of shapes by name: '1x1-3x3-3x3d2' (rows x cols, 'd' and the dilation where it is not 1)
+_SHAPE = r'([1-9]\d*)x([1-9]\d*)(?:d([1-9]\d*))?'
+_SHAPE_WORD = r'[1-9]\d*x[1-9]\d*(?:d[1-9]\d*)?'
+SHAPES_RE = r'%s(?:-%s)*' % (_SHAPE_WORD, _SHAPE_WORD)
 
 
 def set_names(max_n=5):
@@ -75,14 +80,17 @@ def set_names(max_n=5):
 
 
 def parse_g_filters(spec):
-    """Turn a set name (``'mix5d'``, ``'mix-5-d'``, ``'horizon4'``) or an explicit list of shapes
-    (``[(1, 1), (3, 3), (5, 5, 2)]``) into a tuple of :class:`GFilter`.
+    """Turn a set name (``'mix5d'``, ``'mix-5-d'``, ``'horizon4'``), an explicit list of shapes
+    (``[(1, 1), (3, 3), (5, 5, 2)]``) or its name (``'1x1-3x3-5x5d2'``, :func:`shapes_word`)
+    into a tuple of :class:`GFilter`.
 
     Raises
     ------
     ValueError
         Naming the set and what a valid one looks like.
     """
+    if isinstance(spec, str) and re.fullmatch(SHAPES_RE, spec):
+        spec = [tuple(int(v) for v in m.groups() if v) for m in re.finditer(_SHAPE, spec)]
     if isinstance(spec, str):
         name = spec.replace('-', '').replace('_', '').lower()
         match = _SET_RE.match(name)
@@ -119,6 +127,12 @@ def parse_g_filters(spec):
     if len(set(shapes)) != len(shapes):
         raise ValueError('malformed G-filter set %r: a shape is listed twice' % (spec,))
     return tuple(shapes)
+
+
+def shapes_word(shapes):
+    """The name of a set of shapes, ``(rows, cols, dilation)`` each: ``'1x1-3x3-3x3d2'``
+    (:func:`parse_g_filters` reads it)."""
+    return '-'.join('%dx%d' % (a, b) + ('d%d' % d if d != 1 else '') for a, b, d in shapes)
 
 
 def closest_divisor(n, target):

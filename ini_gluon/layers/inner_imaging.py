@@ -16,15 +16,19 @@ into channel attention:
 The CMPE-SE pair-view modes are the same module with one G-filter: ``1x1`` and ``2x1`` on the
 stacked map (CMPE-SE eq. 10-14), ``3x3`` on the alternating fold (CMPE-SE eq. 15-16).
 """
+import re
+
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 from mxnet.gluon.block import HybridBlock
 
+from .attn_options import (AttnOption, NameSuffix, flag_suffix, choice_suffix, REDUCTION,
+                           MAP_COLS, SPATIAL)
 from .channel_attention import ChannelAttention, ChannelEncoder, reduced
-from .create_attn import AttnType, NameSuffix, register_attention
+from .create_attn import AttnType, register_attention
 from .formulation import in_use
-from .g_filters import (GFilter, parse_g_filters, plan_inner_imaging, set_names, LAYOUTS,
-                        AGGREGATIONS)
+from .g_filters import (GFilter, parse_g_filters, plan_inner_imaging, set_names, shapes_word,
+                        SHAPES_RE, LAYOUTS, AGGREGATIONS)
 
 __all__ = ['inner_imaged_map', 'group_signals', 'GFilterBank', 'InnerImaging']
 
@@ -191,86 +195,112 @@ def ini_layout(spec):
     sets (eq. 19), ``alt`` for joint modelling (eq. 24), ``fold`` without it (eq. 4)."""
     if spec.layout is not None:
         return spec.layout
-    if isinstance(spec.g_filters, str) and spec.g_filters.startswith('simple'):
+    if _simple(spec.g_filters):
         return 'stack'
     return 'alt' if spec.joint else 'fold'
 
 
+def _simple(g_filters):
+    return isinstance(g_filters, str) and g_filters.startswith('simple')
+
+
 def _configuration(spec, block):
-    """``(layout, G-filters)`` of an ``ini`` or pair-view spec in ``block``.  Where the block
-    has no identity flow (All-CNN), the ``ini`` map is the residual signal's fold (eq. 4)."""
+    """``(layout, G-filters, aggregation)`` of an ``ini`` or pair-view spec in ``block``.  Where
+    the block has no identity flow (All-CNN), the ``ini`` map is the residual signal's fold
+    (eq. 4)."""
     if spec.kind == 'ini':
         if block.identity:
             if spec.layout == 'fold' and spec.joint:
                 raise ValueError("layout 'fold' holds the residual signal alone: it needs "
                                  "joint=False")
-            return ini_layout(spec), parse_g_filters(spec.g_filters)
+            return ini_layout(spec), parse_g_filters(spec.g_filters), spec.aggregation
         if not spec.joint:
             raise ValueError('_nojoint leaves out an identity this block does not have: the '
                              'ini model without it is the same')
-        simple = isinstance(spec.g_filters, str) and spec.g_filters.startswith('simple')
-        layout = spec.layout or ('stack' if simple else 'fold')
+        layout = spec.layout or ('stack' if _simple(spec.g_filters) else 'fold')
         if layout != 'fold':
             raise ValueError("the %s layout holds the identity signal, and this block has no "
                              "identity flow: only 'fold' applies" % layout)
-        return 'fold', parse_g_filters(spec.g_filters)
+        return 'fold', parse_g_filters(spec.g_filters), spec.aggregation
     if not block.identity:
         raise ValueError('%s lays the identity out with the residual, and this block has no '
                          'identity flow' % spec.kind)
     layout, g_filter = CMPE_SE_PAIR_VIEWS[spec.kind[len('cmpe_se_'):]]
-    return layout, (g_filter,)
+    return layout, (g_filter,), 'sum'
 
 
 def _plan(spec, block):
-    layout, g_filters = _configuration(spec, block)
+    layout, g_filters, aggregation = _configuration(spec, block)
     exact = spec.map_cols is not None
     return plan_inner_imaging(block.channels, g_filters, layout,
-                              spec.map_cols if exact else block.map_cols, spec.aggregation,
+                              spec.map_cols if exact else block.map_cols, aggregation,
                               exact=exact)
 
 
 def _build(spec, block, norm_layer, norm_kwargs):
-    layout, g_filters = _configuration(spec, block)
+    layout, g_filters, aggregation = _configuration(spec, block)
     exact = spec.map_cols is not None
     return InnerImaging(block.channels, reduced(block.width, spec.reduction), g_filters,
                         layout=layout,
                         map_cols=spec.map_cols if exact else block.map_cols,
-                        aggregation=spec.aggregation, reduction=spec.reduction,
+                        aggregation=aggregation, reduction=spec.reduction,
                         exact_cols=exact, norm_layer=norm_layer, norm_kwargs=norm_kwargs,
                         kind=spec.name)
 
 
 def _check(spec):
-    if spec.aggregation not in AGGREGATIONS:
-        raise ValueError('unknown G-filter aggregation %r: expected one of %s'
-                         % (spec.aggregation, ', '.join(AGGREGATIONS)))
-    if spec.layout is not None and spec.layout not in LAYOUTS:
-        raise ValueError('unknown inner-imaged map layout %r: expected one of %s'
-                         % (spec.layout, ', '.join(LAYOUTS)))
-    if spec.kind != 'ini':
-        return
-    parse_g_filters(spec.g_filters)
-    layout = ini_layout(spec)
-    if layout != 'fold' and not spec.joint:
+    """The options of an ``ini`` spec go together: a layout that holds the identity needs
+    joint modelling."""
+    if ini_layout(spec) != 'fold' and not spec.joint:
         raise ValueError("the %s layout holds the identity signal; without joint modelling "
-                         "(_nojoint) only 'fold' applies" % layout)
+                         "(_nojoint) only 'fold' applies" % ini_layout(spec))
 
 
-_OPTIONS = r'(?P<nojoint>_nojoint)?(?P<concat>_concat)?'
-_G_SET = r'_(?P<g_filters>(?!nojoint|concat|spa)[a-z0-9]+)'
+# The options of ini: the G-filter set (a name of Table I, or shapes), joint modelling, the
+# aggregation, the layout; and the shared t, M, τ.  A model name spells each that is not the
+# default after the backbone, in this order: ini_wrn28_10_mix5d_nojoint_concat_fold_t8_m8_spa4.
+def _g_filters(value):
+    """A set name, normalised (``'MIX-5-d'`` -> ``'mix5d'``), or shapes as a tuple of
+    ``(rows, cols, dilation)``; checked."""
+    shapes = parse_g_filters(value)
+    if isinstance(value, str) and not re.fullmatch(SHAPES_RE, value):
+        return value.replace('-', '').replace('_', '').lower()
+    return tuple(tuple(g) for g in shapes)
 
 
-def _parse_suffix(match):
-    groups = match.groupdict() if match else {}
-    return {'g_filters': groups.get('g_filters') or DEFAULT_G_FILTERS,
-            'joint': not groups.get('nojoint'),
-            'aggregation': 'concat' if groups.get('concat') else 'sum'}
+def _g_filters_word(value):
+    return value if isinstance(value, str) else shapes_word(value)
 
 
-def _format_suffix(spec):
-    g = spec.g_filters if isinstance(spec.g_filters, str) else 'custom'
-    return '_%s%s%s' % (g, '' if spec.joint else '_nojoint',
-                        '_concat' if spec.aggregation == 'concat' else '')
+def _joint(value):
+    if not isinstance(value, bool):
+        raise ValueError('joint must be True or False, not %r' % (value,))
+    return value
+
+
+def _aggregation(value):
+    if value not in AGGREGATIONS:
+        raise ValueError('unknown G-filter aggregation %r: expected one of %s'
+                         % (value, ', '.join(AGGREGATIONS)))
+    return value
+
+
+def _layout(value):
+    if value is not None and value not in LAYOUTS:
+        raise ValueError('unknown inner-imaged map layout %r: expected one of %s'
+                         % (value, ', '.join(LAYOUTS)))
+    return value
+
+
+G_FILTERS = AttnOption(
+    'g_filters', DEFAULT_G_FILTERS, _g_filters,
+    NameSuffix('[a-z0-9]+|' + SHAPES_RE, lambda m: m.group(0), _g_filters_word,
+               '<G-filter set>'), 'a G-filter set', required=True)
+JOINT = AttnOption('joint', True, _joint, flag_suffix('nojoint', False), 'joint modelling')
+AGGREGATION = AttnOption('aggregation', 'sum', _aggregation, flag_suffix('concat', 'concat'),
+                         "the G-filter maps' aggregation")
+LAYOUT = AttnOption('layout', None, _layout, choice_suffix(LAYOUTS),
+                    "the inner-imaged map's layout")
 
 
 def _ini_variants():
@@ -290,11 +320,9 @@ def _ini_variants():
 
 
 register_attention(AttnType(
-    'ini', _build, _plan, options=('g_filters', 'joint', 'aggregation', 'layout', 'reduction',
-                                   'map_cols', 'spatial'),
-    suffix=NameSuffix('(?:%s)?%s' % (_G_SET, _OPTIONS), _G_SET + _OPTIONS, _parse_suffix,
-                      _format_suffix, 'a G-filter set'),
+    'ini', _build, _plan,
+    options=(G_FILTERS, JOINT, AGGREGATION, LAYOUT, REDUCTION, MAP_COLS, SPATIAL),
     variants=tuple(_ini_variants()), check=_check))
 for _mode in CMPE_SE_PAIR_VIEWS:
     register_attention(AttnType('cmpe_se_' + _mode, _build, _plan,
-                                options=('reduction', 'map_cols', 'spatial'), check=_check))
+                                options=(REDUCTION, MAP_COLS, SPATIAL), paper='cmpe-se'))

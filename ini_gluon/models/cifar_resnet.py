@@ -17,7 +17,7 @@ from gluoncv.model_zoo.cifarresnet import CIFARBasicBlockV2, CIFARResNetV2
 from gluoncv.model_zoo.resnet import BottleneckV2
 
 from ..layers.create_attn import parse_attn
-from .registry import register_backbone
+from .families import register_backbone
 from .residual import AttentionResidual, BlockShape, ChainedStages
 
 __all__ = ['CIFARPreActBlock', 'PreActBottleneck', 'PreActResNet', 'cifar_preact_resnet']

@@ -11,7 +11,7 @@ from mxnet.gluon.nn import BatchNorm
 from gluoncv.model_zoo.cifarwideresnet import CIFARBasicBlockV2, CIFARWideResNet
 
 from ..layers.create_attn import parse_attn
-from .registry import register_backbone
+from .families import register_backbone
 from .residual import AttentionResidual, BlockShape, ChainedStages
 
 __all__ = ['CIFARWideBlock', 'WideResNet', 'cifar_wrn']

@@ -14,7 +14,7 @@ from gluoncv.model_zoo.resnet import (BasicBlockV1, BasicBlockV2, BottleneckV1, 
 
 from ..layers.create_attn import AttnSpec, parse_attn
 from .cifar_resnet import PreActBottleneck, RESNET_MAP_COLS
-from .registry import register_backbone
+from .families import register_backbone
 from .residual import AttentionResidual, BlockShape, ChainedStages
 
 __all__ = ['ResNetV1Block', 'ResNetV1Bottleneck', 'ResNetV2Block', 'AttnResNetV1',

@@ -18,7 +18,7 @@ from mxnet.gluon.block import HybridBlock
 from mxnet.gluon.nn import BatchNorm
 
 from ..layers.create_attn import BlockShape, parse_attn
-from .registry import register_backbone
+from .families import register_backbone
 from .residual import AttentionResidual, SqueezeChain
 
 __all__ = ['PyramidBottleneck', 'PyramidNet', 'pyramidnet', 'pyramid_widths']

@@ -13,12 +13,16 @@ __all__ = ['AttentionBlock', 'AttentionResidual', 'SqueezeChain', 'ChainedStages
 
 class AttentionBlock(object):
     """Mixin for every block that holds an attention layer (``self.attn``, ``None`` for the
-    plain block) applied to its output ``U`` of ``self.out_channels`` channels."""
+    plain block) applied to its output ``U`` of ``self.out_channels`` channels;
+    ``self.block_shape`` is the :class:`BlockShape` the layer is built for (unlabelled: the
+    network's order labels its blocks, :func:`ini_gluon.summary.residual_blocks`), which the
+    backbone's registered ``blocks`` give before it is built."""
 
     def _init_attention(self, attn, channels, width, map_cols, norm_layer, norm_kwargs,
                         identity=True):
         self.out_channels = channels
         self.map_cols = map_cols          # the column count its InI map is nearest to
+        self.block_shape = BlockShape(None, channels, width, map_cols, identity)
         with self.name_scope():
             self.attn = create_attn(attn, channels, width=width, map_cols=map_cols,
                                     norm_layer=norm_layer, norm_kwargs=norm_kwargs,

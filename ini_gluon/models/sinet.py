@@ -48,7 +48,7 @@ from mxnet.gluon.nn import BatchNorm
 from gluoncv.nn import ReLU6
 
 from ..layers.sinet import DenseFunnel, ExchangeShortcut, HierarchicalJointDecision
-from .registry import register_backbone
+from .families import register_backbone
 
 __all__ = ['SIUnit', 'SIBlock', 'JointDecision', 'SINet', 'SINET_BLOCKS', 'sinet', 'divisible']
 

@@ -52,7 +52,7 @@ from gluoncv.model_zoo.resnet import ResNetV1, resnet_spec
 from ..layers.sinet import exchange
 from .cifar_resnet import RESNET_MAP_COLS
 from .imagenet_resnet import _V1
-from .registry import register_backbone
+from .families import register_backbone
 from .residual import BlockShape, ChainedStages
 from .sinet import JointDecision, width_multiplier
 

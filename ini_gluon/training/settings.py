@@ -19,7 +19,7 @@ import math
 import os
 
 from .._argparse import OneLineParser
-from ..models import backbones, model_name, resolve_model_name, shown_template
+from ..models import backbones, model_name, model_paper, resolve_model_name, shown_template
 from ..models.residual import check_blocks
 from ..run.settings import (CIFAR, IMAGENET, KVSTORES, PRESETS, Settings, declarations,
                             describe, dumps)
@@ -61,22 +61,19 @@ def build_parser(script=CIFAR):
 
 
 def _paper(preset, model):
-    """The paper a ``--preset`` value names for ``model``: under ``paper`` the paper its backbone
-    registers (``register_backbone(..., paper='sinet')``), else a ``cmpe_se_*`` name -- the
-    CMPE-SE models, and the original CMPE-SE code's name of its SE baseline,
-    ``cmpe_se_resnet164`` -- follows the CMPE-SE paper, every other the InI paper."""
+    """The paper a ``--preset`` value names for ``model`` (the name as given): under ``paper``
+    the paper the model registers (:func:`~ini_gluon.models.model_paper`: its backbone's
+    ``paper=``, else its alias's -- the original CMPE-SE code's ``cmpe_se_resnet164`` --, else
+    its attention type's: the CMPE-SE modes), else the InI paper."""
     if preset == 'none':
         return None
-    if preset == 'paper':
-        entry = resolve_model_name(model).entry
-        if entry.paper is not None and entry.paper not in _PAPER_PRESETS:
-            raise SettingsError('%s: its backbone %s is registered with paper=%r, expected one '
-                                'of %s' % (model, entry.key, entry.paper,
-                                           ', '.join(_PAPER_PRESETS)))
-        if entry.paper is not None:
-            return entry.paper
-        return 'cmpe-se' if model.lower().startswith('cmpe_se_') else 'ini'
-    return preset
+    if preset != 'paper':
+        return preset
+    paper = model_paper(model)
+    if paper is not None and paper not in _PAPER_PRESETS:
+        raise SettingsError('%s: it is registered with paper=%r, expected one of %s'
+                            % (model, paper, ', '.join(_PAPER_PRESETS)))
+    return paper or 'ini'
 
 
 def _recipe(paper, dataset, family):
