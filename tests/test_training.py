@@ -526,19 +526,18 @@ def test_a_resume_continues_the_checkpoints_run_or_is_refused(extra, fragment, t
 
 
 def test_another_name_of_the_same_network_continues_its_run(tmp_path, cifar_dir, capsys):
-    save, status = _run(tmp_path, cifar_dir)
+    save, status = _run(tmp_path, cifar_dir, '--model', 'resnet8')
     assert status == 0
     shutil.rmtree(os.path.join(save, 'checkpoint-epoch0001'))       # as if killed in epoch 1
     capsys.readouterr()
-    # GluonCV's name of the pre-act CIFAR ResNet-8, with the same attention: the same network
-    _, status = _run(tmp_path, cifar_dir, '--model', 'ini_cifar_resnet8_v2_mix5d',
-                     '--resume', 'auto')
+    # GluonCV's name of the pre-act CIFAR ResNet-8: the same network, the same run
+    _, status = _run(tmp_path, cifar_dir, '--model', 'cifar_resnet8_v2', '--resume', 'auto')
     assert status == 0 and 'continuing at epoch 1' in capsys.readouterr().out
     assert [r['epoch'] for r in _metrics(save)] == [0, 1]
     with open(os.path.join(save, 'settings.json')) as f:
         s = json.load(f)
-    assert (s['model'], s['model_name']) == (TINY, TINY)     # the run keeps its files' names
-    assert not [n for n in os.listdir(save) if n.startswith('ini_cifar')]
+    assert (s['model'], s['model_name']) == ('resnet8', 'resnet8')   # its files keep their names
+    assert not [n for n in os.listdir(save) if n.startswith('cifar_')]
 
 
 def test_one_run_at_a_time_and_a_dead_runs_lock_does_not_block(tmp_path, cifar_dir, capsys):
