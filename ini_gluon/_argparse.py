@@ -1,9 +1,29 @@
 """The command-line parser of the project's commands."""
 import argparse
+import errno
 import sys
 
-__all__ = ['OneLineParser', 'command_parser', 'help_text', 'run_command', 'which_weights',
-           'add_trained_options', 'positive_int', 'command']
+from mxnet.base import MXNetError
+
+__all__ = ['MACHINE_FAULTS', 'os_error', 'mxnet_error', 'OneLineParser', 'command_parser',
+           'help_text', 'run_command', 'which_weights', 'add_trained_options', 'positive_int',
+           'command']
+
+
+# faults of the machine rather than of the user's input: exit 1, as a failed job
+MACHINE_FAULTS = {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.ENOMEM}
+
+
+def os_error(err):
+    """One line for an ``OSError``: what failed on which file."""
+    what = err.strerror or str(err)
+    return '%s: %s' % (err.filename, what) if err.filename else what
+
+
+def mxnet_error(err):
+    """One line for an ``MXNetError`` (its message is a C++ traceback): its last line."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    return 'MXNet failed: %s' % (lines[-1] if lines else type(err).__name__)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -29,22 +49,33 @@ def help_text(doc):
 
 def run_command(prog, debug, body, failures=()):
     """``body()`` (returning the exit status) with the project's errors as one line on stderr:
-    ``failures`` (a result that did not verify) exit 1, bad input (``ValueError``, including
-    the data and run errors, and ``OSError``) exit 2; ``debug`` lets the traceback through."""
+    ``failures`` (a result that did not verify) and faults of the machine (a full disk, MXNet's
+    own errors such as running out of memory) exit 1, bad input (``ValueError``, including the
+    data and run errors, and ``OSError``) exit 2; ``debug`` lets the traceback through."""
     try:
         return body()
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print('%s: interrupted' % prog, file=sys.stderr)
+        return 130
     except failures as err:
         if debug:
             raise
         print('%s: %s' % (prog, err), file=sys.stderr)
         return 1
+    except MXNetError as err:        # out of memory, a device's failure: the machine's
+        if debug:
+            raise
+        print('%s: %s' % (prog, mxnet_error(err)), file=sys.stderr)
+        return 1
     except (ValueError, OSError) as err:
         if debug:
             raise
-        if isinstance(err, OSError) and err.filename:
-            err = '%s: %s' % (err.filename, err.strerror or err)
-        print('%s: error: %s' % (prog, err), file=sys.stderr)
-        return 2
+        fault = isinstance(err, OSError) and err.errno in MACHINE_FAULTS
+        print('%s: error: %s' % (prog, os_error(err) if isinstance(err, OSError) else err),
+              file=sys.stderr)
+        return 1 if fault else 2
 
 
 def which_weights(text):

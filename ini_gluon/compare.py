@@ -28,10 +28,14 @@ from .analysis.summary import count_params  # noqa: E402
 from .analysis.throughput import count_flops, measure  # noqa: E402
 from .data import load_dataset, normalisation, test_split  # noqa: E402
 from .models import default_classes, get_model  # noqa: E402
+from .run.files import (atomic_write, atomic_write_text, check_output_folder,  # noqa: E402
+                        record_outputs)
 from .run.settings import Settings  # noqa: E402
 from .run.trained import load_trained, read_settings  # noqa: E402
 
 __all__ = ['accuracy', 'compare', 'render', 'plot', 'main']
+
+OUTPUTS = ('compare.md', 'compare.json', 'compare.png')
 
 
 def accuracy(name, params, dataset, data_dir, settings=None):
@@ -137,7 +141,7 @@ def plot(rows, path, setup):
     bars.legend(fontsize=8)
     fig.text(0.5, 0.01, textwrap.fill(setup, 150), ha='center', va='bottom', fontsize=8)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.savefig(path)
+    fig.savefig(path, format='png')     # the path may have no extension (a temporary)
     plt.close(fig)
     return fig
 
@@ -203,6 +207,7 @@ def main(argv=None):
     args, names = _parse(argv)
     classes = args.classes or default_classes(args.input_size)
     try:
+        check_output_folder(args.out, OUTPUTS)              # before the measurements
         for name in names:
             get_model(name)                                  # check names first
         params, settings = _trained(args, names)
@@ -215,15 +220,20 @@ def main(argv=None):
              'repeats of %d steps' % (args.input_size, args.input_size, args.batch_size, classes,
                                       mx.__version__, 'CPU (%d cores)' % os.cpu_count(),
                                       args.repeats, args.iters))
-    table = render(rows, setup)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, 'compare.md'), 'w') as f:
-        f.write(table)
-    with open(os.path.join(args.out, 'compare.json'), 'w') as f:
-        json.dump({'setup': setup, 'rows': rows}, f, indent=1)
-    plot(rows, os.path.join(args.out, 'compare.png'), setup)
-    sys.stdout.write(table)
+    _write(args.out, rows, setup)
     return 0
+
+
+def _write(out, rows, setup):
+    """``compare.md`` (also on stdout), ``compare.json`` and ``compare.png`` in ``out``."""
+    table = render(rows, setup)
+    os.makedirs(out, exist_ok=True)
+    atomic_write_text(os.path.join(out, 'compare.md'), table)
+    atomic_write_text(os.path.join(out, 'compare.json'),
+                      json.dumps({'setup': setup, 'rows': rows}, indent=1))
+    atomic_write(os.path.join(out, 'compare.png'), lambda tmp: plot(rows, tmp, setup))
+    record_outputs(out, OUTPUTS)
+    sys.stdout.write(table)
 
 
 if __name__ == '__main__':

@@ -13,7 +13,9 @@ import os
 import sys
 
 from ._argparse import add_trained_options, command, command_parser, positive_int
-from .analysis.evaluation import DATASETS, evaluate, open_model, render, write_evaluation
+from .analysis.evaluation import (DATASETS, OUTPUTS, evaluate, open_model, render,
+                                  write_evaluation)
+from .run.files import check_output_folder
 from .run.trained import WHICH_HELP, RunError, contexts, describe_source
 
 __all__ = ['build_parser', 'main']
@@ -49,18 +51,18 @@ def _open(args, ctx):
 def _main(args):
     ctx = contexts(args.num_gpus)
     trained, s, out, stream, folder_names = _open(args, ctx)
+    check_output_folder(out, OUTPUTS)           # before the evaluation, not after
     names = trained.class_names
     if folder_names is not None and list(folder_names) != list(names):
         raise RunError('the class folders of %s are not the classes the model was trained on'
-                       % s['data_dir'])
+                       % s.data_dir)
     result = evaluate(trained, stream, ctx)
     title = '%s, %s, %s test split (%d images)' % (
         trained.model, describe_source(trained.source), s.dataset, result['images'])
     table = render(result, names, title)
     write_evaluation(out, result, table, names, title)
     sys.stdout.write(table)
-    print('\nwritten: %s' % ', '.join(os.path.join(out, f) for f in
-                                      ('evaluation.md', 'evaluation.json', 'confusion.png')))
+    print('\nwritten: %s' % ', '.join(os.path.join(out, f) for f in OUTPUTS))
     return 0
 
 

@@ -48,7 +48,7 @@ from matplotlib.ticker import MaxNLocator
 from ._argparse import command_parser, run_command
 from .run.checkpoint import checkpoint_folders
 from .run.figures import new_figure, save_png
-from .run.files import atomic_write_text
+from .run.files import atomic_write_text, check_output_folder, record_outputs
 from .run.folder import checkpoint_settings, in_use
 from .run.settings import (CIFAR, IDENTITY, IMAGENET, TRAINING, differences, json_value, owned,
                            role_names)
@@ -69,6 +69,7 @@ SCRIPTS = {'cifar': Script('train_cifar.py', 'main', CIFAR, '--resume'),
 # the options the launcher sets (the settings' declarations say which, and why)
 OWNED = owned(CIFAR)
 EXPORTS = ('export-final', 'export-best')
+TABLE_FILES = ('table.md', 'table.json', 'curves.png')
 NO_STD = '\u2013'      # the table's std of a single run
 STD_NOTE = ('mean \u00b1 sample standard deviation (ddof=1, divided by n - 1; %s for a '
             'single run)' % NO_STD)
@@ -466,11 +467,13 @@ def _table(args):
                   file=sys.stderr)
     table = render(rows, args.which)
     out = args.out or args.roots[0]
+    check_output_folder(out, TABLE_FILES)
     os.makedirs(out, exist_ok=True)
-    paths = [os.path.join(out, name) for name in ('table.md', 'table.json', 'curves.png')]
+    paths = [os.path.join(out, name) for name in TABLE_FILES]
     atomic_write_text(paths[0], table)
     atomic_write_text(paths[1], _json(rows, args.which, left_out))
     save_png(curves_figure(rows), paths[2])
+    record_outputs(out, TABLE_FILES)
     sys.stdout.write(table)
     print('\nwritten: %s' % ', '.join(paths))
     return 0

@@ -107,7 +107,7 @@ CATALOGUE = [
      _train('--resume', 'auto', folder_from='finished', prepare=_nan_checkpoint), 2,
      'holds non-finite values'),
     ('a run folder belongs to one run', 'a new run into a finished run\'s folder',
-     _train(folder_from='finished'), 2, 'holds another run\'s checkpoints'),
+     _train(folder_from='finished'), 2, 'holds another run\'s files'),
     ('a run folder belongs to one run', 'a resume that changes the learning rate',
      _train('--resume', 'auto', '--lr', '0.5', folder_from='finished'), 2,
      'lr 0.5 (checkpoint: 0.1)'),

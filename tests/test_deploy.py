@@ -296,13 +296,18 @@ def test_an_export_replaces_an_earlier_one_whole_and_no_user_folder(run, tmp_pat
 @pytest.mark.parametrize('name, text, fragment', [
     ('settings.json', '[1, 2]', 'settings.json is not the settings of a run'),
     ('settings.json', '{"dataset": "digits"}', 'no model, num_classes, mean, std'),
+    # an earlier version's run (no record of its best weights): their epoch from metrics.jsonl
     ('metrics.jsonl', '{"epoch": 5}\n', "metrics.jsonl, line 1: not a metrics row"),
     ('metrics.jsonl', '{"epoch": \n', "metrics.jsonl, line 1: not a metrics row"),
+    (MODEL + '-best.json', '{"epoch": "x"}', 'is not the record of the best weights'),
+    (MODEL + '-best.json', '{"epoch": 3, "sha1": "0"}', 'its writing was interrupted'),
 ])
 def test_a_damaged_run_folder_is_one_line(run, tmp_path, name, text, fragment, capsys):
     import shutil
     copy = str(tmp_path / 'run')
     shutil.copytree(run, copy)
+    if name == 'metrics.jsonl':
+        os.remove(os.path.join(copy, MODEL + '-best.json'))
     with open(os.path.join(copy, name), 'w') as f:
         f.write(text)
     for command in (lambda: evaluate.main(['--save-dir', copy]),
@@ -380,7 +385,9 @@ def test_best_weights_need_no_checkpoint_and_no_metrics(run, tmp_path, capsys):
     os.remove(str(copy / 'metrics.jsonl'))
     (copy / 'checkpoint-epoch0000' / 'meta.json').write_text('{"epoch": ')   # damaged
     assert evaluate.main(['--save-dir', str(copy), '--out', str(tmp_path / 'e')]) == 0
-    assert 'ini_resnet8_mix5d, best weights, digits test split' in capsys.readouterr().out
+    # the best weights' record names their epoch (the run's one epoch), without metrics.jsonl
+    assert 'ini_resnet8_mix5d, best weights (epoch 0), digits test split' in \
+        capsys.readouterr().out
     assert evaluate.main(['--save-dir', str(copy), '--which', 'final']) == 2
     assert 'corrupt' in capsys.readouterr().err
 

@@ -2,6 +2,7 @@
 import errno
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -16,6 +17,7 @@ import pytest
 import ini_gluon as ig
 from ini_gluon.run.checkpoint import (CheckpointError, latest_checkpoint, load_checkpoint,
                                       save_checkpoint)
+from ini_gluon.run.files import clean_temporaries
 from ini_gluon.training import build_parser, main, resolve
 from ini_gluon.run.settings import to_json
 from ini_gluon.training.launch import launch_local
@@ -216,16 +218,27 @@ def _tiny_net_and_trainer():
     return net, trainer
 
 
+def _dead_pid():
+    child = subprocess.Popen([sys.executable, '-c', 'pass'])
+    child.wait()
+    return child.pid
+
+
 def test_checkpoint_round_trip_and_atomicity(tmp_path):
     net, trainer = _tiny_net_and_trainer()
     saved = save_checkpoint(str(tmp_path), 3, net, trainer, {'metrics': [1, 2], 'x': 'y'})
-    killed = tmp_path / '.ini-gluon-tmp-checkpoint-epoch0009-abc'    # a killed write
-    os.makedirs(killed)
-    (killed / 'model.params').write_bytes(b'half')
+    killed = [tmp_path / ('.ini-gluon-tmp-%d-checkpoint-epoch0009-abc' % _dead_pid()),
+              tmp_path / '.ini-gluon-tmp-checkpoint-epoch0008-abc']    # an earlier version's
+    live = tmp_path / ('.ini-gluon-tmp-%d-checkpoint-epoch0010-abc' % os.getpid())
+    for folder in killed + [live]:
+        os.makedirs(folder)
+        (folder / 'model.params').write_bytes(b'half')
     for name in ('.tmp-notes', 'draft.old', 'results.old'):          # the user's own files
         (tmp_path / name).write_text('mine')
     assert latest_checkpoint(str(tmp_path)) == saved
-    assert not os.path.exists(killed)
+    assert all(os.path.exists(p) for p in killed)          # reading a folder removes nothing
+    assert sorted(clean_temporaries(str(tmp_path))) == sorted(map(str, killed))
+    assert os.path.exists(live)                             # its writer lives: not removed
     assert all((tmp_path / n).read_text() == 'mine' for n in ('.tmp-notes', 'draft.old',
                                                                'results.old'))
     other, other_trainer = _tiny_net_and_trainer()
@@ -234,6 +247,36 @@ def test_checkpoint_round_trip_and_atomicity(tmp_path):
     for (_, a), (_, b) in zip(net.collect_params().items(), other.collect_params().items()):
         np.testing.assert_array_equal(a.data().asnumpy(), b.data().asnumpy())
     assert other_trainer.optimizer.num_update == trainer.optimizer.num_update == 1
+    ours, theirs = trainer._updaters[0].states, other_trainer._updaters[0].states
+    trained = [p for p in net.collect_params().values() if p.grad_req != 'null']
+    assert sorted(ours) == sorted(theirs) and len(ours) == len(trained) > 0
+    for i in ours:                                          # the momentum, array by array
+        np.testing.assert_array_equal(ours[i].asnumpy(), theirs[i].asnumpy())
+    assert sorted(os.listdir(saved)) == ['meta.json', 'model.params', 'optimizer.params']
+
+
+def test_a_pickled_optimizer_state_is_never_loaded(tmp_path):
+    """A checkpoint's optimizer state is data (arrays and JSON): an earlier version's pickled
+    trainer.states, or a crafted one, is refused and runs nothing."""
+    net, trainer = _tiny_net_and_trainer()
+    saved = save_checkpoint(str(tmp_path), 0, net, trainer, {'metrics': []})
+    payload = tmp_path / 'payload-ran'
+
+    class Payload(object):
+        def __reduce__(self):
+            return (os.mkdir, (str(payload),))
+    with open(os.path.join(saved, 'trainer.states'), 'wb') as f:
+        pickle.dump(Payload(), f)
+    with open(os.path.join(saved, 'meta.json')) as f:
+        meta = json.load(f)
+    meta.pop('optimizer')
+    meta['has_trainer_states'] = True                       # as an earlier version wrote it
+    with open(os.path.join(saved, 'meta.json'), 'w') as f:
+        json.dump(meta, f)
+    with pytest.raises(CheckpointError, match='as a Python pickle .* not loaded'):
+        load_checkpoint(saved, *_tiny_net_and_trainer(), mx.cpu())
+    assert not payload.exists()
+    load_checkpoint(saved, net, None, mx.cpu())             # its weights alone: read
 
 
 def test_corrupt_checkpoints(tmp_path):
@@ -596,40 +639,45 @@ def _no_space(*args, **kwargs):
 def test_a_full_disk_during_the_export_leaves_no_half_export(tmp_path, cifar_dir, capsys,
                                                              monkeypatch):
     from ini_gluon.run import export as run_export
+    save, status = _run(tmp_path, cifar_dir)                  # a finished run and its exports
+    assert status == 0
+    earlier = _snapshot(os.path.join(save, 'export-final'))
 
     def half_export(path, *args, **kwargs):
         with open(path + '-symbol.json', 'w') as f:
             f.write('{"nodes": [')                  # what a full disk leaves
         _no_space(path + '-0000.params')
     monkeypatch.setattr(run_export, 'export_block', half_export)
-    save = tmp_path / 'run'
-    (save / 'export-final').mkdir(parents=True)
-    earlier = [save / 'export-final' / (TINY + suffix) for suffix in ('-symbol.json',
-                                                                        '-0000.params')]
-    for path in earlier:                              # an export that was there before
-        path.write_text('earlier export')
-    (save / 'export-final' / 'model.json').write_text(json.dumps({'files': {
-        'symbol': earlier[0].name, 'params': earlier[1].name, 'model': 'model.json'}}))
-    save, status = _run(tmp_path, cifar_dir)
+    capsys.readouterr()
+    _, status = _run(tmp_path, cifar_dir, '--resume', 'auto')     # exports it again
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1 and len(err) == 1 and 'No space left on device' in err[0]
-    assert all(path.read_text() == 'earlier export' for path in earlier)   # not half replaced
+    assert _snapshot(os.path.join(save, 'export-final')) == earlier     # not half replaced
     left = os.listdir(save)
     assert not any(n.startswith('.ini-gluon-tmp-') for n in left + os.listdir(
         os.path.join(save, 'export-final'))), left
     assert 'checkpoint-epoch0001' in left                     # what was done is kept
 
 
+def _snapshot(folder):
+    out = {}
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), 'rb') as f:
+            out[name] = f.read()
+    return out
+
+
 def test_a_full_disk_during_a_checkpoint_keeps_the_last_one(tmp_path, cifar_dir, capsys,
                                                             monkeypatch):
-    real, calls = mx.gluon.Trainer.save_states, []
+    from ini_gluon.run import checkpoint
+    real, calls = checkpoint.save_optimizer, []
 
-    def save_states(self, path):
+    def save_optimizer(trainer, path):
         calls.append(path)
         if len(calls) == 2:
             _no_space(path)
-        real(self, path)
-    monkeypatch.setattr(mx.gluon.Trainer, 'save_states', save_states)
+        return real(trainer, path)
+    monkeypatch.setattr(checkpoint, 'save_optimizer', save_optimizer)
     save, status = _run(tmp_path, cifar_dir)
     assert status == 1 and 'No space left on device' in _one_line_error(capsys)
     left = sorted(os.listdir(save))

@@ -13,11 +13,12 @@ import numpy as np
 from ..data import class_names, load_dataset, normalisation, test_split
 from ..data.imagenet import MEAN, STD
 from ..run.figures import new_figure
-from ..run.files import atomic_write, atomic_write_text
+from ..run.files import atomic_write, atomic_write_text, check_output_folder, record_outputs
 from ..run.settings import Settings
 from ..run.trained import RunError, load_trained, open_run, predictions, read_image
 
-__all__ = ['DATASETS', 'scores', 'evaluate', 'render', 'plot_confusion', 'write_evaluation',
+__all__ = ['DATASETS', 'OUTPUTS', 'scores', 'evaluate', 'render', 'plot_confusion',
+           'write_evaluation',
            'open_model', 'IMAGE_EXTENSIONS', 'image_files', 'predict']
 
 DATASETS = ('cifar10', 'cifar100', 'svhn', 'digits', 'imagenet')
@@ -95,14 +96,20 @@ def plot_confusion(result, names, title, path):
     fig.savefig(path, format='png')     # the path may have no extension (a temporary)
 
 
+OUTPUTS = ('evaluation.md', 'evaluation.json', 'confusion.png')
+
+
 def write_evaluation(out, result, table, names, title):
-    """``evaluation.json``, ``evaluation.md`` (``table``) and ``confusion.png`` in ``out``."""
+    """``evaluation.json``, ``evaluation.md`` (``table``) and ``confusion.png`` in ``out``
+    (refused where it holds files of those names the command did not write)."""
+    check_output_folder(out, OUTPUTS)
     os.makedirs(out, exist_ok=True)
     atomic_write_text(os.path.join(out, 'evaluation.json'),
                       json.dumps(dict(result, class_names=list(names)), indent=1))
     atomic_write_text(os.path.join(out, 'evaluation.md'), table)
     atomic_write(os.path.join(out, 'confusion.png'),
                  lambda tmp: plot_confusion(result, names, title, tmp))
+    record_outputs(out, OUTPUTS)
 
 
 def open_model(save_dir=None, model=None, params=None, dataset=None, data_dir=None,

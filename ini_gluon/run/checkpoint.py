@@ -1,11 +1,14 @@
 """Checkpoints that survive a kill.
 
-A checkpoint is a folder ``checkpoint-epoch<NNNN>/`` holding ``model.params``, ``trainer.states``
-(optimizer state: momentum, update count, hence the learning-rate position) and ``meta.json``
-(epoch, resolved settings, metrics so far, best validation error).  It is written in a
-temporary folder and renamed into place, so a folder with that name is always complete; a kill
-while writing leaves only a temporary folder, which is never loaded and is removed next time.
-Single files (best parameters, metrics) are written to a temporary file and renamed.
+A checkpoint is a folder ``checkpoint-epoch<NNNN>/`` holding ``model.params``,
+``optimizer.params`` (the optimizer's state arrays: momentum; :mod:`ini_gluon.run.optimizer_state`)
+and ``meta.json`` (epoch, resolved settings, metrics so far, best validation error, the
+optimizer's update counts).  Nothing in it is code: a checkpoint of an earlier version that
+holds a pickled ``trainer.states`` is not resumed.  It is written in a temporary folder and
+renamed into place, so a folder with that name is always complete; a kill while writing leaves
+only a temporary folder, which is never loaded and is removed by the next run in the folder.
+Single files (best parameters, metrics) are written to a temporary file and renamed.  A link
+named like a checkpoint folder is not a checkpoint: it is neither read nor removed.
 """
 import json
 import os
@@ -16,15 +19,19 @@ import tempfile
 import mxnet as mx
 import numpy as np
 
-from .files import OLD, TMP, as_other_outputs
+from .files import (as_other_outputs, atomic_write, atomic_write_text, digest, old_name,
+                    tmp_prefix, writing)
+from .optimizer_state import (OPTIMIZER_FILE, OptimizerStateError, load_optimizer,
+                              save_optimizer)
 
 __all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
            'checkpoint_name', 'non_finite_parameters', 'checkpoint_folders', 'read_meta',
            'remove_checkpoint', 'prune_checkpoints', 'non_finite_file', 'best_epoch',
-           'describe_non_finite']
+           'describe_non_finite', 'best_paths', 'save_best', 'best_record', 'remove_best']
 
 _NAME = re.compile(r'^checkpoint-epoch(\d{4,})$')
-FILES = ('model.params', 'trainer.states', 'meta.json')
+FILES = ('model.params', OPTIMIZER_FILE, 'meta.json')
+PICKLED = 'trainer.states'      # an earlier version's optimizer state: a pickle, never loaded
 
 
 class CheckpointError(ValueError):
@@ -67,17 +74,19 @@ def save_checkpoint(save_dir, epoch, net, trainer, meta):
     ``trainer`` may be ``None`` (e.g. ``dist_async``, whose optimizer lives on the servers).
     """
     final = os.path.join(save_dir, checkpoint_name(epoch))
-    tmp = tempfile.mkdtemp(prefix=TMP + checkpoint_name(epoch) + '-', dir=save_dir)
+    tmp = tempfile.mkdtemp(prefix=tmp_prefix(checkpoint_name(epoch) + '-'), dir=save_dir)
     try:
-        net.save_parameters(os.path.join(tmp, 'model.params'))
+        with writing(os.path.join(tmp, 'model.params')) as path:
+            net.save_parameters(path)
+        optimizer = None
         if trainer is not None:
-            trainer.save_states(os.path.join(tmp, 'trainer.states'))
+            with writing(os.path.join(tmp, OPTIMIZER_FILE)) as path:
+                optimizer = save_optimizer(trainer, path)
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
-            json.dump(dict(meta, epoch=epoch, has_trainer_states=trainer is not None), f,
-                      indent=1)
+            json.dump(dict(meta, epoch=epoch, optimizer=optimizer), f, indent=1)
         as_other_outputs(tmp)
         if os.path.exists(final):          # an earlier run reached this epoch: replace it
-            old = os.path.join(save_dir, OLD + checkpoint_name(epoch))
+            old = os.path.join(save_dir, old_name(checkpoint_name(epoch)))
             os.rename(final, old)
             os.rename(tmp, final)
             shutil.rmtree(old)
@@ -89,18 +98,12 @@ def save_checkpoint(save_dir, epoch, net, trainer, meta):
     return final
 
 
-def _clean_temporaries(save_dir):
-    """Remove what a killed run left: only names the project gives its temporaries."""
-    for name in os.listdir(save_dir):
-        if name.startswith(TMP) or name.startswith(OLD):
-            path = os.path.join(save_dir, name)
-            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
-
-
 def _numbered(save_dir):
-    """``[(epoch, folder name)]`` of the names ``checkpoint-epochNNNN`` in ``save_dir``."""
+    """``[(epoch, folder name)]`` of the folders ``checkpoint-epochNNNN`` in ``save_dir`` (not
+    links of that name)."""
     return [(int(m.group(1)), name) for name in os.listdir(save_dir)
-            for m in [_NAME.match(name)] if m]
+            for m in [_NAME.match(name)]
+            if m and not os.path.islink(os.path.join(save_dir, name))]
 
 
 def checkpoint_folders(save_dir):
@@ -113,8 +116,11 @@ def checkpoint_folders(save_dir):
 
 
 def remove_checkpoint(path):
-    """Remove a checkpoint folder: its files, then the folder (nothing a user put there)."""
-    for name in FILES:
+    """Remove a checkpoint folder: its files, then the folder (nothing a user put there; a
+    link is not followed)."""
+    if os.path.islink(path) or not os.path.isdir(path):
+        return
+    for name in FILES + (PICKLED,):
         if os.path.isfile(os.path.join(path, name)):
             os.remove(os.path.join(path, name))
     try:
@@ -144,11 +150,9 @@ def prune_checkpoints(save_dir, keep, best_epoch=None):
 
 
 def latest_checkpoint(save_dir):
-    """The complete checkpoint of the highest epoch in ``save_dir``, or ``None``; removes the
-    temporaries a killed run left."""
+    """The checkpoint folder of the highest epoch in ``save_dir``, or ``None``."""
     if not os.path.isdir(save_dir):
         return None
-    _clean_temporaries(save_dir)
     found = _numbered(save_dir)
     return os.path.join(save_dir, max(found)[1]) if found else None
 
@@ -175,16 +179,24 @@ def read_meta(path):
 
 
 def load_checkpoint(path, net, trainer, ctx):
-    """Restore ``net`` and ``trainer`` from the checkpoint folder ``path``; returns its meta.
+    """Restore ``net`` and ``trainer`` (``None``: the weights alone) from the checkpoint folder
+    ``path``; returns its meta.
 
     Raises
     ------
     CheckpointError
-        Naming the folder and what is missing or unreadable.
+        Naming the folder and what is missing, unreadable, or an earlier version's pickled
+        optimizer state (which could carry code: it is never loaded).
     """
     meta = read_meta(path)
-    epoch = meta['epoch']
-    needed = ['model.params'] + (['trainer.states'] if meta.get('has_trainer_states') else [])
+    if trainer is not None and meta.get('optimizer') is None and \
+            (meta.get('has_trainer_states') or os.path.exists(os.path.join(path, PICKLED))):
+        raise CheckpointError(
+            'checkpoint %r holds its optimizer state as a Python pickle (trainer.states, '
+            'written by an earlier version), which can carry code: not loaded; start from its '
+            'weights with --initial-checkpoint %s (a fresh optimizer and schedule)' % (path, path))
+    needed = ['model.params'] + ([OPTIMIZER_FILE] if trainer is not None and
+                                 meta.get('optimizer') is not None else [])
     missing = [n for n in needed if not os.path.isfile(os.path.join(path, n))]
     if missing:
         raise CheckpointError('checkpoint %r is incomplete: %s missing'
@@ -198,11 +210,54 @@ def load_checkpoint(path, net, trainer, ctx):
     if bad:
         raise CheckpointError('checkpoint %r holds non-finite values (NaN or infinity) in %s: '
                               'not resumed' % (path, describe_non_finite(bad)))
-    if trainer is not None and meta.get('has_trainer_states'):
+    if trainer is not None and meta.get('optimizer') is not None:
         try:
-            trainer.load_states(os.path.join(path, 'trainer.states'))
-        except Exception as err:
-            raise CheckpointError('checkpoint %r: trainer.states is corrupt (%s)'
-                                  % (path, str(err).splitlines()[0])) from err
-    meta['epoch'] = epoch
+            load_optimizer(trainer, os.path.join(path, OPTIMIZER_FILE), meta['optimizer'])
+        except OptimizerStateError as err:
+            raise CheckpointError('checkpoint %r: its optimizer state cannot be restored (%s)'
+                                  % (path, err)) from err
     return meta
+
+
+# -- the best weights of a run: <model>-best.params and its record, <model>-best.json ---------
+
+def best_paths(save_dir, model_name):
+    """``(parameters, record)`` of a run's best weights."""
+    base = os.path.join(save_dir, '%s-best' % model_name)
+    return base + '.params', base + '.json'
+
+
+def save_best(net, save_dir, model_name, epoch, val_error):
+    """Write the best weights, then their record (epoch, validation error, the file's SHA-1):
+    each atomically, so that a kill between them leaves a record that does not match the file
+    (:func:`best_record` tells), never a wrong label."""
+    params, record = best_paths(save_dir, model_name)
+    atomic_write(params, net.save_parameters)
+    text = json.dumps({'epoch': epoch, 'val_error': val_error, 'sha1': digest(params)})
+    atomic_write_text(record, text)
+
+
+def best_record(save_dir, model_name):
+    """``{'epoch', 'val_error', 'sha1'}`` of a run's best weights, ``None`` without a record
+    (a run of an earlier version); ``ValueError`` where the record does not describe the file
+    (a write that was interrupted, or a file replaced by hand)."""
+    params, record = best_paths(save_dir, model_name)
+    if not os.path.isfile(record):
+        return None
+    try:
+        with open(record) as f:
+            found = json.load(f)
+        epoch = int(found['epoch'])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError('%s is not the record of the best weights (%s)' % (record, err))
+    if not os.path.isfile(params) or digest(params) != found.get('sha1'):
+        raise ValueError('%s does not match %s (its writing was interrupted, or it was '
+                         'replaced): give --which final or an epoch' % (record, params))
+    return dict(found, epoch=epoch)
+
+
+def remove_best(save_dir, model_name):
+    """Remove a run's best weights and their record (files, not links)."""
+    for path in best_paths(save_dir, model_name):
+        if os.path.isfile(path) and not os.path.islink(path):
+            os.remove(path)

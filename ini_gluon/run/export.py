@@ -21,6 +21,7 @@ whole: an earlier export there is replaced entirely, a folder holding anything e
 import json
 import os
 import shutil
+import tempfile
 import warnings
 from contextlib import contextmanager
 
@@ -30,7 +31,7 @@ from mxnet.gluon.block import HybridBlock
 from gluoncv.utils import export_block
 
 from ..layers import portable_graph
-from .files import OLD, TMP
+from .files import clean_temporaries, old_name, tmp_prefix, writing
 from .trained import EXPORT_PREFIX, RunError
 
 __all__ = ['RawInput', 'export', 'ExportError', 'ONNX_OPSET', 'MAX_BATCH', 'check_onnx']
@@ -147,13 +148,13 @@ def export(trained, out, onnx=False, batch='dynamic', seed=0):
     size = trained.preprocessing.size
     n = 2 if batch == 'dynamic' else int(batch)
     shape = (n, 3, size, size)
-    out = os.path.abspath(out)
+    out = os.path.realpath(out)          # through a link: into the folder it names
     _check_out(out)
     parent, base = os.path.split(out)
-    tmp, old = (os.path.join(parent, '%sexport-%s' % (prefix, base)) for prefix in (TMP, OLD))
-    for stale in (tmp, old):             # left by an export that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    os.makedirs(tmp)
+    os.makedirs(parent, exist_ok=True)
+    clean_temporaries(parent, 'export-%s' % base)     # left by an export that was killed
+    tmp = tempfile.mkdtemp(prefix=tmp_prefix('export-%s-' % base), dir=parent)
+    old = os.path.join(parent, old_name('export-%s' % base))
     try:
         _export_into(tmp, trained, name, shape, onnx, batch, seed)
         # the whole folder is swapped in: never a mix of two exports, nothing of an earlier one
@@ -192,9 +193,10 @@ def _export_into(tmp, trained, name, shape, onnx, batch, seed):
     trained.net.collect_params().reset_ctx(mx.cpu())     # export_block exports from the CPU
     raw = np.random.RandomState(seed).uniform(0, 255, size=shape).astype(np.float32)
     reference = trained.net(trained.preprocessing.normalise(mx.nd.array(raw))).asnumpy()
-    with portable_graph():     # a graph every runtime converts and any device runs
-        export_block(prefix, trained.net, data_shape=shape[1:], epoch=0,
-                     preprocess=RawInput(trained.preprocessing.mean, trained.preprocessing.std),
+    raw_input = RawInput(trained.preprocessing.mean, trained.preprocessing.std)
+    # a graph every runtime converts and any device runs
+    with portable_graph(), writing(prefix + '-0000.params'):
+        export_block(prefix, trained.net, data_shape=shape[1:], epoch=0, preprocess=raw_input,
                      layout='CHW', ctx=mx.cpu())
     files = {'symbol': name + '-symbol.json', 'params': name + '-0000.params',
              'classes': 'classes.txt', 'model': 'model.json'}

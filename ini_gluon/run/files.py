@@ -1,16 +1,79 @@
 """Files written so that nothing is ever half-written: a temporary beside the target, renamed
 into place (``os.replace`` within one folder is atomic), with the permissions the umask gives any
-other output.  Temporaries carry names no user file has, and are the only files the project
-removes unasked.
+other output.
+
+Temporaries carry names no user file has, ``.ini-gluon-tmp-<pid>-...`` (and
+``.ini-gluon-old-<pid>-...`` for what they replace), with the process id of their writer: they
+are the only files the project removes unasked, and only once their writer is gone
+(:func:`clean_temporaries`), so that a command never removes another live process's files.
+
+A write that fails because MXNet's C++ writer could not write (it raises ``MXNetError``, not
+``OSError``) is an ``OSError`` here, ``ENOSPC`` where the disk is full: the commands report it in
+one line (:func:`write_failure`).
 """
+import errno
+import hashlib
+import json
 import os
+import shutil
 import tempfile
 
-__all__ = ['TMP', 'OLD', 'atomic_write', 'atomic_write_text', 'as_other_outputs']
+from mxnet.base import MXNetError
 
-# the project's temporaries: names no user file has, and the only ones it removes unasked
+__all__ = ['TMP', 'OLD', 'tmp_prefix', 'old_name', 'alive', 'clean_temporaries', 'atomic_write',
+           'atomic_write_text', 'as_other_outputs', 'write_failure', 'writing', 'MANIFEST',
+           'check_output_folder', 'record_outputs', 'digest']
+
 TMP = '.ini-gluon-tmp-'
 OLD = '.ini-gluon-old-'
+_LOW_SPACE = 1 << 20        # below 1 MiB free, a failed write is taken for a full disk
+
+
+def tmp_prefix(tag=''):
+    """The name prefix of a temporary of this process (``tag``: what it is)."""
+    return '%s%d-%s' % (TMP, os.getpid(), tag)
+
+
+def old_name(name):
+    """The name a replaced file or folder ``name`` has until its replacement is in place."""
+    return '%s%d-%s' % (OLD, os.getpid(), name)
+
+
+def alive(pid):
+    """Whether the process ``pid`` lives (another user's process counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _writer(name):
+    """``(pid, what)`` of a temporary's name: its writer's process id (``None`` for a name
+    without one, an earlier version's, whose writer is gone) and the rest of the name."""
+    rest = name[len(TMP):] if name.startswith(TMP) else name[len(OLD):]
+    head, _, tail = rest.partition('-')
+    return (int(head), tail) if head.isdigit() and tail else (None, rest)
+
+
+def clean_temporaries(folder, what=None):
+    """Remove the temporaries in ``folder`` whose writer is gone (those of ``what`` alone
+    where given: ``'export-best'``, the temporaries named ``export-best`` or ``export-best-...``
+    after the pid); a link named like one is left alone.  Returns what was removed."""
+    removed = []
+    for name in sorted(os.listdir(folder)):
+        if not (name.startswith(TMP) or name.startswith(OLD)):
+            continue
+        writer, rest = _writer(name)
+        path = os.path.join(folder, name)
+        ours = what is None or rest == what or rest.startswith(what + '-')
+        if not ours or (writer is not None and alive(writer)) or os.path.islink(path):
+            continue
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        removed.append(path)
+    return removed
 
 
 def _umask():
@@ -31,13 +94,43 @@ def as_other_outputs(path):
         os.chmod(path, 0o666 & ~mask)
 
 
+def write_failure(path, err):
+    """The ``OSError`` of MXNet's failed write of ``path`` (``err``, an ``MXNetError``):
+    ``ENOSPC`` where the disk has less than 1 MiB left, else ``EIO``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        full = shutil.disk_usage(folder).free < _LOW_SPACE
+    except OSError:
+        full = False
+    code = errno.ENOSPC if full else errno.EIO
+    what = os.strerror(code) if full else 'MXNet could not write it (%s)' % (
+        str(err).strip().splitlines()[-1][:200])
+    return OSError(code, what, path)
+
+
+class writing(object):
+    """``with writing(path):`` turns MXNet's failure to write ``path`` into an ``OSError``."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        return self.path
+
+    def __exit__(self, kind, err, tb):
+        if kind is not None and issubclass(kind, MXNetError):
+            raise write_failure(self.path, err) from err
+        return False
+
+
 def atomic_write(path, write):
     """Call ``write(tmp_path)`` then rename ``tmp_path`` to ``path`` (same folder, atomic)."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=TMP, dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix(), dir=folder)
     os.close(fd)
     try:
-        write(tmp)
+        with writing(path):
+            write(tmp)
         as_other_outputs(tmp)
         os.replace(tmp, path)
     finally:
@@ -51,3 +144,49 @@ def atomic_write_text(path, text):
         with open(tmp, 'w') as f:
             f.write(text)
     atomic_write(path, write)
+
+
+# -- output folders of the commands: only their own files are ever replaced ------------------
+
+MANIFEST = '.ini-gluon-outputs.json'
+
+
+def digest(path):
+    """The SHA-1 of a file's bytes (hex)."""
+    digest = hashlib.sha1()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(folder):
+    try:
+        with open(os.path.join(folder, MANIFEST)) as f:
+            found = json.load(f)
+        return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return {}
+
+
+def check_output_folder(folder, names, flag='--out'):
+    """Refuse (``ValueError``, one line) an output ``folder`` that is a file, or that holds a
+    file of one of ``names`` the project did not write there (or that was changed since): a
+    user's file is never replaced.  Files the project wrote are listed with their SHA-1 in the
+    folder's ``.ini-gluon-outputs.json`` (:func:`record_outputs`)."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ValueError('%s %s is a file, not a folder' % (flag, folder))
+    ours = _manifest(folder)
+    theirs = [n for n in names if os.path.lexists(os.path.join(folder, n)) and not (
+        os.path.isfile(os.path.join(folder, n)) and not os.path.islink(os.path.join(folder, n))
+        and ours.get(n) == digest(os.path.join(folder, n)))]
+    if theirs:
+        raise ValueError('%s %s holds %s, not written there by this command (or changed since): '
+                         'give another %s, or move them' % (flag, folder, ', '.join(theirs), flag))
+
+
+def record_outputs(folder, names):
+    """List the files ``names`` of ``folder`` as the project's (see :func:`check_output_folder`)."""
+    ours = _manifest(folder)
+    ours.update((n, digest(os.path.join(folder, n))) for n in names)
+    atomic_write_text(os.path.join(folder, MANIFEST), json.dumps(ours, indent=1, sort_keys=True))

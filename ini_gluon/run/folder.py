@@ -10,15 +10,21 @@
   a second run is refused while that process lives, and a lock left by a dead one is taken over.
 """
 import errno
+import json
 import os
+import shutil
 from contextlib import contextmanager
 
-from .checkpoint import (CheckpointError, checkpoint_folders, describe_non_finite,
-                         non_finite_file, read_meta, remove_checkpoint)
+from .checkpoint import (CheckpointError, best_epoch, best_paths, best_record, checkpoint_folders,
+                         describe_non_finite, non_finite_file, read_meta, remove_best,
+                         remove_checkpoint)
+from .files import alive
+from .trained import metrics_rows
 from .settings import IDENTITY, TRAINING, differences, from_json, role_names
 
-__all__ = ['RunFolderError', 'claim', 'in_use', 'check_new_run', 'check_resume',
-           'check_same_run', 'checkpoint_settings', 'RUN_IDENTITY', 'RUN_TRAINING']
+__all__ = ['RunFolderError', 'claim', 'in_use', 'previous_run', 'check_new_run',
+           'check_resume', 'check_resume_into', 'check_same_run', 'checkpoint_settings',
+           'discard_after', 'RUN_IDENTITY', 'RUN_TRAINING', 'EXPORTS']
 
 # what makes a checkpoint another run's, and what a resume may not change (the roles of the
 # settings' declarations); every other setting leaves the training result as it is, and a
@@ -27,18 +33,11 @@ RUN_IDENTITY = role_names(IDENTITY)
 RUN_TRAINING = role_names(TRAINING)
 
 
+EXPORTS = ('export-final', 'export-best')
+
+
 class RunFolderError(ValueError):
     """The run folder is another run's, or in use."""
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:          # someone else's process: alive
-        return True
-    return True
 
 
 def in_use(save_dir):
@@ -54,7 +53,7 @@ def in_use(save_dir):
                 pid = int(f.read().strip() or 0)
         except (OSError, ValueError):
             continue
-        if pid and _alive(pid):
+        if pid and alive(pid):
             return pid
     return None
 
@@ -75,7 +74,7 @@ def claim(save_dir, rank=0):
                     pid = int(f.read().strip() or 0)
             except (OSError, ValueError):
                 pid = 0
-            if pid and pid != os.getpid() and _alive(pid):
+            if pid and pid != os.getpid() and alive(pid):
                 raise RunFolderError('save folder %s is in use by another run (process %d): '
                                      'wait for it to end, or give another --save-dir'
                                      % (save_dir, pid))
@@ -91,20 +90,145 @@ def claim(save_dir, rank=0):
             os.remove(path)
 
 
-def check_new_run(save_dir, overwrite):
-    """A run without ``--resume``: refuse a folder with another run's checkpoints, or (with
-    ``overwrite``) remove them."""
+def _run_names(save_dir, found):
+    """The names the run's files carry (its ``model_name``), from ``settings.json`` and the
+    checkpoints ``found``; what cannot be read names nothing."""
+    names = set()
+    sources = [os.path.join(save_dir, 'settings.json')] + \
+        [os.path.join(p, 'meta.json') for p in found]
+    for path in sources:
+        try:
+            with open(path) as f:
+                s = json.load(f)
+            s = s.get('settings', s) if path.endswith('meta.json') else s
+            names.add(str(s.get('model_name') or s['model']))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            continue
+    return sorted(names)
+
+
+def _is_export(path):
+    """Whether ``path`` is an export folder the project wrote (its ``model.json`` lists its
+    files)."""
+    try:
+        with open(os.path.join(path, 'model.json')) as f:
+            files = set(json.load(f)['files'].values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return False
+    return not os.path.islink(path) and set(os.listdir(path)) <= files
+
+
+def _has_rows(path):
+    try:
+        with open(path) as f:
+            return any(line.strip() for line in f)
+    except OSError:
+        return False
+
+
+def previous_run(save_dir):
+    """The files of a run in ``save_dir`` the project wrote (not links): its checkpoints,
+    ``settings.json``, ``metrics.jsonl`` with rows, its best weights and their record, its
+    curve and its exports.  ``[]`` for a new folder, or one a run left before its first epoch
+    ended."""
+    if not os.path.isdir(save_dir):
+        return []
     found = checkpoint_folders(save_dir)
+    names = ['settings.json'] + [n % m for m in _run_names(save_dir, found)
+                                 for n in ('%s-best.params', '%s-best.json', '%s_history.png')]
+    found += [p for p in (os.path.join(save_dir, n) for n in names)
+              if os.path.isfile(p) and not os.path.islink(p)]
+    metrics = os.path.join(save_dir, 'metrics.jsonl')
+    if not os.path.islink(metrics) and _has_rows(metrics):
+        found.append(metrics)
+    return found + [p for p in (os.path.join(save_dir, n) for n in EXPORTS) if _is_export(p)]
+
+
+def _remove(paths):
+    for path in paths:
+        if os.path.isdir(path) and os.path.basename(path) in EXPORTS:
+            shutil.rmtree(path)
+        elif os.path.isdir(path):
+            remove_checkpoint(path)
+        else:
+            os.remove(path)
+
+
+def _describe(found):
+    """The names of a run's files for a message: its two latest checkpoints, two others."""
+    checkpoints = [os.path.basename(p) for p in found if os.path.basename(p).startswith(
+        'checkpoint-epoch')]
+    others = [os.path.basename(p) for p in found if not os.path.basename(p).startswith(
+        'checkpoint-epoch')]
+    shown = checkpoints[-2:] + others[:2]
+    more = len(found) - len(shown)
+    return ', '.join(shown) + (' and %d more' % more if more else '')
+
+
+def check_new_run(save_dir, overwrite):
+    """A run without ``--resume``: refuse a folder holding another run's files (its
+    checkpoints would be resumed by a later ``--resume auto``, its best weights, settings and
+    exports would be taken for the new run's), or (with ``overwrite``) remove those files, and
+    only those, before anything of the new run is written."""
+    found = previous_run(save_dir)
     if not found:
         return
     if not overwrite:
         raise RunFolderError(
-            'save folder %s holds another run\'s checkpoints (%s): give another --save-dir, '
+            'save folder %s holds another run\'s files (%s): give another --save-dir, '
             '--resume auto to continue that run, or --overwrite to start over (its '
-            'checkpoints are removed)' % (save_dir, ', '.join(os.path.basename(p)
-                                                               for p in found[-2:])))
-    for path in found:
-        remove_checkpoint(path)
+            'checkpoints, best weights, metrics, settings and exports are removed)'
+            % (save_dir, _describe(found)))
+    _remove(found)
+
+
+def check_resume_into(path, save_dir):
+    """A resume from the checkpoint ``path`` of another folder writes into ``save_dir``: refuse
+    a ``save_dir`` that holds a run (it would be overwritten by another run's continuation)."""
+    if os.path.realpath(os.path.dirname(os.path.abspath(path))) == os.path.realpath(save_dir):
+        return
+    found = previous_run(save_dir)
+    if found:
+        raise RunFolderError(
+            'save folder %s holds a run (%s), and checkpoint %s is of another folder: its '
+            'continuation would overwrite that run; give an empty --save-dir, or --save-dir '
+            'the checkpoint\'s own folder' % (save_dir, _describe(found), path))
+
+
+def _best_of(save_dir, model_name):
+    """``{'epoch'}`` of the run's best weights: their record, or (an earlier version's run,
+    with none) the best epoch of ``metrics.jsonl``; a record that does not match the file, or
+    rows that cannot be read, count as after any epoch (not kept)."""
+    params, _ = best_paths(save_dir, model_name)
+    if not os.path.isfile(params):
+        return None
+    try:
+        record = best_record(save_dir, model_name)
+        if record is None:
+            rows = metrics_rows(save_dir)
+            record = {'epoch': best_epoch(rows) if rows else float('inf')}
+    except ValueError:
+        record = {'epoch': float('inf')}
+    return record
+
+
+def discard_after(save_dir, epoch, model_name, last):
+    """A run resumed at the checkpoint of ``epoch`` continues from there: what it wrote after
+    that epoch (later checkpoints, best weights of a later epoch) is of a course it no longer
+    takes, and, unless ``epoch`` is its ``last``, its end (``settings.json``, the exports) is to
+    come.  Removes them; returns the paths removed."""
+    gone = [p for p in checkpoint_folders(save_dir)
+            if int(os.path.basename(p)[len('checkpoint-epoch'):]) > epoch]
+    if epoch < last:
+        gone += [p for p in (os.path.join(save_dir, 'settings.json'),) if os.path.isfile(p)]
+        gone += [p for p in (os.path.join(save_dir, n) for n in EXPORTS) if _is_export(p)]
+    record = _best_of(save_dir, model_name)
+    if record is not None and record['epoch'] > epoch:
+        gone += [p for p in best_paths(save_dir, model_name) if os.path.isfile(p)]
+    _remove(p for p in gone if not p.endswith(('-best.params', '-best.json')))
+    if record is not None and record['epoch'] > epoch:
+        remove_best(save_dir, model_name)
+    return gone
 
 
 def checkpoint_settings(path):

@@ -27,8 +27,8 @@ from mxnet.base import MXNetError
 from mxnet.gluon.data.vision import transforms
 
 from ..models import get_model
-from .checkpoint import (CheckpointError, best_epoch, checkpoint_folders, latest_checkpoint,
-                         read_meta)
+from .checkpoint import (CheckpointError, best_epoch, best_paths, best_record, checkpoint_folders,
+                         latest_checkpoint, read_meta)
 from .settings import Settings, from_json
 
 __all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_trained',
@@ -136,11 +136,16 @@ def _checked_settings(s, path):
 def _weights(save_dir, s, which):
     """``(params file, epoch)`` of ``which``: 'best', 'final' or an epoch number."""
     if which == 'best':
-        path = os.path.join(save_dir, '%s-best.params' % s.model_name)
+        path = best_paths(save_dir, s.model_name)[0]
         if not os.path.isfile(path):
             raise RunError('run folder %r has no %s-best.params yet (written after the first '
                            'epoch): give --which final or an epoch' % (save_dir, s.model_name))
-        return path, best_epoch(metrics_rows(save_dir))
+        try:
+            record = best_record(save_dir, s.model_name)
+        except ValueError as err:
+            raise RunError(str(err))
+        # an earlier version's run has no record: the best epoch of its metrics
+        return path, record['epoch'] if record else best_epoch(metrics_rows(save_dir))
     # read only for final / an epoch: a damaged checkpoint does not stand in the best's way
     folders = {read_meta(path)['epoch']: path for path in checkpoint_folders(save_dir)}
     if which == 'final':

@@ -1,46 +1,25 @@
 """``train_cifar.py`` and ``train_imagenet.py``: parse, resolve the settings, train; bad input
-ends in one clear line (exit 2), a fault of the machine such as a full disk too (exit 1);
+ends in one clear line (exit 2), a fault of the machine such as a full disk or running out of
+memory too (exit 1), as does a stopped training (:func:`ini_gluon._argparse.run_command`);
 ``--debug`` shows the traceback instead."""
-import errno
 import sys
 
 import matplotlib
 matplotlib.use('Agg')
 
-from ..data import DataError, cifar_data  # noqa: E402
+from .._argparse import run_command  # noqa: E402
+from ..data import cifar_data  # noqa: E402
 from ..data.imagenet import imagenet_data  # noqa: E402
-from ..run.checkpoint import CheckpointError  # noqa: E402
 from ..run.settings import CIFAR, IMAGENET, dumps  # noqa: E402
 from .loop import TrainingError, fit  # noqa: E402
-from .settings import SettingsError, build_parser, resolve  # noqa: E402
+from .settings import build_parser, resolve  # noqa: E402
 
 __all__ = ['main', 'main_imagenet']
 
-# faults of the machine rather than of the user's input: exit 1, as a stopped training
-MACHINE_FAULTS = {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.ENOMEM}
-
-
-def _os_error(err):
-    """One line for an ``OSError``: what failed on which file."""
-    what = err.strerror or str(err)
-    return '%s: %s' % (err.filename, what) if err.filename else what
-
-
 def _run(prog, script, make_data, argv):
     opt = build_parser(script).parse_args(argv)
-    if opt.debug:
-        return _run_or_raise(prog, script, make_data, opt)
-    try:
-        return _run_or_raise(prog, script, make_data, opt)
-    except TrainingError as err:
-        print('%s: %s' % (prog, err), file=sys.stderr)
-        return 1
-    except (DataError, SettingsError, CheckpointError, ValueError) as err:
-        print('%s: error: %s' % (prog, err), file=sys.stderr)
-        return 2
-    except OSError as err:
-        print('%s: error: %s' % (prog, _os_error(err)), file=sys.stderr)
-        return 1 if err.errno in MACHINE_FAULTS else 2
+    return run_command(prog, opt.debug, lambda: _run_or_raise(prog, script, make_data, opt),
+                       failures=(TrainingError,))
 
 
 def _run_or_raise(prog, script, make_data, opt):

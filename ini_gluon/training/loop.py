@@ -26,16 +26,17 @@ import numpy as np
 from mxnet import autograd, gluon
 
 from ..data import Data, cifar_data, mixup_lambda
-from ..run.checkpoint import (best_epoch, describe_non_finite, latest_checkpoint,
-                              load_checkpoint, non_finite_parameters, prune_checkpoints,
-                              save_checkpoint)
+from ..run.checkpoint import (best_epoch, best_paths, best_record, describe_non_finite,
+                              latest_checkpoint, load_checkpoint, non_finite_parameters,
+                              prune_checkpoints, save_best, save_checkpoint)
 from ..run.export import export
-from ..run.files import atomic_write, atomic_write_text
-from ..run.folder import check_new_run, check_resume, check_same_run, claim
+from ..run.files import atomic_write, atomic_write_text, clean_temporaries
+from ..run.folder import (check_new_run, check_resume, check_resume_into, check_same_run, claim,
+                          discard_after)
 from ..run.settings import describe, to_json
 from ..run.trained import build_net, contexts, load_trained, load_weights
 from .distributed import ParameterServer
-from .progress import EPOCH_LINE, LOG, Curve, EpochMeter, setup_logging
+from .progress import EPOCH_LINE, LOG, Curve, EpochMeter, close_logging, setup_logging
 from .schedule import make_schedule
 from .settings import SettingsError
 
@@ -52,7 +53,8 @@ class RunState(object):
     """What a run carries from step to step: its settings (the data's filled in), devices,
     data streams, network, trainer (and parameter server), this worker's rank among
     ``num_workers``, the metrics rows so far, the best validation error, the epoch to start
-    at, the last checkpoint written, the training curve."""
+    at, the last checkpoint written, the training curve; ``best`` and ``best_epoch``: the
+    validation error and the epoch of the best weights written (``<model>-best.params``)."""
     s: object
     devices: list
     data: Data
@@ -63,6 +65,7 @@ class RunState(object):
     server: object = None
     rows: list = field(default_factory=list)
     best: float = float('inf')
+    best_epoch: int = None
     start: int = 0
     last_checkpoint: str = None
     curve: Curve = None
@@ -100,8 +103,11 @@ def fit(s, make_data=cifar_data):
     os.makedirs(s.save_dir, exist_ok=True)
     kv = mx.kv.create(s.kvstore) if s.kvstore.startswith('dist') else None
     rank, num_workers = (kv.rank, kv.num_workers) if kv is not None else (0, 1)
-    with claim(s.save_dir, rank):
-        return train(s, make_data, kv, rank, num_workers)
+    try:
+        with claim(s.save_dir, rank):
+            return train(s, make_data, kv, rank, num_workers)
+    finally:
+        close_logging()
 
 
 def train(s, make_data, kv=None, rank=0, num_workers=1):
@@ -159,9 +165,13 @@ def resume_point(s, rank=0):
     auto`` is the latest complete checkpoint of ``--save-dir``.  A new run refuses a folder of
     another run's checkpoints (or removes them with ``--overwrite``); a resume, a checkpoint
     of another run or of other training settings."""
+    if rank == 0:                   # what killed runs left (this process holds the lock)
+        clean_temporaries(s.save_dir)
     resume = s.resume_from
     if resume == 'auto':
         resume = latest_checkpoint(s.save_dir)
+    elif resume is not None and rank == 0:
+        check_resume_into(resume, s.save_dir)
     if resume is None and rank == 0:          # before anything is written into the folder
         check_new_run(s.save_dir, s.overwrite)
     return (resume, check_resume(resume, s)) if resume else (None, None)
@@ -230,6 +240,22 @@ def _restore(state, resume):
         meta['epoch'] + 1
     state.last_checkpoint = resume
     LOG.info('resumed from %s: continuing at epoch %d', resume, state.start)
+    if state.chief:
+        _continue_from(state, meta['epoch'])
+
+
+def _continue_from(state, epoch):
+    """The run continues after ``epoch``: what it wrote after that epoch goes
+    (:func:`~ini_gluon.run.folder.discard_after`); without best weights of an epoch up to it,
+    the next epoch's are the best so far."""
+    s = state.s
+    for path in discard_after(s.save_dir, epoch, s.model_name, s.num_epochs - 1):
+        LOG.info('removed %s (written after epoch %d, where the run continues)', path, epoch)
+    if not os.path.isfile(best_paths(s.save_dir, s.model_name)[0]):
+        state.best, state.best_epoch = float('inf'), None
+        return
+    record = best_record(s.save_dir, s.model_name)
+    state.best_epoch = record['epoch'] if record else best_epoch(state.rows)
 
 
 # -- one epoch --------------------------------------------------------------------------------
@@ -342,15 +368,15 @@ def end_epoch(state, epoch, row):
     state.curve.draw(state.rows, last=epoch + 1 == s.num_epochs)
     _write_metrics(state.path('metrics.jsonl'), state.rows)
     if row['val_error'] < state.best:
-        state.best = row['val_error']
-        atomic_write(state.path('%s-best.params' % s.model_name), state.net.save_parameters)
+        state.best, state.best_epoch = row['val_error'], epoch
+        save_best(state.net, s.save_dir, s.model_name, epoch, state.best)
         LOG.info('best validation error %.4f at epoch %d', state.best, epoch)
     if (epoch + 1) % s.save_period == 0 or epoch + 1 == s.num_epochs:
         meta = {'settings': to_json(s), 'metrics': state.rows, 'best_val_error': state.best}
         state.last_checkpoint = save_checkpoint(
             s.save_dir, epoch, state.net, state.trainer if state.keeps_states else None, meta)
         LOG.info('checkpoint %s', state.last_checkpoint)
-        for path in prune_checkpoints(s.save_dir, s.keep_checkpoints, best_epoch(state.rows)):
+        for path in prune_checkpoints(s.save_dir, s.keep_checkpoints, state.best_epoch):
             LOG.info('removed %s (--keep-checkpoints %d)', path, s.keep_checkpoints)
 
 
@@ -388,7 +414,7 @@ def _export_run(state):
     Returns ``{'final': folder, 'best': folder}``."""
     s = state.s
     weights = {'final': (os.path.join(state.last_checkpoint, 'model.params'), s.num_epochs - 1),
-               'best': (state.path('%s-best.params' % s.model_name), best_epoch(state.rows))}
+               'best': (best_paths(s.save_dir, s.model_name)[0], state.best_epoch)}
     folders = {}
     for which, (params, epoch) in weights.items():
         source = {'run': os.path.abspath(s.save_dir), 'which': which, 'epoch': epoch,

@@ -10,24 +10,44 @@ from tqdm import tqdm
 
 from ..run.figures import plot_history
 
-__all__ = ['LOG', 'EPOCH_LINE', 'setup_logging', 'interval_line', 'running_metrics',
-           'top_k_hits', 'EpochMeter', 'Curve']
+__all__ = ['LOG', 'EPOCH_LINE', 'setup_logging', 'close_logging', 'interval_line',
+           'running_metrics', 'top_k_hits', 'EpochMeter', 'Curve']
 
 EPOCH_LINE = '[Epoch %d] train=%f val=%f loss=%f time: %f'   # GluonCV's log line
 LOG = logging.getLogger('ini_gluon.train')
+
+
+class _LogFile(logging.FileHandler):
+    """``train.log``, whose failed write (a full disk) stops the run with one line naming the
+    file, where logging's own handler would print a traceback on stderr and go on."""
+
+    def handleError(self, record):
+        err = sys.exc_info()[1]
+        if isinstance(err, OSError):
+            raise OSError(err.errno, err.strerror, self.baseFilename) from err
+        super(_LogFile, self).handleError(record)
 
 
 def setup_logging(path):
     """Log to ``path`` and stdout, each line stamped with the time."""
     LOG.setLevel(logging.INFO)
     LOG.propagate = False
-    for handler in list(LOG.handlers):
-        LOG.removeHandler(handler)
-        handler.close()
+    close_logging()
     fmt = logging.Formatter('%(asctime)s %(message)s')
-    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(path)):
+    for handler in (logging.StreamHandler(sys.stdout), _LogFile(path)):
         handler.setFormatter(fmt)
         LOG.addHandler(handler)
+
+
+def close_logging():
+    """Detach and close the log's handlers; what a full disk kept from being written is
+    dropped (the run that wrote it has said so)."""
+    for handler in list(LOG.handlers):
+        LOG.removeHandler(handler)
+        try:
+            handler.close()
+        except OSError:
+            pass
 
 
 def interval_line(epoch, batch, batches, speed, metrics, lr, rank=None):
