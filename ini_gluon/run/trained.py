@@ -16,7 +16,6 @@ What ``evaluate``, ``predict`` and ``export`` share:
 * :class:`Preprocessing` turns an image file into the network's input as the training did.
 """
 import inspect
-import json
 import math
 import os
 from collections import namedtuple
@@ -27,8 +26,9 @@ from mxnet.base import MXNetError
 from mxnet.gluon.data.vision import transforms
 
 from ..models import get_model
-from .checkpoint import (CheckpointError, best_epoch, checkpoint_folders, latest_checkpoint,
-                         read_meta)
+from .checkpoint import (CheckpointError, best_epoch, checked_row, checkpoint_folders,
+                         latest_checkpoint, read_meta)
+from .files import JSONFileError, read_json, read_json_lines
 from .settings import Settings, from_json
 
 __all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_trained',
@@ -110,13 +110,14 @@ def read_settings(save_dir):
     path = os.path.join(save_dir, 'settings.json')
     try:
         if os.path.isfile(path):
-            with open(path) as f:
-                return _checked_settings(json.load(f), path)
+            return _checked_settings(read_json(path, 'run settings'), path)
         checkpoint = latest_checkpoint(save_dir)
         if checkpoint is not None:
             path = os.path.join(checkpoint, 'meta.json')
             return _checked_settings(read_meta(checkpoint).get('settings'), path)
-    except (ValueError, KeyError, TypeError, AttributeError, CheckpointError) as err:
+    except (JSONFileError, CheckpointError) as err:
+        raise RunError(str(err)) from None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise RunError('run folder %r: %s cannot be read (%s)' % (save_dir, path, err))
     raise RunError('%r is not a run folder: it holds no settings.json and no complete '
                    'checkpoint (train_cifar.py --save-dir writes both)' % (save_dir,))
@@ -164,18 +165,16 @@ def metrics_rows(save_dir):
     if not os.path.isfile(path):
         return []
     rows = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                rows.append({'epoch': int(row['epoch']), 'val_error': float(row['val_error'])})
-                if not math.isfinite(rows[-1]['val_error']):
-                    raise ValueError('val_error %s' % rows[-1]['val_error'])
-            except (ValueError, KeyError, TypeError) as err:
-                raise RunError('%s, line %d: not a metrics row with epoch and val_error (%s)'
-                               % (path, number, err))
+    try:
+        lines = read_json_lines(path, 'metrics')
+    except ValueError as err:
+        raise RunError(str(err)) from None
+    for number, row in lines:
+        try:
+            rows.append(checked_row(row))
+        except ValueError as err:
+            raise RunError('%s, line %d: not a metrics row with epoch and val_error (%s)'
+                           % (path, number, err)) from None
     return rows
 
 
