@@ -2,8 +2,12 @@
 import argparse
 import sys
 
+from mxnet.base import MXNetError
+
+from .run.trained import allocation_failure
+
 __all__ = ['OneLineParser', 'command_parser', 'help_text', 'run_command', 'which_weights',
-           'add_trained_options', 'positive_int', 'command']
+           'add_trained_options', 'positive_int', 'at_most', 'command']
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -30,7 +34,8 @@ def help_text(doc):
 def run_command(prog, debug, body, failures=()):
     """``body()`` (returning the exit status) with the project's errors as one line on stderr:
     ``failures`` (a result that did not verify) exit 1, bad input (``ValueError``, including
-    the data and run errors, and ``OSError``) exit 2; ``debug`` lets the traceback through."""
+    the data and run errors, and ``OSError``) exit 2, the machine out of memory exit 1 (MXNet's
+    C++ trace cut to its line); ``debug`` lets the traceback through."""
     try:
         return body()
     except failures as err:
@@ -45,6 +50,12 @@ def run_command(prog, debug, body, failures=()):
             err = '%s: %s' % (err.filename, err.strerror or err)
         print('%s: error: %s' % (prog, err), file=sys.stderr)
         return 2
+    except (MemoryError, MXNetError) as err:
+        why = allocation_failure(err)
+        if debug or why is None:
+            raise
+        print('%s: out of memory: %s' % (prog, why), file=sys.stderr)
+        return 1
 
 
 def which_weights(text):
@@ -72,6 +83,16 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError('must be an integer >= 1, not %r' % text)
     return value
+
+
+def at_most(high):
+    """An argument type: an integer from 1 to ``high`` (a larger count is no run's)."""
+    def count(text):
+        value = positive_int(text)
+        if value > high:
+            raise argparse.ArgumentTypeError('must be at most %d, not %d' % (high, value))
+        return value
+    return count
 
 
 def command(build_parser, body, failures=()):

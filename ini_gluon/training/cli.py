@@ -6,11 +6,13 @@ import sys
 
 import matplotlib
 matplotlib.use('Agg')
+from mxnet.base import MXNetError  # noqa: E402
 
 from ..data import DataError, cifar_data  # noqa: E402
 from ..data.imagenet import imagenet_data  # noqa: E402
 from ..run.checkpoint import CheckpointError  # noqa: E402
 from ..run.settings import CIFAR, IMAGENET, dumps  # noqa: E402
+from ..run.trained import allocation_failure  # noqa: E402
 from .loop import TrainingError, fit  # noqa: E402
 from .settings import SettingsError, build_parser, resolve  # noqa: E402
 
@@ -41,6 +43,18 @@ def _run(prog, script, make_data, argv):
     except OSError as err:
         print('%s: error: %s' % (prog, _os_error(err)), file=sys.stderr)
         return 1 if err.errno in MACHINE_FAULTS else 2
+    except (MemoryError, MXNetError) as err:
+        return _out_of_memory(prog, err)
+
+
+def _out_of_memory(prog, err):
+    """Exit 1 with one line where ``err`` is the machine running out of memory (a fault of the
+    machine, as a full disk); any other error of MXNet goes on up."""
+    why = allocation_failure(err)
+    if why is None:
+        raise err
+    print('%s: out of memory: %s' % (prog, why), file=sys.stderr)
+    return 1
 
 
 def _run_or_raise(prog, script, make_data, opt):
