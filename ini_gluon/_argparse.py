@@ -2,12 +2,9 @@
 import argparse
 import sys
 
-from mxnet.base import MXNetError
-
-from .run.trained import allocation_failure
-
 __all__ = ['OneLineParser', 'command_parser', 'help_text', 'run_command', 'which_weights',
-           'add_trained_options', 'positive_int', 'at_most', 'command']
+           'add_trained_options', 'positive_int', 'at_most', 'command',
+           'allocation_failure']
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -50,12 +47,32 @@ def run_command(prog, debug, body, failures=()):
             err = '%s: %s' % (err.filename, err.strerror or err)
         print('%s: error: %s' % (prog, err), file=sys.stderr)
         return 2
-    except (MemoryError, MXNetError) as err:
+    except Exception as err:  # MXNet's MXNetError, not imported here (the --help paths)
         why = allocation_failure(err)
         if debug or why is None:
             raise
         print('%s: out of memory: %s' % (prog, why), file=sys.stderr)
         return 1
+
+
+_ALLOCATION = ('bad_alloc', 'out of memory', 'larger than 2^31', 'failed to allocate',
+               'cannot allocate memory')
+
+
+def allocation_failure(err):
+    """The one line of an exception that is the machine running out of memory (a
+    ``MemoryError``, or an MXNet error of ``std::bad_alloc``, a failed allocation or a tensor
+    beyond MXNet's 2^31 elements), else ``None``: MXNet's message is a C++ stack trace, of which
+    the line that says why is kept."""
+    if isinstance(err, MemoryError):
+        return 'out of memory'
+    if 'MXNetError' not in (c.__name__ for c in type(err).__mro__):
+        return None
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    found = [line for line in lines if any(a in line.lower() for a in _ALLOCATION)]
+    if not found:
+        return None
+    return ' '.join(found[0].split('Check failed: ')[-1].split())[:240]
 
 
 def which_weights(text):

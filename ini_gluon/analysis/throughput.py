@@ -15,7 +15,7 @@ from mxnet.base import MXNetError
 from mxop.gluon import count_ops
 
 from ..models import get_model
-from ..run.trained import allocation_failure
+from .._argparse import allocation_failure
 from ..training.loop import hybridize_for_training
 
 __all__ = ['Bench', 'OutOfMemory', 'measure', 'interleaved', 'count_flops', 'own_peak_mib',

@@ -35,7 +35,7 @@ from .settings import LIMITS, Settings, from_json
 __all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_trained',
            'load_weights', 'build_net', 'takes_drop_rate', 'contexts', 'read_settings',
            'read_image', 'describe_source', 'predictions', 'metrics_rows', 'EXPORT_PREFIX',
-           'WHICH_HELP', 'check_finite_output', 'allocation_failure']
+           'WHICH_HELP', 'check_finite_output']
 
 # the prefix of the normalisation block an export puts before the network (its constants are
 # the only parameters of an export's file that are not the network's)
@@ -241,27 +241,6 @@ def contexts(num_gpus):
         raise ValueError('--num-gpus %d asked for, %d GPU(s) available to MXNet'
                          % (num_gpus, available))
     return [mx.gpu(i) for i in range(num_gpus)]
-
-
-_ALLOCATION = ('bad_alloc', 'out of memory', 'larger than 2^31', 'failed to allocate',
-               'cannot allocate memory')
-
-
-def allocation_failure(err):
-    """The one line of an exception that is the machine running out of memory (a
-    ``MemoryError``, or an ``MXNetError`` of ``std::bad_alloc``, a failed allocation or a tensor
-    beyond MXNet's 2^31 elements), else ``None``: MXNet's message is a C++ stack trace, of which
-    the line that says why is kept."""
-    if isinstance(err, MemoryError):
-        return 'out of memory'
-    if not isinstance(err, MXNetError):
-        return None
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    found = [line for line in lines if any(a in line.lower() for a in _ALLOCATION)]
-    if not found:
-        return None
-    line = found[0].split('Check failed: ')[-1]
-    return ' '.join(line.split())[:240]
 
 
 def load_weights(net, path, ctx=None):

@@ -12,7 +12,7 @@ from ..data import DataError, cifar_data  # noqa: E402
 from ..data.imagenet import imagenet_data  # noqa: E402
 from ..run.checkpoint import CheckpointError  # noqa: E402
 from ..run.settings import CIFAR, IMAGENET, dumps  # noqa: E402
-from ..run.trained import allocation_failure  # noqa: E402
+from .._argparse import allocation_failure  # noqa: E402
 from .loop import TrainingError, fit  # noqa: E402
 from .settings import SettingsError, build_parser, resolve  # noqa: E402
 
