@@ -100,38 +100,37 @@ def parse_json(text):
         raise ValueError('nested too deeply') from None
 
 
-def _read_text(path, what):
+def _read_text(path):
     try:
         if os.path.getsize(path) > MAX_JSON_BYTES:
-            raise JSONFileError('%s %s is %d bytes: more than the %d MB any file of a run holds'
-                                % (what, path, os.path.getsize(path), MAX_JSON_BYTES >> 20))
+            raise JSONFileError('%s is %d bytes: more than the %d MB any file of a run holds'
+                                % (path, os.path.getsize(path), MAX_JSON_BYTES >> 20))
         with open(path, 'rb') as f:
             return f.read(MAX_JSON_BYTES + 1).decode('utf-8')
     except UnicodeDecodeError as err:
-        raise JSONFileError('%s %s is not UTF-8 text (byte %d): the file is damaged'
-                            % (what, path, err.start)) from None
+        raise JSONFileError('%s is not UTF-8 text (byte %d): the file is damaged'
+                            % (path, err.start)) from None
     except OSError as err:
-        raise JSONFileError('%s %s cannot be read (%s)' % (what, path, err.strerror or err)) \
-            from None
+        raise JSONFileError('%s cannot be read (%s)' % (path, err.strerror or err)) from None
 
 
 def read_json(path, what, kind=dict):
     """The JSON value of the file ``path`` (``what``: its role, for the message, e.g. ``'run
-    settings'``), which must be a ``kind`` (``dict``: a JSON object); parsed with
-    :func:`parse_json`.
+    settings'``), which must be a ``kind`` (``dict``: a JSON object; ``None``: any); parsed
+    with :func:`parse_json`.
 
     Raises
     ------
     JSONFileError
         One line naming the file and what is wrong with it.
     """
-    text = _read_text(path, what)
+    text = _read_text(path)
     try:
         value = parse_json(text)
     except ValueError as err:
         raise JSONFileError('%s %s is not valid JSON (%s): the file is damaged'
                             % (what, path, str(err).splitlines()[0][:120])) from None
-    if not isinstance(value, kind):
+    if kind is not None and not isinstance(value, kind):
         raise JSONFileError('%s %s holds a JSON %s, expected a JSON %s'
                             % (what, path, _json_type(value), _json_type(kind())))
     return value
@@ -139,19 +138,20 @@ def read_json(path, what, kind=dict):
 
 def read_json_lines(path, what):
     """``[(line number, dict)]``: the JSON objects of the lines of ``path`` (blank lines left
-    out), parsed as :func:`read_json` parses a file."""
+    out), parsed as :func:`read_json` parses a file; a :class:`JSONFileError` ``<path>, line
+    <n>: not <what> (<why>)``."""
     rows = []
-    for number, line in enumerate(_read_text(path, what).splitlines(), 1):
+    for number, line in enumerate(_read_text(path).splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = parse_json(line)
         except ValueError as err:
-            raise JSONFileError('%s %s, line %d: not valid JSON (%s)'
-                                % (what, path, number, str(err).splitlines()[0][:120])) from None
+            raise JSONFileError('%s, line %d: not %s (invalid JSON: %s)'
+                                % (path, number, what, str(err).splitlines()[0][:120])) from None
         if not isinstance(row, dict):
-            raise JSONFileError('%s %s, line %d: holds a JSON %s, expected a JSON object'
-                                % (what, path, number, _json_type(row)))
+            raise JSONFileError('%s, line %d: not %s (a JSON %s, not an object)'
+                                % (path, number, what, _json_type(row)))
         rows.append((number, row))
     return rows
 

@@ -111,7 +111,7 @@ def read_settings(save_dir):
     path = os.path.join(save_dir, 'settings.json')
     try:
         if os.path.isfile(path):
-            return _checked_settings(read_json(path, 'run settings'), path)
+            return _checked_settings(read_json(path, 'run settings', None), path)
         checkpoint = latest_checkpoint(save_dir)
         if checkpoint is not None:
             path = os.path.join(checkpoint, 'meta.json')
@@ -199,7 +199,7 @@ def metrics_rows(save_dir):
         return []
     rows = []
     try:
-        lines = read_json_lines(path, 'metrics')
+        lines = read_json_lines(path, 'a metrics row with epoch and val_error')
     except ValueError as err:
         raise RunError(str(err)) from None
     for number, row in lines:
