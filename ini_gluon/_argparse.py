@@ -5,9 +5,9 @@ import sys
 
 from mxnet.base import MXNetError
 
-__all__ = ['MACHINE_FAULTS', 'os_error', 'mxnet_error', 'OneLineParser', 'command_parser',
-           'help_text', 'run_command', 'which_weights', 'add_trained_options', 'positive_int',
-           'command']
+__all__ = ['MACHINE_FAULTS', 'os_error', 'mxnet_error', 'allocation_failure', 'OneLineParser',
+           'command_parser', 'help_text', 'run_command', 'which_weights', 'add_trained_options',
+           'positive_int', 'at_most', 'command']
 
 
 # faults of the machine rather than of the user's input: exit 1, as a failed job
@@ -50,8 +50,9 @@ def help_text(doc):
 def run_command(prog, debug, body, failures=()):
     """``body()`` (returning the exit status) with the project's errors as one line on stderr:
     ``failures`` (a result that did not verify) and faults of the machine (a full disk, MXNet's
-    own errors such as running out of memory) exit 1, bad input (``ValueError``, including the
-    data and run errors, and ``OSError``) exit 2; ``debug`` lets the traceback through."""
+    own errors, running out of memory among them: the C++ trace cut to its line) exit 1, bad
+    input (``ValueError``, including the data and run errors, and ``OSError``) exit 2;
+    ``debug`` lets the traceback through."""
     try:
         return body()
     except KeyboardInterrupt:
@@ -67,7 +68,9 @@ def run_command(prog, debug, body, failures=()):
     except MXNetError as err:        # out of memory, a device's failure: the machine's
         if debug:
             raise
-        print('%s: %s' % (prog, mxnet_error(err)), file=sys.stderr)
+        why = allocation_failure(err)
+        print('%s: %s' % (prog, 'out of memory: %s' % why if why else mxnet_error(err)),
+              file=sys.stderr)
         return 1
     except (ValueError, OSError) as err:
         if debug:
@@ -76,6 +79,31 @@ def run_command(prog, debug, body, failures=()):
         print('%s: error: %s' % (prog, os_error(err) if isinstance(err, OSError) else err),
               file=sys.stderr)
         return 1 if fault else 2
+    except MemoryError:
+        if debug:
+            raise
+        print('%s: out of memory' % prog, file=sys.stderr)
+        return 1
+
+
+_ALLOCATION = ('bad_alloc', 'out of memory', 'larger than 2^31', 'failed to allocate',
+               'cannot allocate memory')
+
+
+def allocation_failure(err):
+    """The one line of an exception that is the machine running out of memory (a
+    ``MemoryError``, or an MXNet error of ``std::bad_alloc``, a failed allocation or a tensor
+    beyond MXNet's 2^31 elements), else ``None``: MXNet's message is a C++ stack trace, of which
+    the line that says why is kept."""
+    if isinstance(err, MemoryError):
+        return 'out of memory'
+    if 'MXNetError' not in (c.__name__ for c in type(err).__mro__):
+        return None
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    found = [line for line in lines if any(a in line.lower() for a in _ALLOCATION)]
+    if not found:
+        return None
+    return ' '.join(found[0].split('Check failed: ')[-1].split())[:240]
 
 
 def which_weights(text):
@@ -103,6 +131,16 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError('must be an integer >= 1, not %r' % text)
     return value
+
+
+def at_most(high):
+    """An argument type: an integer from 1 to ``high`` (a larger count is no run's)."""
+    def count(text):
+        value = positive_int(text)
+        if value > high:
+            raise argparse.ArgumentTypeError('must be at most %d, not %d' % (high, value))
+        return value
+    return count
 
 
 def command(build_parser, body, failures=()):

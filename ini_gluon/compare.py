@@ -25,15 +25,17 @@ import mxnet as mx  # noqa: E402
 from ._argparse import OneLineParser  # noqa: E402
 from .analysis.evaluation import evaluate  # noqa: E402
 from .analysis.summary import count_params  # noqa: E402
-from .analysis.throughput import count_flops, measure  # noqa: E402
+from .analysis.throughput import OutOfMemory, count_flops, measure  # noqa: E402
 from .data import load_dataset, normalisation, test_split  # noqa: E402
 from .models import default_classes, get_model  # noqa: E402
 from .run.files import (atomic_write, atomic_write_text, check_output_folder,  # noqa: E402
                         record_outputs)
-from .run.settings import Settings  # noqa: E402
+from .run.settings import LIMITS, Settings  # noqa: E402
 from .run.trained import load_trained, read_settings  # noqa: E402
 
-__all__ = ['accuracy', 'compare', 'render', 'plot', 'main']
+__all__ = ['accuracy', 'compare', 'render', 'plot', 'main', 'MAX_REPEATS']
+
+MAX_REPEATS = 1000      # --repeats and --iters: medians settle in a few
 
 OUTPUTS = ('compare.md', 'compare.json', 'compare.png')
 
@@ -170,12 +172,15 @@ def _parse(argv):
     """The parsed command line and its model names; a bad number is one line (exit 2)."""
     p = build_parser()
     args = p.parse_args(argv)
-    for flag, value, least in (('--input-size', args.input_size, 32),
-                               ('--batch-size', args.batch_size, 1),
-                               ('--repeats', args.repeats, 1), ('--iters', args.iters, 1),
-                               ('--classes', args.classes or 2, 2)):
+    for flag, value, least, most in (
+            ('--input-size', args.input_size, 32, LIMITS['input_size']),
+            ('--batch-size', args.batch_size, 1, LIMITS['batch_size']),
+            ('--repeats', args.repeats, 1, MAX_REPEATS), ('--iters', args.iters, 1, MAX_REPEATS),
+            ('--classes', args.classes or 2, 2, LIMITS['classes'])):
         if value < least:
             p.error('%s must be >= %d, not %d' % (flag, least, value))
+        if value > most:
+            p.error('%s must be at most %d, not %d' % (flag, most, value))
     names = [n.strip() for n in args.models.split(',') if n.strip()]
     if not names:
         p.error('--models names no model')
@@ -216,6 +221,9 @@ def main(argv=None):
     except (ValueError, OSError) as err:
         print('python -m ini_gluon.compare: error: %s' % err, file=sys.stderr)
         return 2
+    except OutOfMemory as err:      # the machine's limit, not the input's: exit 1
+        print('python -m ini_gluon.compare: %s' % err, file=sys.stderr)
+        return 1
     setup = ('%dx%d inputs, batch %d, %d classes, MXNet %s on %s, medians of %d interleaved '
              'repeats of %d steps' % (args.input_size, args.input_size, args.batch_size, classes,
                                       mx.__version__, 'CPU (%d cores)' % os.cpu_count(),

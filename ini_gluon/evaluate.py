@@ -12,10 +12,11 @@ NAME --params FILE --dataset D`` evaluates weights from anywhere, normalised as
 import os
 import sys
 
-from ._argparse import add_trained_options, command, command_parser, positive_int
+from ._argparse import add_trained_options, at_most, command, command_parser
 from .analysis.evaluation import (DATASETS, OUTPUTS, evaluate, open_model, render,
                                   write_evaluation)
 from .run.files import check_output_folder
+from .run.settings import LIMITS
 from .run.trained import WHICH_HELP, RunError, contexts, describe_source
 
 __all__ = ['build_parser', 'main']
@@ -29,8 +30,8 @@ def build_parser():
     a('--params', help='with --model: a parameter file (save_parameters or an export\'s)')
     a('--dataset', choices=DATASETS, help='with --model: the data set (default: the run\'s)')
     a('--data-dir', help='folder of the data set\'s files (default: the run\'s --data-dir)')
-    a('--batch-size', type=positive_int, default=256,
-      help='images per batch (default: %(default)s)')
+    a('--batch-size', type=at_most(LIMITS['test_batch_size']), default=256,
+      help='images per batch, at most %d (default: %%(default)s)' % LIMITS['test_batch_size'])
     a('--num-gpus', type=int, default=0, help='GPUs to evaluate on; 0: the CPU (default)')
     a('--out', help='folder for evaluation.json / .md and confusion.png (default: '
       'RUN/evaluation-<which>, or evaluation-<model> with --params)')

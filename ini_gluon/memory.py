@@ -13,9 +13,12 @@ import sys
 import mxnet as mx
 
 from ._argparse import OneLineParser
-from .analysis.throughput import Bench, own_peak_mib
+from .analysis.throughput import Bench, OutOfMemory, own_peak_mib
+from .run.settings import LIMITS
 
-__all__ = ['main']
+__all__ = ['main', 'MAX_STEPS']
+
+MAX_STEPS = 1000       # training steps measured: the peak is reached in the first few
 
 
 def main(argv=None):
@@ -28,19 +31,23 @@ def main(argv=None):
     p.add_argument('--classes', type=int, default=10)
     p.add_argument('--steps', type=int, default=2)
     args = p.parse_args(argv)
-    for flag in ('size', 'batch', 'classes', 'steps'):
-        if getattr(args, flag) < 1:
-            print('%s: error: --%s must be >= 1, not %d' % (p.prog, flag, getattr(args, flag)),
-                  file=sys.stderr)
+    for flag, high in (('size', LIMITS['input_size']), ('batch', LIMITS['batch_size']),
+                       ('classes', LIMITS['classes']), ('steps', MAX_STEPS)):
+        if not 1 <= getattr(args, flag) <= high:
+            print('%s: error: --%s must be from 1 to %d, not %d'
+                  % (p.prog, flag, high, getattr(args, flag)), file=sys.stderr)
             return 2
     try:
         bench = Bench(args.model, (3, args.size, args.size), args.batch, args.classes,
-                       mx.cpu(), infer=False)
+                      mx.cpu(), infer=False)
+        for _ in range(args.steps):
+            bench.train_step()
     except ValueError as err:
         print('%s: error: %s' % (p.prog, err), file=sys.stderr)
         return 2
-    for _ in range(args.steps):
-        bench.train_step()
+    except OutOfMemory as err:      # the machine's limit, not the input's: exit 1
+        print('%s: %s' % (p.prog, err), file=sys.stderr)
+        return 1
     print(own_peak_mib())
     return 0
 

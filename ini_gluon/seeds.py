@@ -48,7 +48,7 @@ from matplotlib.ticker import MaxNLocator
 from ._argparse import command_parser, run_command
 from .run.checkpoint import checkpoint_folders
 from .run.figures import new_figure, save_png
-from .run.files import atomic_write_text, check_output_folder, record_outputs
+from .run.files import atomic_write_text, check_output_folder, read_json, record_outputs
 from .run.folder import checkpoint_settings, in_use
 from .run.settings import (CIFAR, IDENTITY, IMAGENET, TRAINING, differences, json_value, owned,
                            role_names)
@@ -99,10 +99,9 @@ def _finished(folder):
     if _started_over(folder):
         return False
     try:
-        with open(os.path.join(folder, 'settings.json')) as f:
-            epochs = int(json.load(f)['num_epochs'])
-        return len(_rows(folder)) >= epochs
-    except (OSError, ValueError, KeyError, TypeError):   # --resume auto writes them again
+        epochs = read_json(os.path.join(folder, 'settings.json'), 'run settings')['num_epochs']
+        return isinstance(epochs, int) and len(_rows(folder)) >= epochs
+    except (ValueError, KeyError):   # --resume auto writes them again
         return False
 
 

@@ -33,8 +33,8 @@ from .analysis.evaluation import DATASETS, image_files, open_model
 from .analysis.gradcam import grad_cam
 from .analysis.inspect import attention_layers, inspect
 from .run.figures import new_figure, save_png
-from .run.files import atomic_write_text
-from .run.trained import WHICH_HELP, RunError, describe_source, read_image
+from .run.files import atomic_write_text, read_json
+from .run.trained import WHICH_HELP, RunError, check_finite_output, describe_source, read_image
 
 __all__ = ['Model', 'open_models', 'test_images', 'maps_figure', 'depth_statistics',
            'depth_figure', 'per_class_figure', 'gradcam_figure', 'main']
@@ -119,8 +119,7 @@ def _ours(path):
     """Whether the file at ``path`` is one a picture wrote (its PNG text or JSON says so)."""
     try:
         if path.endswith('.json'):
-            with open(path) as f:
-                return json.load(f).get('written_by') == SOFTWARE
+            return read_json(path, 'statistics').get('written_by') == SOFTWARE
         with Image.open(path) as image:
             return image.info.get('Software') == SOFTWARE
     except Exception:        # unreadable, not JSON, not an image: not ours
@@ -200,6 +199,7 @@ def _maps(args, models):
         chosen = args.blocks or _spread(layers, 3)
         found = inspect(m.trained.net, m.normalised(raw), blocks=chosen)
         for record in found.blocks:
+            _check_finite_record(m, record)
             columns.append(('%s\n%s (C=%d, %s %dx%d)' % ((m.label, record.label, record.channels,
                                                           record.layout) + record.map_shape),
                             record))
@@ -223,6 +223,7 @@ def depth_statistics(model, limit=None):
             sums, squares = np.zeros(len(found)), np.zeros(len(found))
             counts = np.zeros(len(found))
         for k, record in enumerate(found):
+            _check_finite_record(model, record)
             s = record.attention.astype(np.float64)
             sums[k] += s.sum()
             squares[k] += (s ** 2).sum()
@@ -244,6 +245,18 @@ def depth_statistics(model, limit=None):
                                                                      counts)],
             'per_class': {names[c]: [float(x) for x in v[:, 0] / v[:, 1]]
                           for c, v in sorted(per_class.items())}}
+
+
+def _check_finite_record(model, record):
+    """A :class:`RunError` where a value an attention block computed (``record``, an
+    :class:`~ini_gluon.analysis.inspect.AttentionRecord`) is a NaN or an infinity: a picture
+    or a statistic of it would show nothing true."""
+    arrays = [(name, getattr(record, name)) for name in record._fields
+              if isinstance(getattr(record, name), np.ndarray)]
+    arrays += [('grouping map %s' % g, a) for g, a in record.grouping_maps or ()]
+    for name, array in arrays:
+        check_finite_output(model.trained, array, '%s of %s' % (name.replace('_', ' '),
+                                                                record.label))
 
 
 def _numpy(x):
@@ -353,6 +366,8 @@ def _gradcam(args, models):
     for m in models:
         cam = grad_cam(m.trained.net, m.normalised(raw), layer=args.layer,
                        classes=labels if args.explain == 'true' else None)
+        check_finite_output(m.trained, cam.probabilities, 'the class probabilities')
+        check_finite_output(m.trained, cam.heatmaps, 'the Grad-CAM heat map')
         results.append((m.label, m.trained.class_names, cam))
     _save(gradcam_figure(raw, labels, models[0].trained.class_names, results), args.out)
     return [args.out]

@@ -95,3 +95,20 @@ def write_svhn(root, n_train=30, n_extra=20, n_test=10, seed=0):
         y = np.where(y == 0, 10, y).astype(np.uint8)[:, None]
         savemat(os.path.join(root, name + '_32x32.mat'), {'X': x.transpose(1, 2, 3, 0), 'y': y})
     return root
+
+
+def write_records(prefix, labels, size=8, seed=0):
+    """``prefix.rec`` and ``prefix.idx``: one small JPEG image record per label, packed as
+    MXNet's im2rec packs them (``IRHeader(0, label, i, 0)``; a label may be any float, to
+    write the wrong ones).  Returns ``(rec, idx)``."""
+    import cv2  # noqa: F401  (mx.recordio.pack_img encodes with OpenCV)
+    import mxnet as mx
+    rec, idx = str(prefix) + '.rec', str(prefix) + '.idx'
+    record = mx.recordio.MXIndexedRecordIO(idx, rec, 'w')
+    rng = np.random.RandomState(seed)
+    for i, label in enumerate(labels):
+        image = rng.randint(0, 255, (size, size, 3)).astype(np.uint8)
+        record.write_idx(i, mx.recordio.pack_img(mx.recordio.IRHeader(0, float(label), i, 0),
+                                                 image, quality=90, img_fmt='.jpg'))
+    record.close()
+    return rec, idx

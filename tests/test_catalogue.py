@@ -1,6 +1,7 @@
 """The catalogue of what a user can get wrong, one case per class of failure: each ends with its
 exit code and one line on stderr, and leaves the run folder as it was (nothing lost, nothing
 half-written, nothing written wrongly)."""
+import json
 import os
 import pickle
 
@@ -8,9 +9,10 @@ import mxnet as mx
 import pytest
 
 import datasets
-from ini_gluon import compare
+from ini_gluon.run.files import digest
+from ini_gluon import compare, evaluate, export, memory, predict, visualize
 from ini_gluon.__main__ import main as info
-from ini_gluon.training import main
+from ini_gluon.training import main, main_imagenet
 from ini_gluon.training.launch import main as launch
 
 TINY = 'ini_resnet8_mix5d'
@@ -102,6 +104,106 @@ def _command(fn, *argv):
     return setup
 
 
+def _on_run(fn, prepare, *argv):
+    """A command on a copy of the finished run, damaged by ``prepare(tmp, run)`` first;
+    ``{run}`` and ``{tmp}`` in ``argv`` are the copy and the case's folder."""
+    def setup(tmp, cifar_dir, finished):
+        save = _copy(finished, str(tmp / 'run'))
+        prepare(tmp, save)
+        args = [a.replace('{run}', save).replace('{tmp}', str(tmp)) for a in argv]
+        return (lambda: fn(args)), save
+    return setup
+
+
+def _write(name, text):
+    def prepare(tmp, save):
+        with open(os.path.join(save, name), 'wb') as f:
+            f.write(text if isinstance(text, bytes) else text.encode())
+    return prepare
+
+
+def _earlier_run(prepare):
+    """``prepare``, on a run of an earlier version: no record of its best weights, whose epoch
+    is then that of metrics.jsonl."""
+    def earlier(tmp, save):
+        os.remove(os.path.join(save, TINY + '-best.json'))
+        prepare(tmp, save)
+    return earlier
+
+
+def _edit_meta(change):
+    def prepare(tmp, save):
+        os.remove(os.path.join(save, 'settings.json'))      # the checkpoint's settings are read
+        path = os.path.join(save, 'checkpoint-epoch0000', 'meta.json')
+        with open(path) as f:
+            text = f.read()
+        with open(path, 'w') as f:
+            f.write(change(text))
+    return prepare
+
+
+def _set_weight(value, key=None):
+    """Set one array of the run's best parameters (the first, or ``key``) to ``value``; an
+    image file beside the run for predict."""
+    def prepare(tmp, save):
+        path = os.path.join(save, '%s-best.params' % TINY)
+        weights = mx.nd.load(path)
+        weights[key or sorted(weights)[0]][:] = value
+        mx.nd.save(path, weights)
+        _record_as_the_runs(save, path)
+        _png(str(tmp / 'image.png'))
+    return prepare
+
+
+def _record_as_the_runs(save, params):
+    """The best weights' record made to describe ``params`` (as if the run had written them)."""
+    record = os.path.join(save, '%s-best.json' % TINY)
+    with open(record) as f:
+        found = json.load(f)
+    with open(record, 'w') as f:
+        json.dump(dict(found, sha1=digest(params)), f)
+
+
+def _png(path):
+    from PIL import Image
+    Image.new('RGB', (32, 32)).save(path)
+
+
+def _newline_class(tmp, save):
+    from PIL import Image
+    for split in ('train', 'val'):
+        for name in ('cat', 'dog\nbird'):
+            folder = tmp / 'tree' / split / name
+            folder.mkdir(parents=True)
+            for i in range(2):
+                Image.new('RGB', (40, 40), (40 * i, 90, 200)).save(str(folder / ('%d.jpg' % i)))
+
+
+def _records(labels, truncate=None):
+    def prepare(tmp, save):
+        for split in ('train', 'val'):
+            rec, _ = datasets.write_records(tmp / split, labels)
+            if truncate and split == 'train':
+                with open(rec, 'r+b') as f:
+                    f.truncate(os.path.getsize(rec) - truncate)
+    return prepare
+
+
+def _imagenet(prepare, *extra):
+    def setup(tmp, cifar_dir, finished):
+        prepare(tmp, None)
+        argv = ['--model', 'ini_resnet18_v2_mix5d_spa', '--input-size', '32', '--batch-size',
+                '2', '--num-epochs', '1', '--save-dir', str(tmp / 'run'), '-j', '1'] + [
+                    a.replace('{tmp}', str(tmp)) for a in extra]
+        return (lambda: main_imagenet(argv)), None
+    return setup
+
+
+_REC = ['--use-rec', '--rec-train', '{tmp}/train.rec', '--rec-train-idx', '{tmp}/train.idx',
+        '--rec-val', '{tmp}/val.rec', '--rec-val-idx', '{tmp}/val.idx']
+_DEEP = '[' * 100000 + ']' * 100000
+
+
 CATALOGUE = [
     ('weights that are not numbers', 'a checkpoint holding NaN is not resumed',
      _train('--resume', 'auto', folder_from='finished', prepare=_nan_checkpoint), 2,
@@ -140,6 +242,118 @@ CATALOGUE = [
     ('one line instead of a traceback', 'python -m ini_gluon.compare with a bad size',
      _command(compare.main, '--models', 'resnet8', '--batch-size', '0'), 2,
      '--batch-size must be >= 1'),
+    # a run folder's JSON files, damaged or crafted
+    ('a run folder\'s JSON is read strictly', 'evaluate: settings.json nested 100,000 deep',
+     _on_run(evaluate.main, _write('settings.json', _DEEP), '--save-dir', '{run}'), 2,
+     'settings.json is not valid JSON (nested too deeply)'),
+    ('a run folder\'s JSON is read strictly', 'predict: settings.json not UTF-8',
+     _on_run(predict.main, _write('settings.json', b'{"model": "\xff"}'), '{run}', '{run}'), 2,
+     'settings.json is not UTF-8 text'),
+    ('a run folder\'s JSON is read strictly', 'export: a checkpoint epoch Infinity',
+     _on_run(export.main, _edit_meta(lambda t: t.replace('"epoch": 0', '"epoch": Infinity')),
+             '{run}', '--which', 'final', '--out', '{tmp}/x'), 2,
+     'Infinity is not a number JSON allows'),
+    ('a run folder\'s JSON is read strictly', 'evaluate: a checkpoint epoch 1.5',
+     _on_run(evaluate.main, _edit_meta(lambda t: t.replace('"epoch": 0', '"epoch": 1.5')),
+             '--save-dir', '{run}', '--which', '0'), 2, 'its epoch is 1.5, expected an integer'),
+    ('a run folder\'s JSON is read strictly', 'visualize: a metrics epoch NaN',
+     _on_run(visualize.main, _earlier_run(_write('metrics.jsonl',
+                                                 '{"epoch": NaN, "val_error": 0.5}\n')),
+             'gradcam', '--save-dir', '{run}', '--out', '{tmp}/g.png'), 2,
+     'metrics.jsonl, line 1: not a metrics row'),
+    ('a run folder\'s JSON is read strictly', 'compare: a mean of 1e999 in settings.json',
+     _on_run(compare.main, lambda tmp, save: _write('settings.json', open(
+         os.path.join(save, 'settings.json')).read().replace('"mean": [', '"mean": [1e999, '))(
+         tmp, save), '--models', TINY, '--save-dirs', '{run}', '--out', '{tmp}/c'), 2,
+     '1e999 is too large a number'),
+    ('a run folder\'s JSON is read strictly', 'train --resume: meta.json is a list',
+     _train('--resume', 'auto', folder_from='finished', prepare=lambda tmp, save: _write(
+         os.path.join('checkpoint-epoch0000', 'meta.json'), '[]')(tmp, save)), 2,
+     'holds a JSON array, expected a JSON object'),
+    ('a run folder\'s JSON is read strictly', 'export over a folder with a deep model.json',
+     _on_run(export.main, lambda tmp, save: (os.makedirs(str(tmp / 'x')), _write(
+         'model.json', _DEEP)(tmp, str(tmp / 'x'))), '{run}', '--out', '{tmp}/x'), 2,
+     'holds files that are not an earlier export'),
+    ('a run folder\'s JSON is read strictly', 'predict: 10**9 classes in settings.json',
+     _on_run(predict.main, lambda tmp, save: _write('settings.json', open(
+         os.path.join(save, 'settings.json')).read().replace('"num_classes": 10',
+                                                             '"num_classes": 1000000000'))(
+         tmp, save), '{run}', '{run}'), 2, 'num_classes is 1000000000, expected 1 to'),
+    # weights that give no result
+    ('weights that are not numbers', 'evaluate of best weights holding NaN',
+     _on_run(evaluate.main, _set_weight(float('nan')), '--save-dir', '{run}'), 2,
+     '-best.params holds non-finite values'),
+    ('weights that are not numbers', 'predict of best weights holding infinity',
+     _on_run(predict.main, _set_weight(float('inf')), '{run}', '{tmp}/image.png'), 2,
+     '-best.params holds non-finite values'),
+    ('weights that are not numbers', 'export of best weights holding NaN',
+     _on_run(export.main, _set_weight(float('nan')), '{run}', '--out', '{tmp}/x'), 2,
+     '-best.params holds non-finite values'),
+    ('weights that are not numbers', 'visualize of best weights holding NaN',
+     _on_run(visualize.main, _set_weight(float('nan')), 'maps', '--save-dir', '{run}', '--out',
+             '{tmp}/m.png'), 2, '-best.params holds non-finite values'),
+    ('weights that are not numbers', 'compare\'s accuracy of best weights holding NaN',
+     _on_run(compare.main, _set_weight(float('nan')), '--models', TINY, '--save-dirs', '{run}',
+             '--repeats', '1', '--iters', '1', '--out', '{tmp}/c'), 2,
+     '-best.params holds non-finite values'),
+    ('weights that are not numbers', 'evaluate of finite weights whose output overflows',
+     _on_run(evaluate.main, _set_weight(3e38, 'output.weight'), '--save-dir', '{run}'), 2,
+     'NaN or infinity for 16 of 16 images'),
+    ('weights that are not numbers', 'predict of finite weights whose output overflows',
+     _on_run(predict.main, _set_weight(3e38, 'output.weight'), '{run}', '{tmp}/image.png'), 2,
+     'NaN or infinity for 1 of 1 images'),
+    ('weights that are not numbers', 'export of finite weights whose output overflows',
+     _on_run(export.main, _set_weight(3e38, 'output.weight'), '{run}', '--out', '{tmp}/x'), 2,
+     'the output on the verification batch'),
+    ('weights that are not numbers', 'visualize gradcam of weights whose output overflows',
+     _on_run(visualize.main, _set_weight(3e38, 'output.weight'), 'gradcam', '--save-dir',
+             '{run}', '--out', '{tmp}/g.png'), 2, 'the class probabilities of'),
+    ('weights that are not numbers', 'evaluate of a negative BatchNorm variance',
+     _on_run(evaluate.main, _set_weight(-1.0, 'features.0.running_var'), '--save-dir', '{run}'),
+     2, 'holds negative BatchNorm variances'),
+    # RecordIO files
+    ('RecordIO files are checked before MXNet reads them', 'train_imagenet.py on a truncated .rec',
+     _imagenet(_records([0, 1, 0, 1], truncate=100), '--classes', '2', *_REC), 2,
+     'record 3 (byte'),
+    ('RecordIO files are checked before MXNet reads them', 'a label above --classes',
+     _imagenet(_records([0, 1, 2, 1]), '--classes', '2', *_REC), 2,
+     'has the label 2, outside 0..1 (2 classes)'),
+    ('RecordIO files are checked before MXNet reads them', 'a negative label',
+     _imagenet(_records([0, -1, 1, 1]), '--classes', '2', *_REC), 2,
+     'has the label -1, outside 0..1'),
+    ('RecordIO files are checked before MXNet reads them', 'a label that is not an integer',
+     _imagenet(_records([0, 1, 0.5, 1]), '--classes', '2', *_REC), 2,
+     'has the label 0.5, which is not a class number'),
+    # class names an export writes one per line
+    ('class names are written one per line', 'an image-folder class with a newline',
+     _imagenet(_newline_class, '--classes', '2', '--data-dir', '{tmp}/tree'), 2,
+     'class folder \'dog\\nbird\''),
+    # counts beyond any run
+    ('counts beyond any run are refused', 'train_cifar.py --num-epochs 10**9 --dry-run',
+     _train('--num-epochs', '1000000000', '--dry-run'), 2,
+     '--num-epochs must be at most 100000'),
+    ('counts beyond any run are refused', 'train_imagenet.py --classes 10**9',
+     _imagenet(lambda tmp, save: None, '--classes', '1000000000', '--dry-run'), 2,
+     '--classes must be at most 100000'),
+    ('counts beyond any run are refused', 'train_cifar.py -j 10**6',
+     _train('-j', '1000000'), 2, '-j must be at most 256'),
+    ('counts beyond any run are refused', 'python -m ini_gluon.memory --batch 10**9',
+     _command(memory.main, 'resnet8', '--batch', '1000000000'), 2,
+     '--batch must be from 1 to 4096'),
+    ('counts beyond any run are refused', 'python -m ini_gluon.compare --repeats 10**9',
+     _command(compare.main, '--models', 'resnet8', '--repeats', '1000000000'), 2,
+     '--repeats must be at most 1000'),
+    ('counts beyond any run are refused', 'python -m ini_gluon.evaluate --batch-size 10**12',
+     _on_run(evaluate.main, lambda tmp, save: None, '--save-dir', '{run}', '--batch-size',
+             '1000000000000'), 2, 'must be at most 4096'),
+    # the machine's limits
+    ('out of memory is one line, exit 1', 'python -m ini_gluon.memory beyond 2^31 elements',
+     _command(memory.main, 'resnet8', '--batch', '4096', '--size', '2048'), 1,
+     'out of memory building resnet8 at batch 4096'),
+    ('out of memory is one line, exit 1', 'python -m ini_gluon.compare beyond 2^31 elements',
+     _command(compare.main, '--models', 'resnet8', '--batch-size', '4096', '--input-size',
+              '2048', '--out', '/nonexistent/never-written'), 1,
+     'out of memory building resnet8 at batch 4096'),
 ]
 
 
@@ -165,4 +379,7 @@ def test_the_catalogue_covers_every_class():
     assert {c[0] for c in CATALOGUE} == {
         'weights that are not numbers', 'a run folder belongs to one run',
         'a distributed job fails whole', 'data files are data, never code',
-        'one line instead of a traceback'}
+        'one line instead of a traceback', 'a run folder\'s JSON is read strictly',
+        'RecordIO files are checked before MXNet reads them',
+        'class names are written one per line', 'counts beyond any run are refused',
+        'out of memory is one line, exit 1'}

@@ -17,7 +17,7 @@ BELOW = {
     'data': set(),
     'run': {'layers', 'models', 'data'},
     'training': {'_argparse', 'layers', 'models', 'data', 'run'},
-    'analysis': {'layers', 'models', 'data', 'run', 'training'},
+    'analysis': {'_argparse', 'layers', 'models', 'data', 'run', 'training'},
 }
 LIBRARIES = set(BELOW)
 # the one function-local import of a project module: the launcher, imported when asked for so

@@ -226,7 +226,8 @@ def _dead_pid():
 
 def test_checkpoint_round_trip_and_atomicity(tmp_path):
     net, trainer = _tiny_net_and_trainer()
-    saved = save_checkpoint(str(tmp_path), 3, net, trainer, {'metrics': [1, 2], 'x': 'y'})
+    rows = [{'epoch': 0, 'val_error': 0.5}, {'epoch': 1, 'val_error': 0.25}]
+    saved = save_checkpoint(str(tmp_path), 3, net, trainer, {'metrics': rows, 'x': 'y'})
     killed = [tmp_path / ('.ini-gluon-tmp-%d-checkpoint-epoch0009-abc' % _dead_pid()),
               tmp_path / '.ini-gluon-tmp-checkpoint-epoch0008-abc']    # an earlier version's
     live = tmp_path / ('.ini-gluon-tmp-%d-checkpoint-epoch0010-abc' % os.getpid())
@@ -243,7 +244,7 @@ def test_checkpoint_round_trip_and_atomicity(tmp_path):
                                                                'results.old'))
     other, other_trainer = _tiny_net_and_trainer()
     meta = load_checkpoint(saved, other, other_trainer, mx.cpu())
-    assert (meta['epoch'], meta['metrics'], meta['x']) == (3, [1, 2], 'y')
+    assert (meta['epoch'], meta['metrics'], meta['x']) == (3, rows, 'y')
     for (_, a), (_, b) in zip(net.collect_params().items(), other.collect_params().items()):
         np.testing.assert_array_equal(a.data().asnumpy(), b.data().asnumpy())
     assert other_trainer.optimizer.num_update == trainer.optimizer.num_update == 1

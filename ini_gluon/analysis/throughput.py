@@ -7,15 +7,18 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import mxnet as mx
 from mxnet import autograd, gluon
+from mxnet.base import MXNetError
 from mxop.gluon import count_ops
 
 from ..models import get_model
+from .._argparse import allocation_failure
 from ..training.loop import hybridize_for_training
 
-__all__ = ['Bench', 'measure', 'interleaved', 'count_flops', 'own_peak_mib',
+__all__ = ['Bench', 'OutOfMemory', 'measure', 'interleaved', 'count_flops', 'own_peak_mib',
            'peak_training_memory']
 
 
@@ -30,14 +33,37 @@ def count_flops(name, input_shape, classes):
     return count_ops(_net(name, classes, mx.cpu()), (1,) + tuple(input_shape))['muls']
 
 
+class OutOfMemory(RuntimeError):
+    """The machine cannot hold a model at the batch asked for: one line (exit 1)."""
+
+
+@contextmanager
+def _memory(doing, name, batch):
+    """An allocation that fails while ``doing`` (``'building'``, ``'training'``) ``name`` at
+    ``batch`` as an :class:`OutOfMemory` of one line, not MXNet's C++ stack trace."""
+    try:
+        yield
+    except (MemoryError, MXNetError) as err:
+        why = allocation_failure(err)
+        if why is None:
+            raise
+        raise OutOfMemory('out of memory %s %s at batch %d: %s' % (doing, name, batch, why)) \
+            from None
+
+
 class Bench(object):
     """One model ready to be timed: a training copy and (unless ``infer`` is false) an inference
-    copy, hybridized with static allocation unless ``hybrid`` is false."""
+    copy, hybridized with static allocation unless ``hybrid`` is false.  An allocation that
+    fails, building it or in a step, is an :class:`OutOfMemory`."""
 
     def __init__(self, name, shape, batch, classes, ctx, hybrid=True, infer=True):
+        with _memory('building', name, batch):
+            self._build(name, shape, batch, classes, ctx, hybrid, infer)
+
+    def _build(self, name, shape, batch, classes, ctx, hybrid, infer):
         self.name, self.batch = name, batch
         self.data = mx.nd.random.uniform(-1, 1, shape=(batch,) + tuple(shape), ctx=ctx)
-        self.label = mx.nd.array([i % classes for i in range(batch)], ctx=ctx)
+        self.label = mx.nd.arange(batch, ctx=ctx) % classes
         self.train_net = _net(name, classes, ctx)
         self.trainer = gluon.Trainer(self.train_net.collect_params(), 'nag',
                                      {'learning_rate': 0.01, 'momentum': 0.9})
@@ -52,14 +78,16 @@ class Bench(object):
             self.infer_step()
 
     def train_step(self):
-        with autograd.record():
-            loss = self.loss(self.train_net(self.data), self.label)
-        loss.backward()
-        self.trainer.step(self.batch)
-        mx.nd.waitall()
+        with _memory('training', self.name, self.batch):
+            with autograd.record():
+                loss = self.loss(self.train_net(self.data), self.label)
+            loss.backward()
+            self.trainer.step(self.batch)
+            mx.nd.waitall()
 
     def infer_step(self):
-        self.infer_net(self.data).wait_to_read()
+        with _memory('running', self.name, self.batch):
+            self.infer_net(self.data).wait_to_read()
 
     def rate(self, step, iters):
         tic = time.perf_counter()

@@ -40,11 +40,12 @@ what was expected.
 """
 import os
 import pickle
+import unicodedata
 
 import numpy as np
 
 __all__ = ['DataError', 'DATASETS', 'load_dataset', 'load_cifar', 'load_svhn', 'load_digits',
-           'class_names']
+           'class_names', 'class_name_problem', 'class_names_problem']
 
 DATASETS = ('cifar10', 'cifar100', 'svhn', 'digits')
 CIFAR_URL = 'https://www.cs.toronto.edu/~kriz/cifar.html'
@@ -66,6 +67,37 @@ _CIFAR = {
 
 class DataError(ValueError):
     """Unusable data set: one clear message naming the directory/file and what was expected."""
+
+
+def class_name_problem(name):
+    """Why ``name`` cannot be a class name (``None``: it can).  An export writes its class names
+    one per line (``classes.txt``), read back by ``open(path, encoding='utf-8').read()
+    .splitlines()``: a name is a non-empty string of UTF-8 text without a character at which
+    ``splitlines`` breaks a line (newline, carriage return, vertical tab, form feed, the
+    file / group / record separators, NEL, the Unicode line and paragraph separators) or any
+    other control character (a tab), and without whitespace at either end (read back by a
+    ``strip()``, it would be another name)."""
+    if not isinstance(name, str) or not name:
+        return 'is empty' if name == '' else 'is not text'
+    try:
+        name.encode('utf-8')
+    except UnicodeEncodeError:
+        return 'is not UTF-8 text (undecodable bytes in a folder name)'
+    if len(name.splitlines()) != 1 or any(unicodedata.category(c) == 'Cc' for c in name):
+        return 'holds a line break, a tab or another control character'
+    if name != name.strip():
+        return 'begins or ends with whitespace'
+    return None
+
+
+def class_names_problem(names):
+    """Why the class names ``names`` cannot be written one per line (the first name that
+    cannot, :func:`class_name_problem`), or ``None``."""
+    for name in names:
+        problem = class_name_problem(name)
+        if problem:
+            return 'class name %s %s' % (ascii(name)[:80], problem)
+    return None
 
 
 def _locate(data_dir, title, versions, hint):
@@ -346,14 +378,15 @@ def _meta_names(data_dir, classes):
                     names = [n.decode('latin-1') for n in meta[key.encode()]]
             except Exception:  # an unreadable meta file: the official names below
                 continue
-            if len(names) == classes:
+            if len(names) == classes and class_names_problem(names) is None:
                 return tuple(names)
     return None
 
 
 def class_names(name, data_dir=None):
     """The class names of a data set, in label order: CIFAR's from the official meta file in
-    ``data_dir`` where it is there, else the official names; SVHN's and digits' the digits."""
+    ``data_dir`` where it is there (and its names can be written one per line,
+    :func:`class_name_problem`), else the official names; SVHN's and digits' the digits."""
     if name in ('svhn', 'digits'):
         return tuple(str(d) for d in range(10))
     if name in ('cifar10', 'cifar100'):

@@ -6,22 +6,25 @@ resize for validation.
 import math
 import os
 import random
+import struct
 
 import mxnet as mx
 import numpy as np
 from mxnet import gluon
 from mxnet.gluon.data.vision import transforms
 
-from .datasets import DataError
+from .datasets import DataError, class_name_problem
 from .pipeline import Data
 
-__all__ = ['MEAN', 'STD', 'RecordStream', 'FolderStream', 'imagenet_data']
+__all__ = ['MEAN', 'STD', 'RecordStream', 'FolderStream', 'imagenet_data', 'scan_records']
 
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
+_MAGIC = 0xced7230a                 # MXNet's RecordIO: the word that starts every record
+_IR = struct.Struct('<IfQQ')        # mx.recordio.IRHeader: flag, label, id, id2
 
 
-def _check_record(rec, idx, what):
+def _check_record(rec, idx, what, classes=None):
     if not rec or not idx:
         raise DataError('--use-rec needs --rec-%s and --rec-%s-idx (RecordIO packed with '
                         'MXNet\'s im2rec)' % (what, what))
@@ -29,23 +32,111 @@ def _check_record(rec, idx, what):
         if not os.path.isfile(path) or os.path.getsize(path) == 0:
             raise DataError('%s RecordIO file %r is missing or empty: expected a .rec and its '
                             '.idx made by MXNet\'s tools/im2rec.py' % (what, path))
+    offsets = _index_offsets(idx, what)
+    if not offsets:
+        raise DataError('%s index %r lists no record' % (what, idx))
+    scan_records(rec, offsets, what, classes)
+    return len(offsets)
+
+
+def _index_offsets(idx, what):
+    """The byte offsets an im2rec ``.idx`` lists (``<index>\\t<offset>`` lines)."""
+    offsets = []
     try:
-        with open(idx) as f:
-            count = sum(1 for line in f if line.strip() and int(line.split('\t')[0]) >= 0)
+        with open(idx, encoding='utf-8') as f:
+            for line in f:
+                if line.strip():
+                    index, offset = line.split('\t')[:2]
+                    if int(index) >= 0:
+                        offsets.append(int(offset))
     except (ValueError, UnicodeDecodeError) as err:
         raise DataError('%s index %r is unreadable: expected "<index>\\t<offset>" lines (%s)'
-                        % (what, idx, err)) from err
+                        % (what, idx, str(err)[:100])) from None
+    if any(o < 0 for o in offsets):
+        raise DataError('%s index %r lists a negative offset' % (what, idx))
+    return offsets
+
+
+def _record_header(f, offset, size):
+    """``(flag, length, message)`` of the RecordIO record header at ``offset``: the magic, then
+    a word of the continuation flag (3 bits) and the payload length (29 bits)."""
+    if offset + 8 > size:
+        return None, None, 'lies past the end of the file (%d bytes): the file is truncated' \
+            % size
+    f.seek(offset)
+    magic, word = struct.unpack('<II', f.read(8))
+    if magic != _MAGIC:
+        return None, None, 'does not start a RecordIO record: the .idx is of another file, or ' \
+            'the file is damaged'
+    length = word & ((1 << 29) - 1)
+    if offset + 8 + length > size:
+        return None, None, 'ends past the end of the file (%d bytes): the file is truncated' \
+            % size
+    return word >> 29, length, None
+
+
+def _record_labels(f, offset, size):
+    """``(labels, message)``: the labels of the image record at ``offset`` (its IRHeader, read
+    without the image), or why the record cannot be read."""
+    flag, length, problem = _record_header(f, offset, size)
+    if problem:
+        return None, problem
+    if flag not in (0, 1):
+        return None, 'is a continuation of another record (flag %d)' % flag
+    header = f.read(min(length, _IR.size))
+    if len(header) < _IR.size:
+        return None, 'is too short (%d bytes) to hold an image record\'s header' % length
+    count, label = _IR.unpack(header)[:2]
     if count == 0:
-        raise DataError('%s index %r lists no record' % (what, idx))
-    return count
+        return [label], None
+    if count > 1:
+        return None, 'holds %d labels per image; the training reads one' % count
+    raw = f.read(4)
+    if length < _IR.size + 4 or len(raw) < 4:
+        return None, 'is too short to hold the label its header announces'
+    return [struct.unpack('<f', raw)[0]], None
+
+
+def scan_records(rec, offsets, what, classes=None):
+    """Check, before MXNet's readers touch it (they read past the end of a truncated file), that
+    every record the index lists (byte ``offsets``) lies whole in the RecordIO file ``rec`` and
+    starts with a record header and an image header, and (``classes`` given) that its label is a
+    class number ``0 .. classes - 1``.  Reads the headers alone, not the images (ImageNet's
+    1.28 million records in a few seconds).
+
+    Raises
+    ------
+    DataError
+        Naming the file and the first bad record: its number in the index and its byte offset.
+    """
+    size = os.path.getsize(rec)
+    with open(rec, 'rb') as f:
+        for number, offset in enumerate(offsets):
+            labels, problem = _record_labels(f, offset, size)
+            if problem is None:
+                problem = _label_problem(labels[0], classes)
+            if problem:
+                raise DataError('%s RecordIO file %r: record %d (byte %d) %s'
+                                % (what, rec, number, offset, problem))
+
+
+def _label_problem(label, classes):
+    if not (math.isfinite(label) and label == int(label)):
+        return 'has the label %r, which is not a class number' % label
+    if label < 0 or (classes is not None and label >= classes):
+        return 'has the label %d, outside 0..%s%s' % (
+            label, '' if classes is None else classes - 1,
+            '' if classes is None else ' (%d classes)' % classes)
+    return None
 
 
 class RecordStream(object):
-    """Batches from a RecordIO file through ``mx.io.ImageRecordIter`` (GluonCV's settings)."""
+    """Batches from a RecordIO file through ``mx.io.ImageRecordIter`` (GluonCV's settings); the
+    file is checked first (:func:`scan_records`: whole records, labels below ``classes``)."""
 
     def __init__(self, rec, idx, batch_size, train, size, crop_ratio, seed, part, num_parts,
-                 workers):
-        self.count = _check_record(rec, idx, 'train' if train else 'val')
+                 workers, classes=None):
+        self.count = _check_record(rec, idx, 'train' if train else 'val', classes)
         self.indices = np.arange(part, self.count, num_parts)
         self.batch_size, self.train, self.num_parts = batch_size, train, num_parts
         kwargs = dict(path_imgrec=rec, path_imgidx=idx, batch_size=batch_size,
@@ -92,6 +183,7 @@ class FolderStream(object):
         if not len(self.dataset):
             raise DataError('image folder %r holds no image in class sub-folders' % (root,))
         self.classes = list(self.dataset.synsets)
+        _check_class_folders(root, self.classes)
         normalize = transforms.Normalize(MEAN, STD)
         if train:
             transform = transforms.Compose([
@@ -145,6 +237,19 @@ class _Fixed(gluon.data.sampler.Sampler):
         return len(self.order)
 
 
+def _check_class_folders(root, names):
+    """Class folders whose names an export can write one per line (``classes.txt``): a name
+    with a line break, a tab or another control character, or whitespace at either end, is
+    refused naming the folder (renaming it is the fix; an escaped name would no longer be the
+    folder's)."""
+    for name in names:
+        problem = class_name_problem(name)
+        if problem:
+            raise DataError('class folder %s in %s: its name %s, and class names are written '
+                            'one per line (classes.txt): rename the folder'
+                            % (ascii(name), root, problem))
+
+
 def _check_classes(root, train, val, classes):
     """The class sub-folders of train/ and val/ are the same, and as many as ``--classes``."""
     if train != val:
@@ -163,9 +268,9 @@ def imagenet_data(s, batch, rank, num_workers):
     common = dict(size=size, crop_ratio=crop, seed=s.seed, workers=s.num_workers)
     if s.use_rec:
         train = RecordStream(s.rec_train, s.rec_train_idx, batch, True, part=rank,
-                             num_parts=num_workers, **common)
+                             num_parts=num_workers, classes=s.classes, **common)
         test = RecordStream(s.rec_val, s.rec_val_idx, s.test_batch_size, False,
-                            part=0, num_parts=1, **common)
+                            part=0, num_parts=1, classes=s.classes, **common)
         source = 'RecordIO %s' % s.rec_train
         names = None        # a RecordIO file holds label numbers only
     else:

@@ -39,6 +39,7 @@ def test_split(s, batch, data=None):
     common = dict(size=s.input_size, crop_ratio=s.crop_ratio, seed=s.seed, part=0,
                   num_parts=1, workers=s.num_workers)
     if s.use_rec:
+        common['classes'] = s.num_classes
         stream = RecordStream(s.rec_val, s.rec_val_idx, batch, False, **common)
         if stream.count < batch:      # ImageRecordIter wants a batch no larger than the file
             stream = RecordStream(s.rec_val, s.rec_val_idx, stream.count, False, **common)

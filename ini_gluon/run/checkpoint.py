@@ -20,14 +20,15 @@ import mxnet as mx
 import numpy as np
 
 from .files import (as_other_outputs, atomic_write, atomic_write_text, digest, old_name,
-                    tmp_prefix, writing)
+                    read_json, tmp_prefix, writing)
 from .optimizer_state import (OPTIMIZER_FILE, OptimizerStateError, load_optimizer,
                               save_optimizer)
 
 __all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
            'checkpoint_name', 'non_finite_parameters', 'checkpoint_folders', 'read_meta',
            'remove_checkpoint', 'prune_checkpoints', 'non_finite_file', 'best_epoch',
-           'describe_non_finite', 'best_paths', 'save_best', 'best_record', 'remove_best']
+           'describe_non_finite', 'best_paths', 'save_best', 'best_record', 'remove_best',
+           'checked_meta', 'checked_row', 'checked_error']
 
 _NAME = re.compile(r'^checkpoint-epoch(\d{4,})$')
 FILES = ('model.params', OPTIMIZER_FILE, 'meta.json')
@@ -169,13 +170,48 @@ def read_meta(path):
         raise CheckpointError('checkpoint %r not found: expected a folder %s/ with %s'
                               % (path, 'checkpoint-epochNNNN', ', '.join(FILES)))
     try:
-        with open(os.path.join(path, 'meta.json')) as f:
-            meta = json.load(f)
-        meta['epoch'] = int(meta['epoch'])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise CheckpointError('checkpoint %r is corrupt: meta.json unreadable or without an '
-                              'epoch (%s)' % (path, err)) from err
+        return checked_meta(read_json(os.path.join(path, 'meta.json'), 'checkpoint meta'))
+    except ValueError as err:
+        raise CheckpointError('checkpoint %r is corrupt: %s' % (path, err)) from None
+
+
+def checked_meta(meta):
+    """A checkpoint's ``meta.json`` dict as the project writes it: ``epoch`` an integer >= 0,
+    ``best_val_error`` (where there) a number in [0, 1], ``metrics`` (where there) a list of
+    metrics rows (:func:`checked_row`); a ``ValueError`` saying which is not."""
+    epoch = meta.get('epoch')
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError('its epoch is %s, expected an integer >= 0'
+                         % json.dumps(epoch)[:40])
+    if 'best_val_error' in meta:
+        checked_error(meta['best_val_error'], 'best_val_error')
+    rows = meta.get('metrics', [])
+    if not isinstance(rows, list):
+        raise ValueError('its metrics are not a list of rows')
+    for row in rows:
+        checked_row(row)
     return meta
+
+
+def checked_error(value, name='val_error'):
+    """``value`` as a float if it is an error rate, a number in [0, 1]; else a ``ValueError``
+    naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError('%s is %s, expected a number in [0, 1]' % (name, json.dumps(value)[:40]))
+    return float(value)
+
+
+def checked_row(row):
+    """A metrics row (of ``metrics.jsonl`` or a checkpoint's metrics) as
+    ``{'epoch': int >= 0, 'val_error': float in [0, 1]}``; a ``ValueError`` saying what it
+    lacks."""
+    if not isinstance(row, dict):
+        raise ValueError('a metrics row is %s, expected a JSON object' % json.dumps(row)[:40])
+    epoch = row.get('epoch')
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError('a metrics row\'s epoch is %s, expected an integer >= 0'
+                         % json.dumps(epoch)[:40])
+    return {'epoch': epoch, 'val_error': checked_error(row.get('val_error'))}
 
 
 def load_checkpoint(path, net, trainer, ctx):

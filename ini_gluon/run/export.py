@@ -30,9 +30,10 @@ import numpy as np
 from mxnet.gluon.block import HybridBlock
 from gluoncv.utils import export_block
 
+from ..data.datasets import class_names_problem
 from ..layers import portable_graph
-from .files import clean_temporaries, old_name, tmp_prefix, writing
-from .trained import EXPORT_PREFIX, RunError
+from .files import clean_temporaries, old_name, read_json, tmp_prefix, writing
+from .trained import EXPORT_PREFIX, RunError, check_finite_output
 
 __all__ = ['RawInput', 'export', 'ExportError', 'ONNX_OPSET', 'MAX_BATCH', 'check_onnx']
 
@@ -150,6 +151,7 @@ def export(trained, out, onnx=False, batch='dynamic', seed=0):
     shape = (n, 3, size, size)
     out = os.path.realpath(out)          # through a link: into the folder it names
     _check_out(out)
+    _check_class_names(trained)
     parent, base = os.path.split(out)
     os.makedirs(parent, exist_ok=True)
     clean_temporaries(parent, 'export-%s' % base)     # left by an export that was killed
@@ -177,9 +179,9 @@ def _check_out(out):
     if not os.path.isdir(out) or not os.listdir(out):
         return
     try:
-        with open(os.path.join(out, 'model.json')) as f:
-            ours = set(json.load(f)['files'].values())
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        ours = set(read_json(os.path.join(out, 'model.json'), 'export description')['files']
+                   .values())
+    except (ValueError, KeyError, TypeError, AttributeError):     # not an export's
         ours = set()
     others = sorted(set(os.listdir(out)) - ours)
     if others:
@@ -188,11 +190,20 @@ def _check_out(out):
                        % (out, ', '.join(others[:3]) + (', ...' if len(others) > 3 else '')))
 
 
+def _check_class_names(trained):
+    """Class names ``classes.txt`` can hold one per line, as many as the network's outputs."""
+    problem = class_names_problem(trained.class_names)
+    if problem or len(trained.class_names) != trained.classes:
+        raise RunError('%s cannot be exported: %s' % (trained.model, problem or '%d class '
+                       'names for %d classes' % (len(trained.class_names), trained.classes)))
+
+
 def _export_into(tmp, trained, name, shape, onnx, batch, seed):
     prefix = os.path.join(tmp, name)
     trained.net.collect_params().reset_ctx(mx.cpu())     # export_block exports from the CPU
     raw = np.random.RandomState(seed).uniform(0, 255, size=shape).astype(np.float32)
-    reference = trained.net(trained.preprocessing.normalise(mx.nd.array(raw))).asnumpy()
+    reference = check_finite_output(trained, trained.net(trained.preprocessing.normalise(
+        mx.nd.array(raw))).asnumpy(), 'the output on the verification batch')
     raw_input = RawInput(trained.preprocessing.mean, trained.preprocessing.std)
     # a graph every runtime converts and any device runs
     with portable_graph(), writing(prefix + '-0000.params'):
@@ -211,7 +222,7 @@ def _export_into(tmp, trained, name, shape, onnx, batch, seed):
         path = os.path.join(tmp, files['onnx'])
         _write_onnx(prefix, path, shape, batch == 'dynamic')
         errors['onnx'] = _check('the ONNX file (onnxruntime)', reference, _run_onnx(path, raw))
-    with open(os.path.join(tmp, 'classes.txt'), 'w') as f:
+    with open(os.path.join(tmp, 'classes.txt'), 'w', encoding='utf-8') as f:
         f.write(''.join('%s\n' % c for c in trained.class_names))
     with open(os.path.join(tmp, 'model.json'), 'w') as f:
         json.dump(_model_json(trained, shape, batch, files, errors), f, indent=1)

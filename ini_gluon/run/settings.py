@@ -30,10 +30,20 @@ from dataclasses import dataclass, field
 from ..models import ModelSpec, resolve_model_name
 
 __all__ = ['IDENTITY', 'TRAINING', 'COSMETIC', 'CIFAR', 'IMAGENET', 'SCRIPTS', 'Declaration',
-           'Settings', 'setting', 'declarations', 'role_names', 'describe', 'differences',
+           'LIMITS', 'Settings', 'setting', 'declarations', 'role_names', 'describe', 'differences',
            'owned', 'to_json', 'from_json', 'dumps', 'script_of']
 
 IDENTITY, TRAINING, COSMETIC = 'identity', 'training', 'cosmetic'
+
+# The largest value of each count a run (and a command: evaluate, compare, memory) takes:
+# beyond any run of these networks, so a larger one is a mistake, refused in one line before
+# anything is allocated (a run of 10**9 epochs would list its decay epochs until the machine
+# kills it).  Epochs: the papers train 300 at most; a batch: per device; input size: the side
+# of the square input; classes: ImageNet-21k has 21,841; workers: data threads / processes.
+LIMITS = {'num_epochs': 100000, 'batch_size': 4096, 'test_batch_size': 4096,
+          'input_size': 2048, 'classes': 100000, 'num_workers': 256, 'num_gpus': 1024,
+          'save_period': 100000, 'keep_checkpoints': 100000, 'warmup_epochs': 100000,
+          'mixup_off_epoch': 100000, 'log_interval': 10 ** 9, 'seed': 2 ** 32 - 1}
 CIFAR, IMAGENET = 'cifar', 'imagenet'
 SCRIPTS = (CIFAR, IMAGENET)
 

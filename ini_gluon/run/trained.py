@@ -16,7 +16,6 @@ What ``evaluate``, ``predict`` and ``export`` share:
 * :class:`Preprocessing` turns an image file into the network's input as the training did.
 """
 import inspect
-import json
 import math
 import os
 from collections import namedtuple
@@ -26,15 +25,17 @@ import numpy as np
 from mxnet.base import MXNetError
 from mxnet.gluon.data.vision import transforms
 
-from ..models import get_model
-from .checkpoint import (CheckpointError, best_epoch, best_paths, best_record, checkpoint_folders,
-                         latest_checkpoint, read_meta)
-from .settings import Settings, from_json
+from ..data.datasets import class_names_problem
+from ..models import get_model, resolve_model_name
+from .checkpoint import (CheckpointError, best_epoch, best_paths, best_record, checked_row,
+                         checkpoint_folders, describe_non_finite, latest_checkpoint, read_meta)
+from .files import JSONFileError, read_json, read_json_lines
+from .settings import LIMITS, Settings, from_json
 
 __all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_trained',
            'load_weights', 'build_net', 'takes_drop_rate', 'contexts', 'read_settings',
            'read_image', 'describe_source', 'predictions', 'metrics_rows', 'EXPORT_PREFIX',
-           'WHICH_HELP']
+           'WHICH_HELP', 'check_finite_output']
 
 # the prefix of the normalisation block an export puts before the network (its constants are
 # the only parameters of an export's file that are not the network's)
@@ -110,13 +111,14 @@ def read_settings(save_dir):
     path = os.path.join(save_dir, 'settings.json')
     try:
         if os.path.isfile(path):
-            with open(path) as f:
-                return _checked_settings(json.load(f), path)
+            return _checked_settings(read_json(path, 'run settings', None), path)
         checkpoint = latest_checkpoint(save_dir)
         if checkpoint is not None:
             path = os.path.join(checkpoint, 'meta.json')
             return _checked_settings(read_meta(checkpoint).get('settings'), path)
-    except (ValueError, KeyError, TypeError, AttributeError, CheckpointError) as err:
+    except (JSONFileError, CheckpointError, RunError) as err:
+        raise RunError(str(err)) from None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise RunError('run folder %r: %s cannot be read (%s)' % (save_dir, path, err))
     raise RunError('%r is not a run folder: it holds no settings.json and no complete '
                    'checkpoint (train_cifar.py --save-dir writes both)' % (save_dir,))
@@ -130,7 +132,39 @@ def _checked_settings(s, path):
     if missing:
         raise RunError('%s is not the settings of a run: expected a JSON object with %s (no %s)'
                        % (path, ', '.join(SETTINGS), ', '.join(missing)))
-    return from_json(s)
+    settings = from_json(s)
+    problem = _settings_problem(settings)
+    if problem:
+        raise RunError('%s is not the settings of a run: %s' % (path, problem))
+    return settings
+
+
+def _settings_problem(s):
+    """What in the :class:`~ini_gluon.run.settings.Settings` ``s`` read from a file no run
+    writes (``None``: nothing): the values a network is built and fed from."""
+    if not 1 <= s.num_classes <= LIMITS['classes']:
+        return 'num_classes is %d, expected 1 to %d' % (s.num_classes, LIMITS['classes'])
+    for name in ('mean', 'std'):
+        values = getattr(s, name)
+        if len(values) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                       and math.isfinite(v) for v in values):
+            return '%s is %s, expected 3 finite numbers (R, G, B)' % (name, list(values)[:4])
+    if not all(v > 0 for v in s.std):
+        return 'std is %s, expected 3 positive numbers' % (list(s.std),)
+    if s.dataset == 'imagenet' and not (32 <= s.input_size <= LIMITS['input_size'] and
+                                        0 < s.crop_ratio <= 1):
+        return 'input_size %r or crop_ratio %r out of range' % (s.input_size, s.crop_ratio)
+    if s.class_names is not None:
+        if len(s.class_names) != s.num_classes:
+            return '%d class names for %d classes' % (len(s.class_names), s.num_classes)
+        problem = class_names_problem(s.class_names)
+        if problem:
+            return problem
+    try:
+        resolve_model_name(s.model_name)
+    except ValueError:
+        return 'model_name %r is not a model name' % (s.model_name[:60],)
+    return None
 
 
 def _weights(save_dir, s, which):
@@ -169,18 +203,16 @@ def metrics_rows(save_dir):
     if not os.path.isfile(path):
         return []
     rows = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                rows.append({'epoch': int(row['epoch']), 'val_error': float(row['val_error'])})
-                if not math.isfinite(rows[-1]['val_error']):
-                    raise ValueError('val_error %s' % rows[-1]['val_error'])
-            except (ValueError, KeyError, TypeError) as err:
-                raise RunError('%s, line %d: not a metrics row with epoch and val_error (%s)'
-                               % (path, number, err))
+    try:
+        lines = read_json_lines(path, 'a metrics row with epoch and val_error')
+    except ValueError as err:
+        raise RunError(str(err)) from None
+    for number, row in lines:
+        try:
+            rows.append(checked_row(row))
+        except ValueError as err:
+            raise RunError('%s, line %d: not a metrics row with epoch and val_error (%s)'
+                           % (path, number, err)) from None
     return rows
 
 
@@ -251,8 +283,37 @@ def load_weights(net, path, ctx=None):
         if len(shape) != len(theirs) or any(a and a != b for a, b in zip(shape, theirs)):
             raise RunError('%s does not fit %s: %s has shape %s in the file, %s in the model'
                            % (path, model, name, theirs, shape))
+    _check_finite_weights(path, loaded, params)
     for name, param in params.items():
         param._load_init(loaded[name], ctx, cast_dtype=True, dtype_source='current')
+
+
+def _check_finite_weights(path, loaded, names):
+    """A :class:`RunError` naming the file and its arrays holding a NaN or an infinity, or a
+    negative BatchNorm variance: such weights give NaN scores (or, MXNet's ReLU turning NaN into
+    0, wrong ones), never a result."""
+    bad = [name for name in names if not np.isfinite(loaded[name].asnumpy()).all()]
+    if bad:
+        raise RunError('%s holds non-finite values (NaN or infinity) in %s: not used'
+                       % (path, describe_non_finite(bad)))
+    bad = [name for name in names if name.endswith('running_var') and
+           (loaded[name].asnumpy() < 0).any()]
+    if bad:
+        raise RunError('%s holds negative BatchNorm variances in %s: not used'
+                       % (path, describe_non_finite(bad)))
+
+
+def check_finite_output(trained, outputs, what='the network\'s output'):
+    """``outputs`` (numpy), or a :class:`RunError` naming the weights where any value is a NaN
+    or an infinity: finite weights can still overflow, and a NaN score must not rank."""
+    outputs = np.asarray(outputs)
+    if not np.isfinite(outputs).all():
+        rows = outputs.reshape(len(outputs), -1) if outputs.ndim else outputs.reshape(1, 1)
+        raise RunError('%s of %s: NaN or infinity for %d of %d images; the weights %s are '
+                       'unusable' % (what, trained.model, int(
+                           (~np.isfinite(rows)).any(axis=1).sum()), len(rows),
+                           trained.source['params']))
+    return outputs
 
 
 def _structural(net, params, loaded, path):
@@ -332,4 +393,6 @@ def predictions(trained, batch, ctx=None):
     ctx = ctx or [mx.cpu()]
     data = batch if isinstance(batch, mx.nd.NDArray) else mx.nd.array(batch)
     parts = mx.gluon.utils.split_and_load(data, ctx, even_split=False)
-    return np.concatenate([mx.nd.softmax(trained.net(x)).asnumpy() for x in parts])
+    logits = np.concatenate([trained.net(x).asnumpy() for x in parts])
+    check_finite_output(trained, logits)
+    return mx.nd.softmax(mx.nd.array(logits)).asnumpy()

@@ -16,6 +16,7 @@ from .settings import build_parser, resolve  # noqa: E402
 
 __all__ = ['main', 'main_imagenet']
 
+
 def _run(prog, script, make_data, argv):
     opt = build_parser(script).parse_args(argv)
     return run_command(prog, opt.debug, lambda: _run_or_raise(prog, script, make_data, opt),

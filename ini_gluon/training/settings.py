@@ -21,7 +21,7 @@ import os
 from .._argparse import OneLineParser
 from ..models import backbones, model_name, model_paper, resolve_model_name, shown_template
 from ..models.residual import check_blocks
-from ..run.settings import (CIFAR, IMAGENET, KVSTORES, PRESETS, Settings, declarations,
+from ..run.settings import (CIFAR, IMAGENET, KVSTORES, LIMITS, PRESETS, Settings, declarations,
                             describe, dumps)
 from ..run.trained import takes_drop_rate
 from .recipes import PAPERS, decay_epochs, recipe, weight_decay
@@ -150,6 +150,7 @@ def resolve(opt, script=CIFAR):
     if script == CIFAR and s['dataset'] not in DATASETS:
         raise SettingsError('unknown dataset %r: expected %s' % (
             s['dataset'], ', '.join(DATASETS[:-1]) + ' or ' + DATASETS[-1]))
+    _check_limits(s, decls)
     sources = {n: 'user' if _given(opt, d) else 'default' for n, d in decls.items()}
     notes = {}
     spec = _model(s)
@@ -168,6 +169,16 @@ def resolve(opt, script=CIFAR):
         _check_imagenet(s, spec)
     return Settings(**dict(s, model=spec, model_name=s['model']), sources=sources, notes=notes,
                     warnings=tuple(warnings))
+
+
+def _check_limits(s, decls):
+    """Counts above :data:`~ini_gluon.run.settings.LIMITS` (beyond any run) are refused before
+    anything is built from them."""
+    for key, high in LIMITS.items():
+        value = s.get(key)
+        if key in decls and isinstance(value, int) and value > high:
+            raise SettingsError('%s must be at most %d, not %d (beyond any run of these '
+                                'networks)' % (decls[key].flags[0], high, value))
 
 
 def _given(opt, d):
