@@ -20,10 +20,12 @@ import pytest
 
 import ini_gluon.training.launch as launch
 import ini_gluon.training.processes as processes
+from ini_gluon import seeds
 from ini_gluon.run.folder import in_use
 
-PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(launch.__file__)))
+PACKAGE = os.path.dirname(os.path.abspath(seeds.__file__))
 LAUNCH = 'python -m ini_gluon.training.launch'
+SEEDS = 'python -m ini_gluon.seeds launch'
 
 # a node or run: starts a child (`sleep 300`), writes "<its pid> <the child's pid>" into
 # $STAND_IN_DIR/<role>-<pid> (and, as a training run, its pid into the run folder's lock), then
@@ -87,11 +89,19 @@ open(os.path.join(os.environ['STAND_IN_DIR'], 'guardless'), 'w').close()
 time.sleep(300)
 '''
 
+SEEDS_DRIVER = r'''
+import sys
+import ini_gluon.seeds as seeds
+seeds.train_command = lambda argv, script='cifar': [sys.executable, sys.argv[1]] + list(argv)
+sys.exit(seeds.main(sys.argv[2:]))
+'''
+
+
 @pytest.fixture(scope='module')
 def stand_in(tmp_path_factory):
     """The process cases' shared setup: the stand-in script and a folder for each case; and
-    ``driver(kind, case, *argv)`` starting a launcher (``'launch'``, or ``'guardless'``: a
-    child without its guard) in a process
+    ``driver(kind, case, *argv)`` starting a launcher (``'launch'``, ``'seeds'``, or
+    ``'guardless'``: a child without its guard) in a process
     (and a process group) of its own, killed at the end if a case left it running."""
     root = tmp_path_factory.mktemp('jobs')
     script = root / 'stand_in.py'
@@ -101,7 +111,8 @@ def stand_in(tmp_path_factory):
     def driver(kind, case, *argv):
         env = dict(os.environ, STAND_IN_DIR=str(root / case))
         code, first = {'launch': (LAUNCH_DRIVER, [PACKAGE, str(script)]),
-                       'guardless': (GUARDLESS_DRIVER, [PACKAGE, str(script)])}[kind]
+                       'guardless': (GUARDLESS_DRIVER, [PACKAGE, str(script)]),
+                       'seeds': (SEEDS_DRIVER, [str(script)])}[kind]
         started.append(subprocess.Popen([sys.executable, '-c', code] + first + list(argv),
                                         env=env, stderr=subprocess.PIPE, text=True,
                                         preexec_fn=os.setpgrp))
@@ -334,6 +345,55 @@ def test_without_its_guard_a_child_still_dies_with_its_parent(stand_in):
     assert driver.wait(5) == -signal.SIGKILL
     assert _all_gone([child])
     os.kill(its_sleep, signal.SIGKILL)      # the death signal reaches the child alone
+
+
+# ---------------------------------------------------------------- seeds launch
+@pytest.fixture
+def seeds_case(case, monkeypatch):
+    monkeypatch.setattr(seeds, 'train_command',
+                        lambda argv, script='cifar': [sys.executable, case.script] + list(argv))
+    case.argv = ['launch', '--models', 'resnet8', '--seeds', '1,2', '--out',
+                 os.path.join(case.folder, 'runs'), '--dataset', 'digits']
+    case.run = os.path.join(case.folder, 'runs', 'resnet8', 'seed-1')
+    return case
+
+
+@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
+                         ids=['TERM', 'HUP', 'INT'])
+def test_a_signal_to_seeds_launch_stops_its_run(signum, seeds_case, capsys):
+    thread = _after_start(seeds_case.folder, 1, (0.2, _to_me(signum)))
+    assert _main(thread, seeds.main, seeds_case.argv) == 128 + signum
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [
+        '%s: %s received: the run in %s was stopped; the same command again continues it'
+        % (SEEDS, signal.Signals(signum).name, seeds_case.run)]
+    assert '[2/2]' not in captured.out                  # the next run did not start
+    assert len(thread.started) == 1 and _all_gone(_pids(thread.started))
+    assert in_use(seeds_case.run) is None
+
+
+def test_a_run_killed_by_a_signal_stops_seeds_launch_in_one_line(seeds_case, capsys,
+                                                                 monkeypatch):
+    monkeypatch.setattr(seeds, 'train_command', lambda argv, script='cifar': [
+        sys.executable, '-c', 'import os, signal; os.kill(os.getpid(), signal.SIGKILL)'])
+    assert seeds.main(seeds_case.argv) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        '%s: run %s failed (killed by signal SIGKILL): the runs before it are kept; the same '
+        'command again continues from it' % (SEEDS, seeds_case.run)]
+
+
+@pytest.mark.slow
+def test_sigkill_of_seeds_launch_takes_its_run_with_it(stand_in):
+    runs = os.path.join(stand_in.folder('sigkill-seeds'), 'runs')
+    driver = stand_in.driver('seeds', 'sigkill-seeds', 'launch', '--models', 'resnet8',
+                             '--seeds', '1', '--out', runs, '--dataset', 'digits')
+    started = _started(stand_in.folder('sigkill-seeds'), 1, timeout=60)
+    run = os.path.join(runs, 'resnet8', 'seed-1')
+    assert in_use(run) == list(started.values())[0][0]
+    driver.kill()
+    assert driver.wait(5) == -signal.SIGKILL
+    assert _all_gone(_pids(started))                     # the run, and what it started
+    assert in_use(run) is None                           # its lock is free
 
 
 # ---------------------------------------------------------------- the lock of a stopped run
