@@ -409,3 +409,26 @@ def test_a_dead_process_not_yet_reaped_holds_no_lock(tmp_path):
         assert in_use(str(tmp_path)) == os.getpid()
     finally:
         child.wait()
+
+
+# ---------------------------------------------------------------- what a stall is
+def test_a_stall_is_counted_while_the_launcher_watches(monkeypatch):
+    usage = {11: (5, None), 12: (7, None)}
+    monkeypatch.setattr(launch, 'group_usage', lambda groups: dict(usage))
+    children = SimpleNamespace(ended=lambda proc: None)
+    job = [('scheduler', SimpleNamespace(pid=11)), ('worker 0', SimpleNamespace(pid=12))]
+    stall = launch._Stall(children, job, 2)
+    assert [stall.check(t) for t in (0, 0.5, 1, 1.5)] == [None] * 4
+    assert stall.check(2) == ('the job made no progress for 2 s (none of its processes used '
+                              'CPU time)')
+    stall = launch._Stall(children, job, 2)
+    assert [stall.check(t) for t in (0, 1, 8)] == [None] * 3    # Ctrl-Z from 1 s to 8 s
+    assert [stall.check(t) for t in (9, 9.5)] == [None] * 2
+    usage[12] = (8, 12)                                          # it used CPU time, then stopped
+    assert [stall.check(t) for t in (10, 11, 11.5)] == [None] * 3
+    assert stall.check(12) == 'worker 0 (pid 12) made no progress for 2 s (stopped)'
+    usage[12] = (8, 13)
+    stall = launch._Stall(children, job, 2)
+    assert [stall.check(t) for t in (0, 1)] == [None] * 2
+    assert stall.check(2) == ('worker 0 (pid 12) made no progress for 2 s (its process 13 is '
+                              'stopped)')

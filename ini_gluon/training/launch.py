@@ -146,8 +146,8 @@ class _Stall(object):
     """Whether a job makes progress, read from ``/proc`` every second (no change to the
     training loop): a node's process group holding a stopped process (state ``T``/``t``) for
     ``timeout`` seconds, or the CPU time of every group unchanged for ``timeout`` seconds.
-    Checks further apart than a few intervals (the launcher itself was suspended) start the
-    count again."""
+    A check more than a second late (the launcher itself was suspended) starts the count
+    again."""
 
     def __init__(self, children, job, timeout):
         self.children, self.job, self.timeout = children, job, timeout
@@ -159,7 +159,9 @@ class _Stall(object):
         if self.checked_at is not None and now - self.checked_at < self.interval:
             return None
         usage = group_usage([proc.pid for _, proc in self.job])
-        if self.checked_at is None or now - self.checked_at > 3 * self.interval + 2:
+        if self.checked_at is None or now - self.checked_at > self.interval + 1:
+            # the first check, or the launcher was not watching (itself suspended by Ctrl-Z or
+            # SIGSTOP, or starved): the time it did not see is no one's stall
             self.cpu, self.progress_at, self.stopped_since = None, now, {}
         self.checked_at = now
         for name, proc in self.job:
