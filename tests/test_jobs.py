@@ -299,10 +299,11 @@ def test_a_signal_while_the_nodes_start_stops_those_started(case, capsys, monkey
     (['--', 'no-such-program-here', '--kvstore', 'dist_sync'],
      'the worker command no-such-program-here: not found on PATH'),
     (['--', '/no/such/train.py'], 'the worker command /no/such/train.py: no such file'),
+    (['--', PACKAGE], 'the worker command %s: not a file' % PACKAGE),
     (['--', PACKAGE + '/seeds.py'], 'the worker command %s/seeds.py: not executable' % PACKAGE),
     (['--stall-timeout', 'nan', '--', 'true'], '--stall-timeout must be >= 0 seconds, not nan'),
     (['--fail-timeout', '-1', '--', 'true'], '--fail-timeout must be >= 0 seconds, not -1.0'),
-], ids=['n-huge', 's-65', 'not-on-path', 'no-file', 'not-executable', 'stall-nan',
+], ids=['n-huge', 's-65', 'not-on-path', 'no-file', 'a-folder', 'not-executable', 'stall-nan',
         'fail-negative'])
 def test_the_launchers_bad_input_is_one_line_and_starts_nothing(argv, message, capsys,
                                                                 monkeypatch):

@@ -191,7 +191,7 @@ def _program_error(program):
     """Why the worker command's ``program`` cannot run, or ``None``."""
     if os.sep in program:
         if not os.path.isfile(program):
-            return 'no such file'
+            return 'not a file' if os.path.exists(program) else 'no such file'
         return None if os.access(program, os.X_OK) else 'not executable'
     return None if shutil.which(program) else 'not found on PATH'
 
