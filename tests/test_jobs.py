@@ -291,6 +291,17 @@ def test_a_signal_while_the_nodes_start_stops_those_started(case, capsys, monkey
     assert _all_gone([p.pid for p in seen])
 
 
+def test_a_job_launched_from_another_thread_runs_to_its_end(case):
+    case.mode('done')                                    # the workers end after 1.5 s
+    results = []
+    thread = threading.Thread(target=lambda: results.append(launch.launch_local(
+        [sys.executable, case.script], stall_timeout=0)))
+    thread.start()
+    thread.join(30)
+    assert [code for code, _ in results[0]] == [0, 0] and results[0].failure is None
+    assert _all_gone(_pids(_started(case.folder, 4)))
+
+
 @pytest.mark.parametrize('argv, message', [
     (['-n', '100000', '--', 'true'], '-n must be between 1 and 64 (processes on this '
                                      'machine), not 100000'),

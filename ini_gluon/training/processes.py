@@ -27,6 +27,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from functools import partial
@@ -87,7 +88,11 @@ def _raise(signum, frame):
 def stop_signals(handler=_raise):
     """Within the body, SIGINT, SIGTERM and SIGHUP call ``handler`` (by default: raise
     :class:`Interrupted`), but for those ignored when the body starts (``nohup``); the previous
-    handlers come back after it."""
+    handlers come back after it.  Outside the main thread, which alone handles signals, it does
+    nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield                               # signals are the main thread's to handle
+        return
     previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     for s, old in previous.items():
         if old is not signal.SIG_IGN:
