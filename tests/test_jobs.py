@@ -115,7 +115,7 @@ def stand_in(tmp_path_factory):
                        'seeds': (SEEDS_DRIVER, [str(script)])}[kind]
         started.append(subprocess.Popen([sys.executable, '-c', code] + first + list(argv),
                                         env=env, stderr=subprocess.PIPE, text=True,
-                                        preexec_fn=os.setpgrp))
+                                        preexec_fn=_own_group))
         return started[-1]
     yield SimpleNamespace(script=str(script), folder=lambda case: str(root / case),
                           driver=driver)
@@ -125,15 +125,33 @@ def stand_in(tmp_path_factory):
             proc.wait()
 
 
+def _default_signals():
+    """The stop signals and Ctrl-Z as a terminal's foreground command has them (a test run in
+    the background of a shell, or under nohup, may have been started ignoring them)."""
+    previous = {s: signal.getsignal(s) for s in processes.STOP_SIGNALS + (signal.SIGTSTP,)}
+    for s in previous:
+        signal.signal(s, signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL)
+    return previous
+
+
+def _own_group():
+    """A driver's process group of its own, with the signals of a foreground command."""
+    os.setpgrp()
+    _default_signals()
+
+
 @pytest.fixture
 def case(stand_in, monkeypatch, request):
     """A case run here: the stand-in's folder, its mode in the environment, the launcher's
-    scheduler and servers stand-ins too."""
+    scheduler and servers stand-ins too; the signals as a foreground command has them."""
     folder = stand_in.folder(re.sub(r'\W', '_', request.node.name))
     monkeypatch.setenv('STAND_IN_DIR', folder)
     monkeypatch.setattr(launch, 'SERVE', [sys.executable, stand_in.script])
-    return SimpleNamespace(folder=folder, script=stand_in.script,
-                           mode=lambda mode: monkeypatch.setenv('STAND_IN', mode))
+    previous = _default_signals()
+    yield SimpleNamespace(folder=folder, script=stand_in.script,
+                          mode=lambda mode: monkeypatch.setenv('STAND_IN', mode))
+    for s, handler in previous.items():
+        signal.signal(s, signal.SIG_DFL if handler is None else handler)
 
 
 def _started(folder, count, timeout=20):
