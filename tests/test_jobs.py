@@ -309,6 +309,22 @@ def test_a_signal_while_the_nodes_start_stops_those_started(case, capsys, monkey
     assert _all_gone([p.pid for p in seen])
 
 
+def test_a_worker_command_that_cannot_run_is_bad_input_and_stops_what_started(case, capsys,
+                                                                              monkeypatch):
+    script = os.path.join(case.folder, 'noshebang.sh')
+    os.makedirs(case.folder)
+    with open(script, 'w') as f:
+        f.write('echo trained\n')
+    os.chmod(script, 0o755)
+    real, seen = subprocess.Popen, []
+    monkeypatch.setattr(processes.subprocess, 'Popen',
+                        lambda *args, **kwargs: seen.append(real(*args, **kwargs)) or seen[-1])
+    assert launch.main(['-n', '2', '--', script]) == 2
+    assert _one_line(capsys) == '%s: error: the worker command %s: Exec format error' % (
+        LAUNCH, script)
+    assert len(seen) == 3 and _all_gone([p.pid for p in seen])   # the guard, scheduler, server
+
+
 def test_a_job_launched_from_another_thread_runs_to_its_end(case):
     case.mode('done')                                    # the workers end after 1.5 s
     results = []

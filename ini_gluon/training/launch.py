@@ -20,6 +20,7 @@ launcher's death by SIGKILL, which no handler sees: each node, in a process grou
 gets SIGKILL from the kernel when the launcher dies, and a guard process kills what the nodes
 started (:mod:`ini_gluon.training.processes`).  Ctrl-Z suspends the whole job.
 """
+import errno
 import os
 import shutil
 import socket
@@ -37,6 +38,8 @@ __all__ = ['free_port', 'launch_local', 'JobResults', 'main', 'SERVE', 'MAX_NODE
 SERVE = [sys.executable, '-c', 'import mxnet']
 MAX_NODES = 64              # workers, and servers, of one job on one machine
 STALL_TIMEOUT = 600         # seconds without progress before a job is stopped (--stall-timeout)
+# what the worker command's program running not at all says of it: bad input (exit 2)
+BAD_PROGRAM = {errno.ENOENT, errno.EACCES, errno.ENOEXEC, errno.ENOTDIR, errno.EISDIR}
 
 
 def free_port():
@@ -247,6 +250,10 @@ def main(argv=None):
         _say('%s: %s received: the job was stopped' % (prog, stop))
         return stop.code
     except OSError as err:
+        if err.errno in BAD_PROGRAM:        # the worker command's program would not run
+            _say('%s: error: the worker command %s: %s' % (prog, args.command[0],
+                                                           err.strerror))
+            return 2
         _say('%s: error: the job could not start: %s' % (prog, err))
         return 1
     if results.failure:

@@ -165,35 +165,42 @@ class Children(object):
         ``/dev/null`` unless given); returns its ``Popen``.  A stop signal that arrives while it
         starts is handled once it is recorded, so that no child is left out of :meth:`stop`."""
         if self._guard is None:
-            self._guard = self._spawn([sys.executable, '-S', '-c', _GUARD], False,
-                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
+            self._spawn([sys.executable, '-S', '-c', _GUARD], guard=True, stdin=subprocess.PIPE,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         popen.setdefault('stdin', subprocess.DEVNULL)
-        proc = self._spawn(command, True, **popen)
+        return self._spawn(command, **popen)
+
+    def _spawn(self, command, guard=False, **popen):
+        """Start a child (the guard with ``guard``) and record it, stop signals held back."""
+        pending = []
         try:
-            self._guard.stdin.write(b'%d\n' % proc.pid)
-            self._guard.stdin.flush()
-        except OSError:                     # the guard was killed: the death signal remains
-            pass
+            with stop_signals(lambda signum, frame: pending.append(signum)):
+                proc = subprocess.Popen(command, preexec_fn=partial(
+                    _child_setup, os.getpid(), not guard), **popen)
+                if guard:
+                    self._guard = proc
+                else:
+                    self.procs.append(proc)
+                    self._tell(b'%d\n' % proc.pid)
+        finally:
+            if pending:
+                signal.raise_signal(pending[0])     # now through the command's own handler
         return proc
 
-    def _spawn(self, command, death, **popen):
-        pending = []
-        with stop_signals(lambda signum, frame: pending.append(signum)):
-            proc = subprocess.Popen(command, preexec_fn=partial(_child_setup, os.getpid(),
-                                                                death), **popen)
-            if death:
-                self.procs.append(proc)
-        if pending:
-            signal.raise_signal(pending[0])     # now through the command's own handler
-        return proc
+    def _tell(self, line):
+        """Give the guard ``line``; a guard killed leaves the children their death signal."""
+        try:
+            self._guard.stdin.write(line)
+            self._guard.stdin.flush()
+        except OSError:
+            pass
 
     def ended(self, proc):
         """The exit status of ``proc`` (negative: killed by that signal), or ``None`` while it
         runs; an ended child is not reaped before :meth:`stop`, so that its process group
         keeps its number until then."""
-        if proc.returncode is not None:
-            return proc.returncode
+        if proc.returncode is not None or not hasattr(os, 'waitid'):
+            return proc.poll()
         try:
             info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
@@ -204,6 +211,8 @@ class Children(object):
 
     def wait(self, proc):
         """Wait for ``proc`` to end (a stop signal's handler may interrupt); its exit status."""
+        if not hasattr(os, 'waitid'):
+            return proc.wait()
         if proc.returncode is None:
             os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
         return self.ended(proc)
@@ -230,11 +239,11 @@ class Children(object):
         self._hurry = True
 
     def _close_guard(self):
-        guard, self._guard = self._guard, None
-        if guard is None:
+        if self._guard is None:
             return
+        self._tell(b'done\n')
+        guard, self._guard = self._guard, None
         try:
-            guard.stdin.write(b'done\n')
             guard.stdin.close()
         except OSError:
             pass
