@@ -36,6 +36,9 @@ __all__ = ['STOP_SIGNALS', 'Interrupted', 'stop_signals', 'signal_name', 'Childr
            'group_usage']
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# prctl(2)'s option for the signal a child gets when its parent dies (Linux).  Set here, in
+# each child, because nothing else would: MXNet's dmlc tracker, which starts a job's nodes,
+# is not shipped in the mxnet wheel, and subprocess has no option for it
 PR_SET_PDEATHSIG = 1
 try:
     _PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith('linux') else None
