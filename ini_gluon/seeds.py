@@ -18,6 +18,10 @@ interrupted run trained with other settings (those a resume may not change: mode
 epochs, schedule, seed, ...) is refused in one line: it would be skipped with its old settings,
 or refused by its own resume after the runs before it.  A run that fails stops the launcher
 (exit 1) with a line naming its folder and exit status; the runs before it stay as they are.
+SIGINT, SIGTERM or SIGHUP to the launcher stop the run in progress (SIGTERM to it and what it
+started, SIGKILL 5 s later or at once on a second signal) and end the launcher with one line
+naming that run (exit 128 + the signal); the run dies with the launcher even when the launcher
+is killed by SIGKILL (:mod:`ini_gluon.training.processes`).
 
 ``table ROOT... [--which final|best] [--out DIR]`` finds the run folders under the roots (each
 folder holding ``metrics.jsonl``), groups the finished runs by model, data set and number of
@@ -39,7 +43,6 @@ import os
 import shlex
 import signal
 import statistics
-import subprocess
 import sys
 from collections import namedtuple
 
@@ -53,6 +56,7 @@ from .run.folder import checkpoint_settings, in_use
 from .run.settings import (CIFAR, IDENTITY, IMAGENET, TRAINING, differences, json_value, owned,
                            role_names)
 from .run.trained import metrics_rows, read_settings
+from .training.processes import Children, Interrupted, stop_signals
 from .training.settings import build_parser as training_parser
 from .training.settings import resolve as training_resolve
 
@@ -203,12 +207,11 @@ def _status(code):
 
 
 def _call(command):
-    """Run ``command``; on Ctrl-C, which the run gets too, wait for it to end."""
-    child = subprocess.Popen(command)
-    try:
-        return child.wait()
-    except KeyboardInterrupt:
-        return child.wait()
+    """Run ``command`` in a process group of its own (``processes.Children``), which dies with
+    the launcher, even by SIGKILL; SIGINT, SIGTERM or SIGHUP to the launcher stop the run
+    (SIGTERM, SIGKILL after 5 s or at once on a second signal) and raise ``Interrupted``."""
+    with Children() as children:
+        return children.wait(children.start(command))
 
 
 def launch(runs, script='cifar', dry_run=False):
@@ -228,7 +231,11 @@ def launch(runs, script='cifar', dry_run=False):
         sys.stdout.flush()
         if run.state == 'finished':
             continue
-        code = _call(command)
+        try:
+            code = _call(command)
+        except Interrupted as stop:
+            stop.run = run.folder
+            raise
         if code != 0:
             raise LaunchError('run %s failed (%s): the runs before it are kept; the same '
                               'command again continues from it' % (run.folder, _status(code)))
@@ -488,7 +495,9 @@ The same command again skips the finished runs (settings.json, num_epochs rows o
 metrics.jsonl, export-final/ and export-best/) and continues an interrupted one (a complete
 checkpoint) with --resume auto; one trained with other settings (epochs, schedule, ...) is
 refused before any run starts.  A run that fails stops the launcher with one line (exit 1); the
-runs before it are kept.'''
+runs before it are kept.  SIGINT, SIGTERM or SIGHUP stop the run in progress (SIGKILL 5 s later,
+or at once on a second signal) and the launcher (exit 128 + the signal); the run dies with the
+launcher, SIGKILL too.'''
 
 TABLE_HELP = '''Tabulate the finished runs under the roots: one row per model, data set and
 number of epochs (runs of one model with another --num-epochs are another row); test error in
@@ -530,16 +539,36 @@ def build_parser():
     return p
 
 
+def _launch_command(args, extra):
+    """``launch``: SIGINT, SIGTERM and SIGHUP stop the run in progress and end the launcher in
+    one line, exit 128 + the signal."""
+    try:
+        with stop_signals():
+            return run_command(PROG + ' launch', args.debug, lambda: _launch(args, extra),
+                               (LaunchError,))
+    except Interrupted as stop:
+        run = getattr(stop, 'run', None)
+        try:
+            print('%s launch: %s received: %s; the same command again continues %s'
+                  % (PROG, stop, 'the run in %s was stopped' % run if run else 'stopped',
+                     'it' if run else 'the runs'), file=sys.stderr)
+        except OSError:                     # SIGHUP: the terminal may be gone
+            pass
+        return stop.code
+
+
 def main(argv=None):
     """``python -m ini_gluon.seeds launch|table ...``; returns the exit status (0 done, 1 a run
-    failed, 2 bad input)."""
+    failed, 2 bad input, 128 + the signal that stopped the launcher).
+
+    A run's process dies with the launcher, and a signal that stops the launcher stops it
+    first (``ini_gluon.training.processes``)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != 'launch':
         parser.error('unrecognized arguments: %s' % ' '.join(extra))
     if args.command == 'launch':
-        return run_command(PROG + ' launch', args.debug, lambda: _launch(args, extra),
-                           (LaunchError,))
+        return _launch_command(args, extra)
     return run_command(PROG + ' table', args.debug, lambda: _table(args))
 
 

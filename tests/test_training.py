@@ -747,7 +747,7 @@ def test_a_dead_worker_ends_the_whole_job_in_one_line(tmp_path, capsys, monkeypa
 
 def test_the_launchers_argument_errors_are_one_line(capsys):
     from ini_gluon.training.launch import main as launch
-    for argv, fragment in ((['-n', '0', '--', 'true'], '-n must be >= 1'),
+    for argv, fragment in ((['-n', '0', '--', 'true'], '-n must be between 1 and 64'),
                            (['-n', '2'], 'give the worker command after --'),
                            (['-n', 'x', '--', 'true'], "invalid int value: 'x'")):
         with pytest.raises(SystemExit) as exit_:
@@ -767,21 +767,6 @@ def _children(pid):
             except (OSError, IndexError, ValueError):
                 pass
     return found
-
-
-def test_sigterm_to_the_launcher_stops_everything_it_started(tmp_path):
-    launcher = subprocess.Popen([sys.executable, '-m', 'ini_gluon.training.launch', '-n', '2',
-                                 '--', sys.executable, '-c', 'import time; time.sleep(300)'],
-                                stderr=subprocess.PIPE)
-    deadline = time.time() + 30
-    while len(_children(launcher.pid)) < 4 and time.time() < deadline:   # scheduler, server,
-        time.sleep(0.2)                                                 # two workers
-    started = _children(launcher.pid)
-    assert len(started) == 4
-    launcher.send_signal(signal.SIGTERM)
-    assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
-    time.sleep(0.5)
-    assert all(_gone(pid) for pid in started)
 
 
 _LOOPER = '''

@@ -49,14 +49,22 @@ def old_name(name):
 
 
 def alive(pid):
-    """Whether the process ``pid`` lives (another user's process counts as alive)."""
+    """Whether process ``pid`` runs: not gone, and not a zombie (a dead process not yet reaped,
+    as a run killed with its launcher stays where the first process reaps no orphans); another
+    user's process counts as alive."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:          # someone else's process: alive
+        pass
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as f:
+            return f.read().rsplit(b')', 1)[1].split()[0] != b'Z'
+    except FileNotFoundError:        # gone meanwhile; or no /proc: alive as far as seen
+        return not os.path.exists('/proc/self/stat')
+    except (OSError, IndexError):
         return True
-    return True
 
 
 def _writer(name):
