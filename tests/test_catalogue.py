@@ -219,7 +219,7 @@ CATALOGUE = [
     ('a run folder belongs to one run', 'a second live run in the folder',
      _train(prepare=_live_lock), 2, 'in use by another run'),
     ('a distributed job fails whole', 'the launcher with no worker',
-     _command(launch, '-n', '0', '--', 'true'), 2, '-n must be >= 1'),
+     _command(launch, '-n', '0', '--', 'true'), 2, '-n must be between 1 and 64'),
     ('data files are data, never code', 'a crafted CIFAR python batch',
      _train(prepare=_crafted_pickle, data=lambda tmp: str(tmp / 'py')), 2,
      'refused, not created'),

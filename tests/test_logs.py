@@ -260,3 +260,19 @@ def test_dry_run_shows_the_shared_options(run_script, capsys):
     assert (out['lr_mode'], out['warmup_epochs'], out['log_interval']) == (
         {'value': 'cosine', 'source': 'user'}, {'value': 2, 'source': 'user'},
         {'value': 10, 'source': 'user'})
+
+
+def test_the_curve_is_drawn_within_5_percent_of_the_run_and_after_its_last_epoch(tmp_path,
+                                                                                monkeypatch):
+    drawn = []
+    monkeypatch.setattr(progress, 'plot_history', lambda rows, *args: drawn.append(len(rows)))
+    curve = progress.Curve(str(tmp_path / 'c.png'), MODEL, 'digits')
+    rows = [{'epoch': 0, 'val_error': 0.5}]
+    # a short first epoch: a drawing (0.3 s expected) would be more than 5 % of it
+    assert not curve.draw(rows, last=False) and drawn == []
+    assert curve.draw(rows, last=True) and drawn == [1]        # the last epoch: always
+    curve.start -= 100                                          # 100 s into the run
+    curve.cost, curve.drawing = 2.0, 2.0                        # 4 s of 5 s allowed: drawn
+    assert curve.draw(rows * 2, last=False) and drawn == [1, 2]
+    curve.cost, curve.drawing = 2.0, 3.5                        # 5.5 s: not drawn
+    assert not curve.draw(rows * 3, last=False) and drawn == [1, 2]

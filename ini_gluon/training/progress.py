@@ -86,20 +86,26 @@ def log_progress(bar, line):
 
 
 class Curve(object):
-    """The training curve, redrawn after an epoch unless the drawings so far would then take
-    more than 5 % of the run's time (epochs of a few seconds: every few epochs), and always
-    after the last epoch."""
+    """The training curve, redrawn after an epoch unless the drawings so far and this one
+    would then take more than 5 % of the run's time (epochs of a few seconds: every few epochs;
+    a run of short epochs: at its end), and always after the last epoch.  A drawing is expected
+    to take as long as the last one (before the first: :data:`FIRST_DRAWING` seconds)."""
+
+    FIRST_DRAWING = 0.3
 
     def __init__(self, path, model, dataset):
         self.path, self.model, self.dataset = path, model, dataset
-        self.start, self.drawing = time.time(), 0.0
+        self.start, self.drawing, self.cost = time.time(), 0.0, self.FIRST_DRAWING
 
     def draw(self, rows, last):
-        if not last and self.drawing > 0.05 * (time.time() - self.start):
-            return
+        """Draw ``rows`` (the metrics so far) if it is time to; returns whether it drew."""
+        if not last and self.drawing + self.cost > 0.05 * (time.time() - self.start):
+            return False
         tic = time.time()
         plot_history(rows, self.path, self.model, self.dataset)
-        self.drawing += time.time() - tic
+        self.cost = time.time() - tic
+        self.drawing += self.cost
+        return True
 
 
 class EpochMeter(object):
