@@ -209,3 +209,17 @@ def test_a_write_mxnet_cannot_finish_is_one_line(tmp_path, cifar_dir, monkeypatc
 def test_a_full_log_device_is_one_line(tmp_path, cifar_dir, capsys):
     assert main(_argv(cifar_dir, str(tmp_path / 'run'), '--logging-file', '/dev/full')) == 1
     assert _one_line(capsys).endswith('/dev/full: No space left on device')
+
+
+def test_a_crafted_model_name_names_no_file_of_another_folder(finished, tmp_path, cifar_dir):
+    """--overwrite removes the earlier run's files by the name they carry: a settings.json
+    whose model_name leads out of the folder names none there."""
+    victim = tmp_path / 'victim-best.params'
+    victim.write_text('the user\'s')
+    run = _copy(finished, tmp_path / 'run')
+    with open(os.path.join(run, 'settings.json')) as f:
+        s = json.load(f)
+    with open(os.path.join(run, 'settings.json'), 'w') as f:
+        json.dump(dict(s, model_name='../victim'), f)
+    assert main(_argv(cifar_dir, run, '--num-epochs', '1', '--overwrite')) == 0
+    assert victim.read_text() == 'the user\'s'

@@ -10,7 +10,6 @@
   a second run is refused while that process lives, and a lock left by a dead one is taken over.
 """
 import errno
-import json
 import os
 import shutil
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from contextlib import contextmanager
 from .checkpoint import (CheckpointError, best_epoch, best_paths, best_record, checkpoint_folders,
                          describe_non_finite, non_finite_file, read_meta, remove_best,
                          remove_checkpoint)
-from .files import alive
+from .files import alive, read_json
 from .trained import metrics_rows
 from .settings import IDENTITY, TRAINING, differences, from_json, role_names
 
@@ -92,28 +91,33 @@ def claim(save_dir, rank=0):
 
 def _run_names(save_dir, found):
     """The names the run's files carry (its ``model_name``), from ``settings.json`` and the
-    checkpoints ``found``; what cannot be read names nothing."""
+    checkpoints ``found``; what cannot be read, or would name a file in another folder, names
+    nothing."""
     names = set()
     sources = [os.path.join(save_dir, 'settings.json')] + \
         [os.path.join(p, 'meta.json') for p in found]
     for path in sources:
         try:
-            with open(path) as f:
-                s = json.load(f)
+            s = read_json(path, 'settings') if os.path.isfile(path) else {}
             s = s.get('settings', s) if path.endswith('meta.json') else s
-            names.add(str(s.get('model_name') or s['model']))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            name = str(s.get('model_name') or s['model'])
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
+        if name == os.path.basename(name) and name not in ('', '.', '..'):
+            names.add(name)
     return sorted(names)
 
 
 def _is_export(path):
     """Whether ``path`` is an export folder the project wrote (its ``model.json`` lists its
     files)."""
+    record = os.path.join(path, 'model.json')
     try:
-        with open(os.path.join(path, 'model.json')) as f:
-            files = set(json.load(f)['files'].values())
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        files = set(read_json(record, 'export record')['files'].values()) \
+            if os.path.isfile(record) else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    if files is None:
         return False
     return not os.path.islink(path) and set(os.listdir(path)) <= files
 
