@@ -87,6 +87,12 @@ def test_settings_json_that_is_not_settings_is_one_error():
     with pytest.raises(ValueError, match='unknown model name'):
         from_json({'model': 'resnet9'})
     assert from_json({'model': 'resnet8', 'no_such_setting': 1}).lr is None
+    with pytest.raises(ValueError, match='model_name "../../x" is not a model name'):
+        from_json({'model': 'resnet8', 'model_name': '../../x'})
+    with pytest.raises(ValueError, match='model_name se_resnet8 is another network'):
+        from_json({'model': 'resnet8', 'model_name': 'se_resnet8'})
+    given = from_json({'model': 'resnet8', 'model_name': 'cifar_resnet8_v2'})
+    assert given.model_name == 'cifar_resnet8_v2'
 
 
 def test_the_launcher_owns_the_options_the_declarations_give_it():

@@ -349,7 +349,22 @@ def from_json(d):
     extra['recorded'] = frozenset(values)
     if isinstance(d.get('warnings'), list):
         extra['warnings'] = tuple(d['warnings'])
-    return Settings(**values, **extra)
+    s = Settings(**values, **extra)
+    _check_name(s)
+    return s
+
+
+def _check_name(s):
+    """The name a run's files carry is a spelling of its model (it names files: a crafted one
+    could lead out of the run folder)."""
+    try:
+        named = resolve_model_name(s.model_name)
+    except ValueError:
+        raise ValueError('setting model_name %s is not a model name'
+                         % json.dumps(s.model_name)[:60])
+    if named != s.model:
+        raise ValueError('setting model_name %s is another network than model %s'
+                         % (s.model_name, s.model.name))
 
 
 def differences(theirs, ours, roles):
