@@ -209,3 +209,27 @@ def test_a_write_mxnet_cannot_finish_is_one_line(tmp_path, cifar_dir, monkeypatc
 def test_a_full_log_device_is_one_line(tmp_path, cifar_dir, capsys):
     assert main(_argv(cifar_dir, str(tmp_path / 'run'), '--logging-file', '/dev/full')) == 1
     assert _one_line(capsys).endswith('/dev/full: No space left on device')
+
+
+def test_seeds_launch_starts_over_a_run_stopped_before_its_first_checkpoint(finished, tmp_path):
+    """A run stopped before its first checkpoint leaves metrics and best weights, nothing to
+    resume: the same command again starts it over (--overwrite), not refused by its new run."""
+    folder = _copy(finished, tmp_path / 'runs' / MODEL / 'seed-1')
+    for name in os.listdir(folder):
+        if name.startswith(('checkpoint-', 'export-')) or name == 'settings.json':
+            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+            if os.path.isfile(os.path.join(folder, name)):
+                os.remove(os.path.join(folder, name))
+    extra = ['--dataset', 'cifar10', '--data-dir', 'unused', '--batch-size', '16',
+             '--num-epochs', '3', '--lr', '0.05', '--save-period', '1']
+    run, = seeds.plan([MODEL], [1], str(tmp_path / 'runs'), extra)
+    assert run.state == 'new' and '--overwrite' in run.argv
+
+
+def test_a_reader_of_stdout_gone_ends_a_command_quietly(capsys):
+    from ini_gluon._argparse import run_command
+
+    def body():
+        raise BrokenPipeError(32, 'Broken pipe')
+    assert run_command('prog', False, body) == 141
+    assert capsys.readouterr().err == ''
