@@ -233,3 +233,15 @@ def test_a_reader_of_stdout_gone_ends_a_command_quietly(capsys):
         raise BrokenPipeError(32, 'Broken pipe')
     assert run_command('prog', False, body) == 141
     assert capsys.readouterr().err == ''
+
+
+def test_an_export_mxnet_cannot_write_is_one_line(finished, tmp_path, monkeypatch, capsys):
+    from ini_gluon.run import export as run_export
+
+    def failed(*args, **kwargs):          # GluonCV's export_block on a full disk
+        raise RuntimeError('Traceback (most recent call last):')
+    monkeypatch.setattr(run_export, 'export_block', failed)
+    assert export([finished, '--out', str(tmp_path / 'x')]) == 1
+    line = _one_line(capsys)
+    assert 'MXNet could not write it' in line or 'No space left on device' in line
+    assert not os.path.exists(str(tmp_path / 'x'))
