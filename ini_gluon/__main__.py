@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 
 from . import get_model, list_models, summary
-from ._argparse import OneLineParser
+from ._argparse import OneLineParser, run_command
 from .models import find_models, parse_model_name
 from .models import default_classes, resolve_model_name
 
@@ -33,16 +33,23 @@ def main(argv=None):
                         help='classes of the head (default: 1000 for a network built for '
                              '224x224 ImageNet inputs, else 10)')
     args = parser.parse_args(argv)
-    if args.list:
-        found, notes = find_models(args.list)
-        if not found and not notes:
-            parser.error('no registered model matches %r' % args.list)
-        if found:
-            print('\n'.join(found))
-        sys.stdout.flush()
-        for note in notes:
-            print(note, file=sys.stderr)
-        return
+    return run_command(parser.prog, False, lambda: _list(parser, args) if args.list else
+                       _summary(parser, args))
+
+
+def _list(parser, args):
+    found, notes = find_models(args.list)
+    if not found and not notes:
+        parser.error('no registered model matches %r' % args.list)
+    if found:
+        print('\n'.join(found))
+    sys.stdout.flush()
+    for note in notes:
+        print(note, file=sys.stderr)
+    return 0
+
+
+def _summary(parser, args):
     try:
         classes = args.classes if args.classes is not None else default_classes(
             resolve_model_name(args.model).entry.input_shape[-1])
@@ -56,7 +63,9 @@ def main(argv=None):
                                    sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))))
     print()
     print(summary(net))
+    sys.stdout.flush()          # a full device says so here, in one line, not as Python ends
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

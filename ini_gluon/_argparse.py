@@ -1,13 +1,14 @@
 """The command-line parser of the project's commands."""
 import argparse
 import errno
+import os
 import sys
 
 from mxnet.base import MXNetError
 
 __all__ = ['MACHINE_FAULTS', 'os_error', 'mxnet_error', 'allocation_failure', 'OneLineParser',
-           'command_parser', 'help_text', 'run_command', 'which_weights', 'add_trained_options',
-           'positive_int', 'at_most', 'command']
+           'command_parser', 'help_text', 'run_command', 'tolerant_stdout', 'stdout_gone',
+           'which_weights', 'add_trained_options', 'positive_int', 'at_most', 'command']
 
 
 # faults of the machine rather than of the user's input: exit 1, as a failed job
@@ -52,9 +53,16 @@ def run_command(prog, debug, body, failures=()):
     ``failures`` (a result that did not verify) and faults of the machine (a full disk, MXNet's
     own errors, running out of memory among them: the C++ trace cut to its line) exit 1, bad
     input (``ValueError``, including the data and run errors, and ``OSError``) exit 2;
-    ``debug`` lets the traceback through."""
+    ``debug`` lets the traceback through.  A path that is not UTF-8 is printed escaped, as
+    stderr prints it; a reader of stdout that went away (``| head``) ends the command quietly,
+    as the shell's own commands end (exit 141, 128 + SIGPIPE)."""
+    tolerant_stdout()
     try:
         return body()
+    except BrokenPipeError:
+        if debug:
+            raise
+        return stdout_gone()
     except KeyboardInterrupt:
         if debug:
             raise
@@ -84,6 +92,25 @@ def run_command(prog, debug, body, failures=()):
             raise
         print('%s: out of memory' % prog, file=sys.stderr)
         return 1
+
+
+def tolerant_stdout():
+    """Let stdout print any text, a path of bytes that are not UTF-8 among them, escaped
+    (``\\udcff``) as stderr prints it, rather than fail on it."""
+    if hasattr(sys.stdout, 'reconfigure'):
+        sys.stdout.reconfigure(errors='backslashreplace')
+
+
+def stdout_gone():
+    """The exit status of a command whose stdout reader went away: 141 (128 + SIGPIPE), with
+    stdout pointed at the null device so that nothing fails again as Python ends."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):   # no file descriptor (a captured stdout)
+        pass
+    return 141
 
 
 _ALLOCATION = ('bad_alloc', 'out of memory', 'larger than 2^31', 'failed to allocate',

@@ -12,7 +12,8 @@ again skips the finished runs and continues an interrupted one with ``--resume a
 latest complete checkpoint.  A run is *finished* when its run folder holds ``settings.json``
 (written after the last epoch), ``num_epochs`` rows of ``metrics.jsonl`` and ``export-final/``
 and ``export-best/`` (the run's last writes); a folder with a complete checkpoint and not
-finished is *interrupted*; any other starts anew.  Before any run starts, the settings of
+finished is *interrupted*; any other starts anew (with ``--overwrite`` where a run stopped
+before its first checkpoint left files there).  Before any run starts, the settings of
 every run are resolved as ``train_cifar.py --dry-run`` resolves them, and a finished or
 interrupted run trained with other settings (those a resume may not change: model, data set,
 epochs, schedule, seed, ...) is refused in one line: it would be skipped with its old settings,
@@ -52,7 +53,7 @@ from ._argparse import command_parser, run_command
 from .run.checkpoint import checkpoint_folders
 from .run.figures import new_figure, save_png
 from .run.files import atomic_write_text, check_output_folder, read_json, record_outputs
-from .run.folder import checkpoint_settings, in_use
+from .run.folder import checkpoint_settings, in_use, previous_run
 from .run.settings import (CIFAR, IDENTITY, IMAGENET, TRAINING, differences, json_value, owned,
                            role_names)
 from .run.trained import metrics_rows, read_settings
@@ -135,11 +136,16 @@ def plan(models, seeds, out, extra=(), script='cifar'):
     for model in models:
         for seed in seeds:
             folder = os.path.join(out, model, 'seed-%d' % seed)
+            if os.path.lexists(folder) and not os.path.isdir(folder):
+                raise ValueError('run folder %s is a file, not a folder: move it, or give '
+                                 'another --out' % folder)
             argv = ['--model', model, '--seed', str(seed), '--save-dir', folder] + list(extra)
             state = run_state(folder)
             check_same_run(folder, state, resolve(argv, script))
             if state == 'resume':
                 argv += [SCRIPTS[script].resume, 'auto']
+            elif state == 'new' and previous_run(folder):   # stopped before its first checkpoint
+                argv += ['--overwrite']
             runs.append(Run(model, seed, folder, state, argv))
     return runs
 

@@ -6,12 +6,12 @@ CIFAR tables (InI paper Tables II-IV, CMPE-SE paper Tables 1-3) and 1000 classes
 (InI paper Table V); FLOPs are multiply-adds counted by ``mxop`` (convolution, dense and
 BatchNorm multiplications) for one 32x32 image.
 """
-import argparse
 import sys
 
 import numpy as np
 from mxop.gluon import count_ops
 
+from ._argparse import command_parser, run_command
 from .layers.g_filters import DILATED
 from .models import get_model, parse_model_name
 from .models.sinet import SINET_BLOCKS, STEM_FILTERS, SINet
@@ -496,13 +496,20 @@ def render(params, flops, imagenet=(), sinet=(), ablation=()):
     return '\n'.join(out) + '\n'
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--no-flops', action='store_true', help='skip the FLOPs table')
-    args = parser.parse_args(argv)
+def _write(args):
     sys.stdout.write(render(param_rows(), [] if args.no_flops else flops_rows(),
                             imagenet_rows(), sinet_rows(), ablation_rows()))
+    sys.stdout.flush()          # a full device says so here, in one line, not as Python ends
+    return 0
+
+
+def main(argv=None):
+    parser = command_parser('python -m ini_gluon.tables', __doc__)
+    parser.add_argument('--no-flops', action='store_true', help='skip the FLOPs table')
+    parser.add_argument('--debug', action='store_true', help='show the traceback of an error')
+    args = parser.parse_args(argv)
+    return run_command(parser.prog, args.debug, lambda: _write(args))
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -10,7 +10,7 @@ import pytest
 
 import datasets
 from ini_gluon.run.files import digest
-from ini_gluon import compare, evaluate, export, memory, predict, visualize
+from ini_gluon import compare, evaluate, export, memory, predict, seeds, tables, visualize
 from ini_gluon.__main__ import main as info
 from ini_gluon.training import main, main_imagenet
 from ini_gluon.training.launch import main as launch
@@ -199,6 +199,67 @@ def _imagenet(prepare, *extra):
     return setup
 
 
+def _link(name):
+    """A link ``name`` in the (new) run folder to a folder and a file outside it."""
+    def prepare(tmp, save):
+        os.makedirs(save, exist_ok=True)
+        (tmp / 'outside').mkdir()
+        (tmp / 'outside' / 'notes.txt').write_text('the user\'s')
+        target = tmp / 'outside' / ('notes.txt' if '.' in name else '')
+        os.symlink(str(target), os.path.join(save, name))
+    return prepare
+
+
+def _truncated_png(tmp, save):
+    _png(str(tmp / 'image.png'))
+    with open(str(tmp / 'image.png'), 'r+b') as f:
+        f.truncate(60)
+
+
+def _checkpoint_weights_changed(tmp, save):
+    path = os.path.join(save, 'checkpoint-epoch0000', 'model.params')
+    weights = mx.nd.load(path)
+    weights[sorted(weights)[0]][:] += 1
+    mx.nd.save(path, weights)
+
+
+def _checkpoint_copied(tmp, save):
+    import shutil
+    shutil.copytree(os.path.join(save, 'checkpoint-epoch0000'),
+                    os.path.join(save, 'checkpoint-epoch0003'))
+
+
+def _seeds_folder_a_file(tmp, cifar_dir, finished):
+    (tmp / 'runs' / TINY).mkdir(parents=True)
+    (tmp / 'runs' / TINY / 'seed-1').write_text('a file')
+    return (lambda: seeds.main(['launch', '--models', TINY, '--seeds', '1', '--out',
+                                str(tmp / 'runs'), '--dataset', 'digits'])), None
+
+
+class _FullStdout(object):
+    """A stdout on a full device."""
+    encoding = 'utf-8'
+
+    def write(self, text):
+        raise OSError(28, 'No space left on device')
+
+    def flush(self):
+        pass
+
+
+def _stdout_full(fn, *argv):
+    def setup(tmp, cifar_dir, finished):
+        def run():
+            import sys
+            saved, sys.stdout = sys.stdout, _FullStdout()
+            try:
+                return fn([a.replace('{tmp}', str(tmp)) for a in argv])
+            finally:
+                sys.stdout = saved
+        return run, None
+    return setup
+
+
 _REC = ['--use-rec', '--rec-train', '{tmp}/train.rec', '--rec-train-idx', '{tmp}/train.idx',
         '--rec-val', '{tmp}/val.rec', '--rec-val-idx', '{tmp}/val.idx']
 _DEEP = '[' * 100000 + ']' * 100000
@@ -354,6 +415,34 @@ CATALOGUE = [
      _command(compare.main, '--models', 'resnet8', '--batch-size', '4096', '--input-size',
               '2048', '--out', '/nonexistent/never-written'), 1,
      'out of memory building resnet8 at batch 4096'),
+    # found by the adversarial catalogue
+    ('one line instead of a traceback', 'predict: a truncated PNG',
+     _on_run(predict.main, _truncated_png, '{run}', '{tmp}/image.png'), 2,
+     'cannot be decoded'),
+    ('one line instead of a traceback', 'tables: an unknown option',
+     _command(tables.main, '--bogus'), 2, 'unrecognized arguments: --bogus'),
+    ('one line instead of a traceback', 'python -m ini_gluon with stdout on a full device',
+     _stdout_full(info, 'resnet8'), 1, 'No space left on device'),
+    ('one line instead of a traceback', 'train_cifar.py with stdout on a full device',
+     _stdout_full(main, '--dataset', 'digits', '--model', 'resnet8', '--num-epochs', '1',
+                  '--save-dir', '{tmp}/run'), 1, '<stdout>: No space left on device'),
+    ('one line instead of a traceback', 'train_cifar.py: a --save-dir that is not UTF-8',
+     _command(main, '--dataset', 'digits', '--model', 'resnet8', '--save-dir',
+              '/nonexistent/\udcffrun', '--dry-run'), 2, 'is not UTF-8 text'),
+    ('a run folder belongs to one run', 'a new run: a link named like its first checkpoint',
+     _train(prepare=_link('checkpoint-epoch0000')), 2,
+     'holds links named like files the run writes (checkpoint-epoch0000)'),
+    ('a run folder belongs to one run', 'a new run: train.log a link to a file outside',
+     _train(prepare=_link('train.log')), 2,
+     'holds links named like files the run writes (train.log)'),
+    ('a run folder belongs to one run', 'seeds launch: a run folder that is a file',
+     _seeds_folder_a_file, 2, 'is a file, not a folder'),
+    ('weights that are not numbers', 'evaluate: a checkpoint\'s weights replaced by hand',
+     _on_run(evaluate.main, _checkpoint_weights_changed, '--save-dir', '{run}', '--which',
+             'final'), 2, 'model.params is not the file the run wrote there'),
+    ('weights that are not numbers', 'predict: a checkpoint copied under another epoch',
+     _on_run(predict.main, _checkpoint_copied, '{run}', '{run}', '--which', '0'), 2,
+     'holds the checkpoint of epoch 0 (its meta.json): renamed or copied by hand'),
 ]
 
 

@@ -223,3 +223,39 @@ def test_a_crafted_model_name_names_no_file_of_another_folder(finished, tmp_path
         json.dump(dict(s, model_name='../victim'), f)
     assert main(_argv(cifar_dir, run, '--num-epochs', '1', '--overwrite')) == 0
     assert victim.read_text() == 'the user\'s'
+
+
+def test_seeds_launch_starts_over_a_run_stopped_before_its_first_checkpoint(finished, tmp_path):
+    """A run stopped before its first checkpoint leaves metrics and best weights, nothing to
+    resume: the same command again starts it over (--overwrite), not refused by its new run."""
+    folder = _copy(finished, tmp_path / 'runs' / MODEL / 'seed-1')
+    for name in os.listdir(folder):
+        if name.startswith(('checkpoint-', 'export-')) or name == 'settings.json':
+            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+            if os.path.isfile(os.path.join(folder, name)):
+                os.remove(os.path.join(folder, name))
+    extra = ['--dataset', 'cifar10', '--data-dir', 'unused', '--batch-size', '16',
+             '--num-epochs', '3', '--lr', '0.05', '--save-period', '1']
+    run, = seeds.plan([MODEL], [1], str(tmp_path / 'runs'), extra)
+    assert run.state == 'new' and '--overwrite' in run.argv
+
+
+def test_a_reader_of_stdout_gone_ends_a_command_quietly(capsys):
+    from ini_gluon._argparse import run_command
+
+    def body():
+        raise BrokenPipeError(32, 'Broken pipe')
+    assert run_command('prog', False, body) == 141
+    assert capsys.readouterr().err == ''
+
+
+def test_an_export_mxnet_cannot_write_is_one_line(finished, tmp_path, monkeypatch, capsys):
+    from ini_gluon.run import export as run_export
+
+    def failed(*args, **kwargs):          # GluonCV's export_block on a full disk
+        raise RuntimeError('Traceback (most recent call last):')
+    monkeypatch.setattr(run_export, 'export_block', failed)
+    assert export([finished, '--out', str(tmp_path / 'x')]) == 1
+    line = _one_line(capsys)
+    assert 'MXNet could not write it' in line or 'No space left on device' in line
+    assert not os.path.exists(str(tmp_path / 'x'))

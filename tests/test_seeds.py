@@ -185,8 +185,10 @@ def test_launch_skips_finished_and_resumes_interrupted_runs(tmp_path, capsys):
     assert seeds.main(['launch', '--models', 'resnet8', '--seeds', '1,2,3,4,5,6', '--out', root,
                        '--dry-run'] + extra) == 0
     resume = ['--resume', 'auto']
+    # seed 4 left metrics and best weights, no checkpoint: its new run starts over them
     expected = [['--model', 'resnet8', '--seed', str(k), '--save-dir', folder(k)] + extra
-                + (resume if k in (2, 3, 6) else []) for k in (2, 3, 4, 5, 6)]
+                + (resume if k in (2, 3, 6) else ['--overwrite'] if k == 4 else [])
+                for k in (2, 3, 4, 5, 6)]
     assert capsys.readouterr().out.splitlines() == [
         '# finished, skipped: %s' % folder(1)] + _commands(expected)
 

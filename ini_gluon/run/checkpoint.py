@@ -28,7 +28,7 @@ __all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'latest_chec
            'checkpoint_name', 'non_finite_parameters', 'checkpoint_folders', 'read_meta',
            'remove_checkpoint', 'prune_checkpoints', 'non_finite_file', 'best_epoch',
            'describe_non_finite', 'best_paths', 'save_best', 'best_record', 'remove_best',
-           'checked_meta', 'checked_row', 'checked_error']
+           'checked_meta', 'checked_row', 'checked_error', 'check_weights']
 
 _NAME = re.compile(r'^checkpoint-epoch(\d{4,})$')
 FILES = ('model.params', OPTIMIZER_FILE, 'meta.json')
@@ -79,12 +79,14 @@ def save_checkpoint(save_dir, epoch, net, trainer, meta):
     try:
         with writing(os.path.join(tmp, 'model.params')) as path:
             net.save_parameters(path)
+        weights = digest(path)
         optimizer = None
         if trainer is not None:
             with writing(os.path.join(tmp, OPTIMIZER_FILE)) as path:
                 optimizer = save_optimizer(trainer, path)
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
-            json.dump(dict(meta, epoch=epoch, optimizer=optimizer), f, indent=1)
+            json.dump(dict(meta, epoch=epoch, optimizer=optimizer, model_sha1=weights), f,
+                      indent=1)
         as_other_outputs(tmp)
         if os.path.exists(final):          # an earlier run reached this epoch: replace it
             old = os.path.join(save_dir, old_name(checkpoint_name(epoch)))
@@ -170,9 +172,27 @@ def read_meta(path):
         raise CheckpointError('checkpoint %r not found: expected a folder %s/ with %s'
                               % (path, 'checkpoint-epochNNNN', ', '.join(FILES)))
     try:
-        return checked_meta(read_json(os.path.join(path, 'meta.json'), 'checkpoint meta'))
+        meta = checked_meta(read_json(os.path.join(path, 'meta.json'), 'checkpoint meta'))
     except ValueError as err:
         raise CheckpointError('checkpoint %r is corrupt: %s' % (path, err)) from None
+    named = _NAME.match(os.path.basename(os.path.normpath(path)))
+    if named and int(named.group(1)) != meta['epoch']:
+        raise CheckpointError('checkpoint %r holds the checkpoint of epoch %d (its meta.json): '
+                              'renamed or copied by hand; give it its name back, or move it'
+                              % (path, meta['epoch']))
+    return meta
+
+
+def check_weights(path, meta):
+    """Refuse (:class:`CheckpointError`) a checkpoint folder ``path`` whose ``model.params``
+    is not the file the run wrote there (its SHA-1 differs from the one ``meta`` records:
+    replaced by hand); a checkpoint of an earlier version records none."""
+    recorded = meta.get('model_sha1')
+    params = os.path.join(path, 'model.params')
+    if recorded is not None and os.path.isfile(params) and digest(params) != recorded:
+        raise CheckpointError('checkpoint %r: model.params is not the file the run wrote there '
+                              '(its SHA-1 differs from meta.json\'s): replaced by hand; put the '
+                              'run\'s file back' % (path,))
 
 
 def checked_meta(meta):
@@ -237,6 +257,7 @@ def load_checkpoint(path, net, trainer, ctx):
     if missing:
         raise CheckpointError('checkpoint %r is incomplete: %s missing'
                               % (path, ', '.join(missing)))
+    check_weights(path, meta)
     try:
         net.load_parameters(os.path.join(path, 'model.params'), ctx=ctx)
     except Exception as err:  # MXNet raises MXNetError / AssertionError / ValueError here

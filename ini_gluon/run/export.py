@@ -32,7 +32,8 @@ from gluoncv.utils import export_block
 
 from ..data.datasets import class_names_problem
 from ..layers import portable_graph
-from .files import clean_temporaries, old_name, read_json, tmp_prefix, writing
+from .files import (clean_temporaries, old_name, read_json, tmp_prefix, write_failure,
+                    writing)
 from .trained import EXPORT_PREFIX, RunError, check_finite_output
 
 __all__ = ['RawInput', 'export', 'ExportError', 'ONNX_OPSET', 'MAX_BATCH', 'check_onnx']
@@ -207,8 +208,11 @@ def _export_into(tmp, trained, name, shape, onnx, batch, seed):
     raw_input = RawInput(trained.preprocessing.mean, trained.preprocessing.std)
     # a graph every runtime converts and any device runs
     with portable_graph(), writing(prefix + '-0000.params'):
-        export_block(prefix, trained.net, data_shape=shape[1:], epoch=0, preprocess=raw_input,
-                     layout='CHW', ctx=mx.cpu())
+        try:
+            export_block(prefix, trained.net, data_shape=shape[1:], epoch=0,
+                         preprocess=raw_input, layout='CHW', ctx=mx.cpu())
+        except RuntimeError as err:     # GluonCV re-raises MXNet's failed write as this
+            raise write_failure(prefix + '-0000.params', err) from err
     files = {'symbol': name + '-symbol.json', 'params': name + '-0000.params',
              'classes': 'classes.txt', 'model': 'model.json'}
     with warnings.catch_warnings():     # imports cannot infer the type of 'data': float32

@@ -11,6 +11,7 @@
 """
 import errno
 import os
+import re
 import shutil
 from contextlib import contextmanager
 
@@ -23,7 +24,7 @@ from .settings import IDENTITY, TRAINING, differences, from_json, role_names
 
 __all__ = ['RunFolderError', 'claim', 'in_use', 'previous_run', 'check_new_run',
            'check_resume', 'check_resume_into', 'check_same_run', 'checkpoint_settings',
-           'discard_after', 'RUN_IDENTITY', 'RUN_TRAINING', 'EXPORTS']
+           'discard_after', 'check_links', 'RUN_IDENTITY', 'RUN_TRAINING', 'EXPORTS']
 
 # what makes a checkpoint another run's, and what a resume may not change (the roles of the
 # settings' declarations); every other setting leaves the training result as it is, and a
@@ -33,6 +34,9 @@ RUN_TRAINING = role_names(TRAINING)
 
 
 EXPORTS = ('export-final', 'export-best')
+
+
+_CHECKPOINT = re.compile(r'^checkpoint-epoch(\d{4,})$')
 
 
 class RunFolderError(ValueError):
@@ -184,6 +188,38 @@ def check_new_run(save_dir, overwrite):
             'checkpoints, best weights, metrics, settings and exports are removed)'
             % (save_dir, _describe(found)))
     _remove(found)
+
+
+def _written(model_name, rank, log):
+    """The names of the files a run's worker ``rank`` writes in its folder (``log``: with its
+    log there), checkpoints aside."""
+    if rank:
+        return {'final-rank%d.params' % rank, 'shard-rank%d.json' % rank} | (
+            {'train-rank%d.log' % rank} if log else set())
+    return {'settings.json', 'metrics.jsonl', '%s-best.params' % model_name,
+            '%s-best.json' % model_name, '%s_history.png' % model_name, 'final-rank0.params',
+            'shard-rank0.json'} | set(EXPORTS) | (
+                {'train.log'} if log else set())
+
+
+def check_links(save_dir, model_name, num_epochs, rank=0, log=True):
+    """Refuse, before anything is written, a run folder holding a link where the run's worker
+    ``rank`` writes one of its files (a checkpoint of its ``num_epochs``, the log where ``log``,
+    the best weights, the exports, ...): a link is not the run's file, and would be written
+    through (a file outside the folder changed) or replaced (the user's link lost).  Links of
+    other names are left alone."""
+    try:
+        names = os.listdir(save_dir)
+    except OSError:
+        return
+    written = _written(model_name, rank, log)
+    links = sorted(n for n in names if os.path.islink(os.path.join(save_dir, n)) and (
+        n in written or rank == 0 and _CHECKPOINT.match(n) and
+        int(_CHECKPOINT.match(n).group(1)) < num_epochs))
+    if links:
+        raise RunFolderError('save folder %s holds links named like files the run writes (%s): '
+                             'a run writes its own files, not through links nor over them; move '
+                             'them, or give another --save-dir' % (save_dir, ', '.join(links[:4])))
 
 
 def check_resume_into(path, save_dir):

@@ -18,7 +18,10 @@ What ``evaluate``, ``predict`` and ``export`` share:
 import inspect
 import math
 import os
+import sys
+import tempfile
 from collections import namedtuple
+from contextlib import contextmanager
 
 import mxnet as mx
 import numpy as np
@@ -27,8 +30,9 @@ from mxnet.gluon.data.vision import transforms
 
 from ..data.datasets import class_names_problem
 from ..models import get_model, resolve_model_name
-from .checkpoint import (CheckpointError, best_epoch, best_paths, best_record, checked_row,
-                         checkpoint_folders, describe_non_finite, latest_checkpoint, read_meta)
+from .checkpoint import (CheckpointError, best_epoch, best_paths, best_record, check_weights,
+                         checked_row, checkpoint_folders, describe_non_finite, latest_checkpoint,
+                         read_meta)
 from .files import JSONFileError, read_json, read_json_lines
 from .settings import LIMITS, Settings, from_json
 
@@ -181,7 +185,8 @@ def _weights(save_dir, s, which):
         # an earlier version's run has no record: the best epoch of its metrics
         return path, record['epoch'] if record else best_epoch(metrics_rows(save_dir))
     # read only for final / an epoch: a damaged checkpoint does not stand in the best's way
-    folders = {read_meta(path)['epoch']: path for path in checkpoint_folders(save_dir)}
+    metas = {path: read_meta(path) for path in checkpoint_folders(save_dir)}
+    folders = {meta['epoch']: path for path, meta in metas.items()}
     if which == 'final':
         if not folders:
             raise RunError('run folder %r holds no complete checkpoint: give --which best'
@@ -192,6 +197,7 @@ def _weights(save_dir, s, which):
         if epoch not in folders:
             raise RunError('run folder %r has no checkpoint of epoch %d: it has %s'
                            % (save_dir, epoch, ', '.join(map(str, sorted(folders))) or 'none'))
+    check_weights(folders[epoch], metas[folders[epoch]])
     return os.path.join(folders[epoch], 'model.params'), epoch
 
 
@@ -261,6 +267,9 @@ def load_weights(net, path, ctx=None):
     ctx = ctx or [mx.cpu()]
     try:
         loaded = mx.nd.load(path)
+    except UnicodeEncodeError:        # MXNet takes UTF-8 paths only
+        raise RunError('%s: not a UTF-8 path, which MXNet cannot read: rename it'
+                       % ascii(path)[1:-1])
     except (MXNetError, OSError):     # MXNet's message is a C++ traceback
         raise RunError('%s: not a readable MXNet parameter file (expected one written by '
                        'save_parameters, a checkpoint\'s model.params or an export\'s '
@@ -338,11 +347,37 @@ def read_image(path):
     """An image file as an HWC uint8 RGB NDArray; :class:`RunError` where it cannot be read."""
     if not os.path.isfile(path):
         raise RunError('image %r not found' % (path,))
-    try:
-        return mx.image.imread(path, flag=1, to_rgb=True)
-    except MXNetError:   # its message is a C++ traceback
-        raise RunError('image %r cannot be decoded: expected a PNG, JPEG or another image file '
-                       'OpenCV reads' % (path,))
+    with _decoder_said() as said:
+        try:
+            image = mx.image.imread(path, flag=1, to_rgb=True)
+            image.wait_to_read()     # decoded now, not where the image is first used
+        except (MXNetError, UnicodeEncodeError):   # its message is a C++ traceback
+            said.clear()             # the decoder's complaint: the line below says it
+            raise RunError('image %r cannot be decoded: expected a PNG, JPEG or another image '
+                           'file OpenCV reads' % (path,)) from None
+    return image
+
+
+@contextmanager
+def _decoder_said():
+    """What the image decoders (libpng, libjpeg: C code writing to file descriptor 2) write
+    in the body, held back and written to stderr after it, unless the body empties the list
+    it yields (a decoding that failed, which one line of the command says)."""
+    sys.stderr.flush()
+    said = []
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            said.append(None)
+            yield said
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read()
+            if said and text:
+                sys.stderr.write(text.decode('utf-8', 'backslashreplace'))
 
 
 def load_trained(s, source, ctx=None):

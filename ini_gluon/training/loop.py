@@ -31,8 +31,8 @@ from ..run.checkpoint import (best_epoch, best_paths, best_record, describe_non_
                               prune_checkpoints, save_best, save_checkpoint)
 from ..run.export import export
 from ..run.files import atomic_write, atomic_write_text, clean_temporaries
-from ..run.folder import (check_new_run, check_resume, check_resume_into, check_same_run, claim,
-                          discard_after)
+from ..run.folder import (check_links, check_new_run, check_resume, check_resume_into,
+                          check_same_run, claim, discard_after)
 from ..run.settings import describe, to_json
 from ..run.trained import build_net, contexts, load_trained, load_weights
 from .distributed import ParameterServer
@@ -167,6 +167,7 @@ def resume_point(s, rank=0):
     of another run or of other training settings."""
     if rank == 0:                   # what killed runs left (this process holds the lock)
         clean_temporaries(s.save_dir)
+    check_links(s.save_dir, s.model_name, s.num_epochs, rank, log=not s.logging_file)
     resume = s.resume_from
     if resume == 'auto':
         resume = latest_checkpoint(s.save_dir)

@@ -17,15 +17,32 @@ EPOCH_LINE = '[Epoch %d] train=%f val=%f loss=%f time: %f'   # GluonCV's log lin
 LOG = logging.getLogger('ini_gluon.train')
 
 
-class _LogFile(logging.FileHandler):
-    """``train.log``, whose failed write (a full disk) stops the run with one line naming the
-    file, where logging's own handler would print a traceback on stderr and go on."""
+class _Failing(object):
+    """A log handler whose failed write (a full disk, a closed pipe) stops the run with one line
+    naming where it wrote (:attr:`where`), where logging's own handler would print a traceback
+    on stderr for every line and go on."""
+    where = None
 
     def handleError(self, record):
         err = sys.exc_info()[1]
+        if isinstance(err, BrokenPipeError):
+            raise err
         if isinstance(err, OSError):
-            raise OSError(err.errno, err.strerror, self.baseFilename) from err
-        super(_LogFile, self).handleError(record)
+            raise OSError(err.errno, err.strerror, self.where) from err
+        super(_Failing, self).handleError(record)
+
+
+class _LogFile(_Failing, logging.FileHandler):
+    """``train.log``; a path that is not UTF-8 (a --save-dir of other bytes) is written escaped,
+    as stderr writes it."""
+
+    def __init__(self, path):
+        super(_LogFile, self).__init__(path, errors='backslashreplace')
+        self.where = self.baseFilename
+
+
+class _Stdout(_Failing, logging.StreamHandler):
+    where = '<stdout>'
 
 
 def setup_logging(path):
@@ -34,7 +51,7 @@ def setup_logging(path):
     LOG.propagate = False
     close_logging()
     fmt = logging.Formatter('%(asctime)s %(message)s')
-    for handler in (logging.StreamHandler(sys.stdout), _LogFile(path)):
+    for handler in (_Stdout(sys.stdout), _LogFile(path)):
         handler.setFormatter(fmt)
         LOG.addHandler(handler)
 

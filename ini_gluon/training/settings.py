@@ -161,6 +161,7 @@ def resolve(opt, script=CIFAR):
     _check_counts(s, spec)
     r = _fill_from_recipe(s, sources, notes, spec, decls)
     _check(s, opt)
+    _check_paths(s, decls)
     _schedule_notes(s, sources, notes, r, opt.num_epochs is not None)
     warnings = _decay_warnings(s, sources, r)
     if script == CIFAR:
@@ -369,6 +370,20 @@ def _check(s, opt):
     if not 0 <= warmup < s['num_epochs']:
         raise SettingsError('--warmup-epochs must be >= 0 and below the %d epochs of the run, '
                             'not %d' % (s['num_epochs'], warmup))
+
+
+def _check_paths(s, decls):
+    """Paths MXNet reads or writes are UTF-8: its C library takes no other bytes, and would fail
+    on them at the first checkpoint with a message naming no file."""
+    for key, d in decls.items():
+        value = s.get(key)
+        if not d.flags or not isinstance(value, str):
+            continue
+        try:
+            value.encode('utf-8')
+        except UnicodeEncodeError:
+            raise SettingsError('%s %s is not UTF-8 text: MXNet reads and writes only paths of '
+                                'UTF-8 names; give another' % (d.flags[0], ascii(value)[1:-1]))
 
 
 def _decay_warnings(s, sources, r=None):
