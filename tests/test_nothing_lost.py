@@ -259,3 +259,34 @@ def test_an_export_mxnet_cannot_write_is_one_line(finished, tmp_path, monkeypatc
     line = _one_line(capsys)
     assert 'MXNet could not write it' in line or 'No space left on device' in line
     assert not os.path.exists(str(tmp_path / 'x'))
+
+
+def test_a_checkpoint_of_another_run_copied_in_is_refused(finished, tmp_path, capsys):
+    """A checkpoint whose settings are not the run's (another run's, copied in; here its
+    learning rate) is not labelled as the run's epoch."""
+    run = _copy(finished, tmp_path / 'run')
+    meta_path = os.path.join(run, 'checkpoint-epoch0001', 'meta.json')
+    with open(meta_path) as f:
+        meta = json.load(f)
+    meta['settings']['lr'] = 0.2
+    with open(meta_path, 'w') as f:
+        json.dump(meta, f)
+    assert evaluate.main(['--save-dir', run, '--which', '1', '--out', str(tmp_path / 'e')]) == 2
+    assert 'is not of this run: lr 0.2 (the run\'s: 0.05)' in _one_line(capsys)
+    assert evaluate.main(['--save-dir', run, '--which', '2', '--out', str(tmp_path / 'e')]) == 0
+
+
+def test_an_image_cut_short_is_refused(finished, tmp_path, capsys):
+    """OpenCV decodes a truncated JPEG without an error, its missing part grey: predict refuses
+    it rather than classify what is not the image."""
+    from PIL import Image
+    import numpy as np
+    whole = tmp_path / 'whole.jpg'
+    Image.fromarray((np.random.RandomState(0).rand(32, 32, 3) * 255).astype('uint8')).save(
+        str(whole), quality=90)
+    cut = tmp_path / 'cut.jpg'
+    cut.write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2])
+    assert predict.main([finished, str(whole)]) == 0
+    capsys.readouterr()
+    assert predict.main([finished, str(cut)]) == 2
+    assert "cut.jpg' is damaged (image file is truncated" in _one_line(capsys)

@@ -287,6 +287,12 @@ def test_corrupt_checkpoints(tmp_path):
         load_checkpoint(str(tmp_path / 'nope'), net, trainer, mx.cpu())
     with open(os.path.join(saved, 'model.params'), 'wb') as f:
         f.write(b'garbage')
+    with pytest.raises(CheckpointError, match='model.params is not the file the run wrote'):
+        load_checkpoint(saved, net, trainer, mx.cpu())
+    with open(os.path.join(saved, 'meta.json')) as f:
+        meta = json.load(f)
+    with open(os.path.join(saved, 'meta.json'), 'w') as f:       # an earlier version's: no SHA-1
+        json.dump({k: v for k, v in meta.items() if k != 'model_sha1'}, f)
     with pytest.raises(CheckpointError, match='model.params is corrupt'):
         load_checkpoint(saved, net, trainer, mx.cpu())
     os.remove(os.path.join(saved, 'model.params'))

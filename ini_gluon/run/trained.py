@@ -26,6 +26,7 @@ from contextlib import contextmanager
 import mxnet as mx
 import numpy as np
 from mxnet.base import MXNetError
+from PIL import Image, ImageFile, UnidentifiedImageError
 from mxnet.gluon.data.vision import transforms
 
 from ..data.datasets import class_names_problem
@@ -34,7 +35,7 @@ from .checkpoint import (CheckpointError, best_epoch, best_paths, best_record, c
                          checked_row, checkpoint_folders, describe_non_finite, latest_checkpoint,
                          read_meta)
 from .files import JSONFileError, read_json, read_json_lines
-from .settings import LIMITS, Settings, from_json
+from .settings import IDENTITY, LIMITS, TRAINING, Settings, differences, from_json
 
 __all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_trained',
            'load_weights', 'build_net', 'takes_drop_rate', 'contexts', 'read_settings',
@@ -198,7 +199,21 @@ def _weights(save_dir, s, which):
             raise RunError('run folder %r has no checkpoint of epoch %d: it has %s'
                            % (save_dir, epoch, ', '.join(map(str, sorted(folders))) or 'none'))
     check_weights(folders[epoch], metas[folders[epoch]])
+    _check_of_the_run(folders[epoch], metas[folders[epoch]], s)
     return os.path.join(folders[epoch], 'model.params'), epoch
+
+
+def _check_of_the_run(path, meta, s):
+    """The checkpoint ``path`` is of the run whose settings are ``s``: the same model, data
+    set, classes and training settings (a checkpoint of another run, copied in, is refused)."""
+    try:
+        theirs = from_json(meta.get('settings') or {})
+    except ValueError as err:
+        raise RunError('checkpoint %r: its settings cannot be read (%s)' % (path, err))
+    other = differences(theirs, s, (IDENTITY, TRAINING))
+    if other:
+        raise RunError('checkpoint %r is not of this run: %s' % (path, '; '.join(
+            '%s %r (the run\'s: %r)' % (name, its, ours) for name, ours, its in other[:3])))
 
 
 def metrics_rows(save_dir):
@@ -355,7 +370,24 @@ def read_image(path):
             said.clear()             # the decoder's complaint: the line below says it
             raise RunError('image %r cannot be decoded: expected a PNG, JPEG or another image '
                            'file OpenCV reads' % (path,)) from None
+    _check_whole(path)
     return image
+
+
+def _check_whole(path):
+    """Refuse an image file cut short: OpenCV decodes a truncated JPEG or PNG without an error
+    (what is missing grey), Pillow's decoder tells (a format Pillow does not read passes)."""
+    # GluonCV (gluoncv.data.mhp) lets Pillow load truncated images for the whole process
+    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+    try:
+        with Image.open(path) as whole:
+            whole.load()
+    except UnidentifiedImageError:
+        return
+    except (OSError, SyntaxError, ValueError) as err:
+        raise RunError('image %r is damaged (%s): replace it' % (path, str(err)[:80])) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 @contextmanager
