@@ -17,8 +17,14 @@ $(VENV)/.installed: setup.py
 
 setup: $(VENV)/.installed
 
+# The same command again continues the demo where it stopped (a checkpoint every epoch) and, once
+# it has finished, says so and writes its files again as they were, in seconds; a folder that
+# holds another run is refused in one line and left as it is.  make demo DEMO_RUN=--overwrite
+# trains the demo again from scratch.
+DEMO_RUN ?= --resume auto
+
 demo: $(VENV)/.installed
-	$(BIN)/python train_cifar.py --dataset digits --model ini_resnet8_mix5d --save-dir runs/digits
+	$(BIN)/python train_cifar.py --dataset digits --model ini_resnet8_mix5d --save-dir runs/digits --save-period 1 $(DEMO_RUN)
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -13,6 +13,8 @@ setup(
     description="Inner-Imaging networks (InI) and competitive SE (CMPE-SE) for MXNet Gluon",
     packages=find_packages(exclude=['tests', 'tests.*']),
     scripts=['train_cifar.py', 'train_imagenet.py'],
+    # one console command for every command: ini-gluon <command> [options]
+    entry_points={'console_scripts': ['ini-gluon = ini_gluon.console:main']},
     python_requires='>=3.8',
     install_requires=[
         # MXNet 1.9.1 uses np.bool, removed in numpy 1.24

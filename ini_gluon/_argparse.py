@@ -3,12 +3,14 @@ import argparse
 import errno
 import os
 import sys
+from contextlib import contextmanager
 
 from mxnet.base import MXNetError
 
 __all__ = ['MACHINE_FAULTS', 'os_error', 'mxnet_error', 'allocation_failure', 'OneLineParser',
            'command_parser', 'help_text', 'run_command', 'tolerant_stdout', 'stdout_gone',
-           'which_weights', 'add_trained_options', 'positive_int', 'at_most', 'command']
+           'which_weights', 'add_trained_options', 'add_run_option', 'RUN_HELP', 'invoked_as',
+           'positive_int', 'at_most', 'command']
 
 
 # faults of the machine rather than of the user's input: exit 1, as a failed job
@@ -27,9 +29,38 @@ def mxnet_error(err):
     return 'MXNet failed: %s' % (lines[-1] if lines else type(err).__name__)
 
 
+# the name a command is called by where the one console command ``ini-gluon <command>`` runs
+# it: ``{'python -m ini_gluon.evaluate': 'ini-gluon evaluate'}`` (see :func:`invoked_as`)
+_CALLED = {}
+
+
+@contextmanager
+def invoked_as(prog, name):
+    """Within the body, the parsers of the command ``prog`` (``'python -m ini_gluon.seeds'``,
+    ``'train_cifar.py'``; its sub-commands' too) call it ``name`` (``'ini-gluon seeds'``) in
+    their usage, help and one-line errors."""
+    _CALLED[prog] = name
+    try:
+        yield
+    finally:
+        _CALLED.pop(prog, None)
+
+
+def _called(prog):
+    for own, name in _CALLED.items():
+        if prog == own or (prog or '').startswith(own + ' '):
+            return name + prog[len(own):]
+    return prog
+
+
 class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line, ``<prog>: error: <message>`` (exit 2),
     like every other error of the project's commands; ``--help`` shows the usage."""
+
+    def __init__(self, *args, **kwargs):
+        if kwargs.get('prog'):
+            kwargs['prog'] = _called(kwargs['prog'])
+        super(OneLineParser, self).__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, '%s: error: %s\n' % (self.prog, message))
@@ -147,6 +178,18 @@ def add_trained_options(parser, which_help):
     model."""
     parser.add_argument('--which', default='best', type=which_weights, help=which_help)
     parser.add_argument('--debug', action='store_true', help='show the traceback of an error')
+
+
+RUN_HELP = ('a train_cifar.py / train_imagenet.py run: the folder it wrote, its --save-dir '
+            '(--save-dir works here too)')
+
+
+def add_run_option(parser, several=False, help=RUN_HELP):
+    """``--run RUN`` of a command that reads runs, ``args.run`` (``several``: repeatable, a
+    list); ``--save-dir``, the training scripts' name of the folder, is the same option."""
+    parser.add_argument('--run', '--save-dir', dest='run', metavar='RUN',
+                        action='append' if several else 'store', default=[] if several else None,
+                        help=help + ('; repeat for several' if several else ''))
 
 
 def positive_int(text):

@@ -1,5 +1,6 @@
-"""``python -m ini_gluon.export RUN --out DIR [--which best] [--onnx] [--batch dynamic|N]``:
-a trained model for deployment.
+"""``python -m ini_gluon.export --run RUN --out DIR [--which best] [--onnx] [--batch
+dynamic|N]``: a trained model for deployment.  (``export RUN --out DIR``, the run without
+``--run``, is the same.)
 
 The training scripts write a run's ``export-final/`` and ``export-best/`` with the same code
 (``ini_gluon.run.export``); ``--onnx`` adds the ONNX file.
@@ -7,10 +8,11 @@ The training scripts write a run's ``export-final/`` and ``export-best/`` with t
 import argparse
 import sys
 
-from ._argparse import add_trained_options, command, command_parser, positive_int
+from ._argparse import (RUN_HELP, add_run_option, add_trained_options, command, command_parser,
+                        positive_int)
 from .run import export as run_export
 from .run.export import MAX_BATCH, ONNX_OPSET, ExportError, check_onnx, export
-from .run.trained import WHICH_HELP, describe_source, open_run
+from .run.trained import WHICH_HELP, RunError, describe_source, open_run
 
 __all__ = ['build_parser', 'main']
 
@@ -29,7 +31,8 @@ def build_parser():
     p = command_parser('python -m ini_gluon.export',
                        __doc__ + '\n' + run_export.__doc__.split('\n\n', 1)[1])
     a = p.add_argument
-    a('run', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
+    add_run_option(p)
+    a('given', nargs='?', metavar='RUN', help=RUN_HELP + ' (as --run)')
     a('--out', required=True, help='folder to write the export into (created if absent)')
     a('--onnx', action='store_true', help='also write <model>.onnx (opset %d) and check it '
       'with onnxruntime' % ONNX_OPSET)
@@ -41,6 +44,10 @@ def build_parser():
 
 
 def _main(args):
+    if (args.run is None) == (args.given is None):
+        raise RunError('give the run once: --run RUN (or RUN alone), not %s'
+                       % ('none' if args.run is None else 'both'))
+    args.run = args.run or args.given
     if args.onnx:
         check_onnx()
     info = export(open_run(args.run, args.which), args.out, args.onnx, args.batch)

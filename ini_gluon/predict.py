@@ -1,5 +1,6 @@
-"""``python -m ini_gluon.predict RUN IMAGE [IMAGE or FOLDER ...]``: class names and
-probabilities of image files, top-k, with the run's own preprocessing.
+"""``python -m ini_gluon.predict --run RUN IMAGE [IMAGE or FOLDER ...]``: class names and
+probabilities of image files, top-k, with the run's own preprocessing.  (``predict RUN IMAGE
+...``, the run first without ``--run``, is the same.)
 
 Each image is read as RGB, brought to the network's input as the run's test split was (CIFAR,
 SVHN, digits: the whole image resized to 32x32; ImageNet: the shorter side resized to
@@ -10,18 +11,21 @@ in it and its sub-folders (sorted).  One line per image, or ``--json``.
 import json
 import sys
 
-from ._argparse import add_trained_options, command, command_parser, positive_int
+from ._argparse import (RUN_HELP, add_run_option, add_trained_options, command, command_parser,
+                        positive_int)
 from .analysis.evaluation import image_files, predict
-from .run.trained import WHICH_HELP, contexts, open_run
+from .run.trained import WHICH_HELP, RunError, contexts, open_run
 
 __all__ = ['build_parser', 'main']
 
 
 def build_parser():
-    p = command_parser('python -m ini_gluon.predict', __doc__)
+    p = command_parser('python -m ini_gluon.predict', __doc__,
+                       usage='%(prog)s [-h] [--run] RUN IMAGE [IMAGE ...] [options]')
     a = p.add_argument
-    a('run', help='the --save-dir of a train_cifar.py / train_imagenet.py run')
-    a('images', nargs='+', help='image files (PNG, JPEG, ...) or folders of them')
+    add_run_option(p, help=RUN_HELP + '; without --run, the first of the files given')
+    a('images', nargs='+', metavar='IMAGE', help='image files (PNG, JPEG, ...) or folders of '
+      'them')
     a('--top-k', type=positive_int, default=3,
       help='how many classes per image (default: %(default)s)')
     a('--json', action='store_true', help='print JSON instead of one line per image')
@@ -31,6 +35,11 @@ def build_parser():
 
 
 def _main(args):
+    if args.run is None:                        # predict RUN IMAGE ...: the run comes first
+        args.run, args.images = args.images[0], args.images[1:]
+    if not args.images:
+        raise RunError('give the image files (or folders) to classify after the run %s'
+                       % args.run)
     ctx = contexts(args.num_gpus)
     files = image_files(args.images)
     results = predict(open_run(args.run, args.which, ctx), files, args.top_k, ctx=ctx)

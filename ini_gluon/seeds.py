@@ -1,6 +1,6 @@
 """``python -m ini_gluon.seeds``: results over several runs, as the InI paper reports every
-CIFAR result (test error, mean +- std over 5 runs: InI paper, Tables II-IV; test-accuracy
-curves over 5 runs: Fig. 6).
+CIFAR result (test error, mean +- std over 5 runs: InI paper, Tables II-IV; curves over 5 runs:
+Fig. 6, drawn here as the test error, the tables' measure).
 
 ``launch --models A,B --seeds 1,2,3 --out ROOT [--dry-run] [train_cifar.py options]`` trains
 each model with each seed, one run after another, each in a process of its own:
@@ -28,8 +28,9 @@ is killed by SIGKILL (:mod:`ini_gluon.training.processes`).
 folder holding ``metrics.jsonl``), groups the finished runs by model, data set and number of
 epochs (runs of one model with other ``--num-epochs`` are another row), and writes the test
 error of each group into ``DIR/table.md`` (also on stdout), ``DIR/table.json`` (with each run's
-value) and ``DIR/curves.png`` (the test accuracy per epoch: the mean over the runs, a band of
-+-1 std).  ``final`` (default): the error after the last epoch; ``best``: each run's lowest
+value) and ``DIR/curves.png`` (the test error per epoch: the mean over the runs, a band of
++-1 std; ``--format`` PDF, SVG; ``--dpi``; ``--label MODEL=NAME`` names a model in the
+legend).  ``final`` (default): the error after the last epoch; ``best``: each run's lowest
 over its epochs.  The error is the ``val_error`` of ``metrics.jsonl``, measured on the test
 split (CIFAR's 10 000 test images), which is what the InI paper's tables report.
 
@@ -51,7 +52,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ._argparse import command_parser, run_command
 from .run.checkpoint import checkpoint_folders
-from .run.figures import new_figure, save_png
+from .run.figures import add_figure_options, display_names, new_figure, save_figure
 from .run.files import atomic_write_text, check_output_folder, read_json, record_outputs
 from .run.folder import checkpoint_settings, in_use, previous_run
 from .run.settings import (CIFAR, IDENTITY, IMAGENET, TRAINING, differences, json_value, owned,
@@ -75,6 +76,7 @@ SCRIPTS = {'cifar': Script('train_cifar.py', 'main', CIFAR, '--resume'),
 OWNED = owned(CIFAR)
 EXPORTS = ('export-final', 'export-best')
 TABLE_FILES = ('table.md', 'table.json', 'curves.png')
+SOFTWARE = PROG + ' table'
 NO_STD = '\u2013'      # the table's std of a single run
 STD_NOTE = ('mean \u00b1 sample standard deviation (ddof=1, divided by n - 1; %s for a '
             'single run)' % NO_STD)
@@ -329,7 +331,7 @@ def _result(folder, which):
         pick = rows[-1] if which == 'final' else min(rows, key=lambda r: r['val_error'])
         return {'run': folder, 'model': s.model.name, 'dataset': s.dataset,
                 'num_epochs': epochs, 'seed': s.seed, 'error': pick['val_error'],
-                'epoch': pick['epoch'], 'curve': [1 - r['val_error'] for r in rows],
+                'epoch': pick['epoch'], 'curve': [r['val_error'] for r in rows],
                 'settings': s}, None
     except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
         return None, 'not readable: %s' % err
@@ -337,7 +339,7 @@ def _result(folder, which):
 
 def collect(folders, which='final'):
     """``(results, left_out)``: a dict per finished run (``run``, ``model``, ``dataset``,
-    ``num_epochs``, ``seed``, ``error`` and its ``epoch``, ``curve``: test accuracy per epoch,
+    ``num_epochs``, ``seed``, ``error`` and its ``epoch``, ``curve``: test error per epoch,
     ``settings``), and ``(folder, why)`` per run left out."""
     results, left_out = [], []
     for folder in folders:
@@ -367,7 +369,7 @@ def _differences(runs):
 def summarise(results):
     """One row per (model, data set, epochs), sorted so: ``n``, the error's ``mean``, ``std``
     (sample, ``None`` for one run), ``min`` and ``max`` (fractions), ``runs`` (each run's
-    ``run``, ``seed``, ``error``, ``epoch``), the per-epoch test accuracy ``curve_mean`` /
+    ``run``, ``seed``, ``error``, ``epoch``), the per-epoch test error ``curve_mean`` /
     ``curve_std``, and ``differ``: the settings in which its runs differ."""
     groups = {}
     for r in results:
@@ -407,15 +409,16 @@ def render(rows, which='final'):
     return '\n'.join(out) + '\n'
 
 
-def _draw(ax, rows, start):
-    """The mean test accuracy (%) of each row from epoch ``start`` on, a band of +-1 std."""
-    for i, r in enumerate(rows):
+def _draw(ax, rows, start, names):
+    """The mean test error (%) of each row from epoch ``start`` on, a band of +-1 std;
+    ``names``: each row's display name, or ``None``."""
+    for i, (r, name) in enumerate(zip(rows, names)):
         epochs = list(range(start, r['num_epochs']))
         mean = [100 * m for m in r['curve_mean'][start:]]
         colour = 'C%d' % (i % 10)
         ax.plot(epochs, mean, color=colour, marker='o' if len(epochs) <= 40 else None,
                 markersize=3, label='%s on %s (%d runs, %d epochs)'
-                % (r['model'], r['dataset'], r['n'], r['num_epochs']))
+                % (name or r['model'], r['dataset'], r['n'], r['num_epochs']))
         if r['n'] < 2:
             continue
         std = [100 * s for s in r['curve_std'][start:]]
@@ -429,25 +432,28 @@ def _draw(ax, rows, start):
     ax.grid(True, alpha=0.3)
 
 
-def curves_figure(rows):
-    """The figure of ``curves.png``: the test accuracy per epoch of each row of
+def curves_figure(rows, names=None):
+    """The figure of ``curves.png``: the test error per epoch of each row of
     :func:`summarise` (the mean over its runs, a band of +-1 sample std; none for one run), over
     every epoch on the left and over the last quarter of the longest run on the right, where the
-    runs differ by fractions of a percent (at least 2 epochs)."""
+    runs differ by fractions of a percent (at least 2 epochs); ``names``: a display name per
+    row (``None``: its model's name)."""
+    names = names or [None] * len(rows)
     fig = new_figure(12, 5)
     whole, tail = fig.subplots(1, 2)
     longest = max(r['num_epochs'] for r in rows)
     start = max(0, longest - max(2, longest // 4))
-    _draw(whole, rows, 0)
-    _draw(tail, [r for r in rows if r['num_epochs'] > start], start)
-    whole.set_ylabel('test accuracy (%)')
+    _draw(whole, rows, 0, names)
+    late = [i for i, r in enumerate(rows) if r['num_epochs'] > start]
+    _draw(tail, [rows[i] for i in late], start, [names[i] for i in late])
+    whole.set_ylabel('test error (%)')
     whole.set_title('every epoch', fontsize=10)
     tail.set_title('the last %d epochs' % (longest - start) if longest - start > 1
                    else 'the last epoch', fontsize=10)
     for ax in (whole, tail):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    whole.legend(fontsize=8, loc='lower right')
-    fig.suptitle('Test accuracy over runs: the mean, a band of \u00b11 sample standard deviation',
+    whole.legend(fontsize=8, loc='upper right')
+    fig.suptitle('Test error over runs: the mean, a band of \u00b11 sample standard deviation',
                  fontweight='bold')
     fig.subplots_adjust(left=0.06, right=0.98, top=0.86, bottom=0.1, wspace=0.15)
     return fig
@@ -478,14 +484,19 @@ def _table(args):
                   % (PROG, r['model'], r['dataset'], r['num_epochs'], ', '.join(r['differ'])),
                   file=sys.stderr)
     table = render(rows, args.which)
+    names = display_names(args.label, [(r['model'],) + tuple(run['run'] for run in r['runs'])
+                                       for r in rows])
     out = args.out or args.roots[0]
-    check_output_folder(out, TABLE_FILES)
+    files = TABLE_FILES[:2] + tuple('curves.%s' % fmt for fmt in args.format)
+    check_output_folder(out, files)
     os.makedirs(out, exist_ok=True)
-    paths = [os.path.join(out, name) for name in TABLE_FILES]
+    paths = [os.path.join(out, name) for name in files]
     atomic_write_text(paths[0], table)
     atomic_write_text(paths[1], _json(rows, args.which, left_out))
-    save_png(curves_figure(rows), paths[2])
-    record_outputs(out, TABLE_FILES)
+    fig = curves_figure(rows, names)
+    for fmt, path in zip(args.format, paths[2:]):
+        save_figure(fig, path, fmt, args.dpi, SOFTWARE)
+    record_outputs(out, files)
     sys.stdout.write(table)
     print('\nwritten: %s' % ', '.join(paths))
     return 0
@@ -509,8 +520,8 @@ TABLE_HELP = '''Tabulate the finished runs under the roots: one row per model, d
 number of epochs (runs of one model with another --num-epochs are another row); test error in
 %%, the %s.  Unfinished runs are left out, each named in one line on stderr.  Writes
 table.md (also on stdout), table.json (the errors as fractions, each run's too) and curves.png
-(the test accuracy per epoch: the mean over the runs, a band of +-1 std) into --out.''' % (
-    STD_NOTE)
+(the test error per epoch: the mean over the runs, a band of +-1 std; --format pdf,svg
+for a paper) into --out.''' % (STD_NOTE)
 
 
 def build_parser():
@@ -532,8 +543,9 @@ def build_parser():
       help='cifar: train_cifar.py (default); imagenet: train_imagenet.py')
     a('--debug', action='store_true',
       help='tracebacks instead of one-line errors, the launcher\'s and the runs\' (passed on)')
-    t = sub.add_parser('table', help='mean and std of the runs\' test error',
-                       description=TABLE_HELP, prog=PROG + ' table').add_argument
+    table = sub.add_parser('table', help='mean and std of the runs\' test error',
+                           description=TABLE_HELP, prog=PROG + ' table')
+    t = table.add_argument
     t('roots', nargs='+', metavar='ROOT', help='folders searched for run folders (holding '
       'metrics.jsonl), e.g. the --out of launch')
     t('--which', choices=('final', 'best'), default='final',
@@ -541,6 +553,7 @@ def build_parser():
            'over its epochs')
     t('--out', metavar='DIR', help='folder of table.md, table.json, curves.png (default: the '
       'first ROOT)')
+    add_figure_options(table, 'the formats of the curves, curves.<format>')
     t('--debug', action='store_true', help='show the traceback of an error')
     return p
 

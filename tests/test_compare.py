@@ -1,8 +1,10 @@
 """python -m ini_gluon.compare: the side-by-side table, JSON and chart."""
 import json
 import os
+import xml.etree.ElementTree as ElementTree
 
 import pytest
+from PIL import Image
 
 from ini_gluon import compare
 import ini_gluon as ig
@@ -28,31 +30,43 @@ def test_compare_two_small_models(tmp_path, capsys):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
 
-def test_compare_accuracy_from_a_run(tmp_path, capsys):
+def test_compare_the_error_of_a_run(tmp_path, capsys):
     from ini_gluon.training import main
     save = str(tmp_path / 'run')
     assert main(['--dataset', 'digits', '--model', 'se_resnet8', '--num-epochs', '1',
-                 '--save-dir', save, '-j', '0']) == 0
+                 '--save-dir', save, '-j', '0', '--log-interval', '0']) == 0
     with open(os.path.join(save, 'metrics.jsonl')) as f:
-        val_acc = json.loads(f.readline())['val_acc']
-    assert compare.main(['--models', 'se_resnet8', '--save-dirs', save, '--batch-size', '4',
-                         '--repeats', '1', '--iters', '1', '--out', str(tmp_path / 'c')]) == 0
-    with open(str(tmp_path / 'c' / 'compare.json')) as f:
+        val_error = json.loads(f.readline())['val_error']
+    # the model is the run's (no --models); the picture in three formats, at 50 dpi, named
+    out = tmp_path / 'c'
+    assert compare.main(['--run', save, '--batch-size', '4', '--repeats', '1', '--iters', '1',
+                         '--out', str(out), '--format', 'png,pdf,svg', '--dpi', '50',
+                         '--label', 'se_resnet8=SE-ResNet-8']) == 0
+    with open(str(out / 'compare.json')) as f:
         row = json.load(f)['rows'][0]
-    assert abs(row['val_acc'] - val_acc) <= 2.0 / 359     # the run's own evaluation, same split
+    assert row['model'] == 'se_resnet8'
+    assert abs(row['val_error'] - val_error) <= 2.0 / 359  # the run's own evaluation, same split
+    assert '| %.2f |' % (100 * row['val_error']) in capsys.readouterr().out   # in %
+    with Image.open(str(out / 'compare.png')) as image:
+        assert image.size == (550, 250)                    # 11 x 5 inches at 50 dpi
+    with open(str(out / 'compare.pdf'), 'rb') as f:
+        assert f.read(5) == b'%PDF-'
+    assert ElementTree.parse(str(out / 'compare.svg')).getroot().tag == \
+        '{http://www.w3.org/2000/svg}svg'
 
 
 def test_compare_bad_input(capsys):
     assert compare.main(['--models', 'ini_resnet8_mix9']) == 2
     assert 'unknown model name' in capsys.readouterr().err
     assert compare.main(['--models', 'resnet8,se_resnet8', '--params', 'a.params']) == 2
-    assert 'one parameter file or save dir per model' in capsys.readouterr().err
+    assert 'one parameter file or run per model' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize('argv, fragment', [
     (['--models', 'se_resnet20', '--batch-size', '0'], '--batch-size must be >= 1, not 0'),
     (['--models', 'se_resnet20', '--input-size', '8'], '--input-size must be >= 32'),
     (['--models', ','], '--models names no model'),
+    (['--batch-size', '8'], 'give the models: --models A,B, or their runs, --run RUN for each'),
     (['--models', 'se_resnet20', '--save-dirs', '/nonexistent/run'], '/nonexistent/run'),
     (['--models', 'se_resnet20', '--repeats', 'x'], "invalid int value: 'x'"),
 ])

@@ -1,6 +1,7 @@
 """Using a trained model: evaluate, predict, export (symbol + ONNX), --initial-checkpoint."""
 import json
 import os
+import xml.etree.ElementTree as ElementTree
 
 import mxnet as mx
 import numpy as np
@@ -61,7 +62,7 @@ def test_scores_of_a_known_example():
     assert result['top1_error'] == pytest.approx(0.5)
     assert result['top5_error'] == 0          # 3 classes: every label is in the top 5
     assert result['confusion'] == [[1, 0, 0], [1, 0, 0], [1, 0, 1]]
-    assert result['per_class_accuracy'] == [1.0, 0.0, 0.5]
+    assert result['per_class_error'] == [0.0, 1.0, 0.5]
     assert result['per_class_images'] == [1, 1, 2]
     # 6 classes: a label ranked 6th is outside the top 5, one ranked 5th inside
     p = np.array([[.3, .25, .2, .15, .07, .03], [.3, .25, .2, .15, .07, .03]])
@@ -82,14 +83,42 @@ def test_evaluate_a_run_on_its_test_split(run, tmp_path, capsys):
     confusion = np.array(result['confusion'])
     assert np.trace(confusion) == round((1 - best['val_error']) * 359)
     assert result['class_names'] == [str(d) for d in range(10)]
-    assert '| top-1 error | %.4f |' % best['val_error'] in table
+    # errors in %, each class's from the confusion matrix
+    assert '| top-1 error (%%) | %.2f |' % (100 * best['val_error']) in table
+    for c in range(10):
+        images = confusion[c].sum()
+        assert '| %d | %d | %.2f |' % (c, images, 100 * (1 - confusion[c, c] / images)) in table
     assert 'best weights (epoch %d)' % best['epoch'] in table
-    with open(os.path.join(out, 'confusion.png'), 'rb') as f:
-        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
-    # the final weights: the last epoch's evaluation
-    assert evaluate.main(['--save-dir', run, '--which', 'final', '--out', out]) == 0
+    with Image.open(os.path.join(out, 'confusion.png')) as image:
+        assert image.format == 'PNG'
+        size = image.size
+    # the final weights: the last epoch's evaluation; --run, as --save-dir; a picture for a
+    # paper: PDF and SVG, at 50 dpi (half the pixels of the default 100), a model's name
+    assert evaluate.main(['--run', run, '--which', 'final', '--out', out, '--format',
+                          'png,pdf,svg', '--dpi', '50', '--label', MODEL + '=InI-ResNet-8']) == 0
+    assert capsys.readouterr().out.startswith('InI-ResNet-8, final weights (epoch 0)')
     with open(os.path.join(out, 'evaluation.json')) as f:
         assert json.load(f)['top1_error'] == pytest.approx(_rows(run)[-1]['val_error'])
+    with Image.open(os.path.join(out, 'confusion.png')) as image:
+        assert image.size == (size[0] // 2, size[1] // 2)
+    with open(os.path.join(out, 'confusion.pdf'), 'rb') as f:
+        assert f.read(5) == b'%PDF-'
+    assert ElementTree.parse(os.path.join(out, 'confusion.svg')).getroot().tag == \
+        '{http://www.w3.org/2000/svg}svg'
+
+
+def test_the_confusion_matrix_shows_counts_coloured_by_their_share():
+    # 3 classes: 2, 1 and 3 images of each; class 2: 1 taken for class 0, 2 right
+    p = np.eye(3)[[0, 0, 1, 0, 2, 2]] + 0.1
+    result = evaluation.scores(p, np.array([0, 0, 1, 2, 2, 2]), 3)
+    fig = evaluation.confusion_figure(result, ['a', 'b', 'c'], 'title')
+    ax = fig.axes[0]
+    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text()
+             for t in ax.texts}
+    assert cells == {(0, 0): '2', (1, 1): '1', (2, 0): '1', (2, 2): '2'}    # (true, predicted)
+    np.testing.assert_allclose(ax.images[0].get_array(), [[1, 0, 0], [0, 1, 0],
+                                                          [1 / 3, 0, 2 / 3]])
+    assert ax.images[0].get_clim() == (0, 1)
 
 
 def test_evaluate_weights_from_anywhere(run, tmp_path, capsys):
@@ -105,7 +134,7 @@ def test_evaluate_weights_from_anywhere(run, tmp_path, capsys):
 
 @pytest.mark.parametrize('argv, fragment', [
     (['--save-dir', '/nonexistent/run'], "run folder '/nonexistent/run' not found"),
-    (['--model', MODEL], 'give --save-dir RUN, or --model, --params and --dataset'),
+    (['--model', MODEL], 'give --run RUN, or --model, --params and --dataset'),
     (['--which', '7'], 'has no checkpoint of epoch 7: it has 0'),
     (['--model', 'se_resnet8', '--params', '{best}', '--dataset', 'digits'],
      'does not fit se_resnet8'),
@@ -146,6 +175,21 @@ def test_predict_the_readme_images(run, capsys):
     assert predict.main([run, images]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and all(line.count(', ') == 2 for line in lines), lines
+    assert predict.main(['--run', run, images]) == 0                # the same, by --run
+    assert capsys.readouterr().out.strip().splitlines() == lines
+    assert predict.main([run]) == 2                                 # a run, no image
+    assert capsys.readouterr().err == ('python -m ini_gluon.predict: error: give the image '
+                                       'files (or folders) to classify after the run %s\n' % run)
+
+
+@pytest.mark.parametrize('argv, fragment', [
+    (['--out', 'x'], 'give the run once: --run RUN (or RUN alone), not none'),
+    (['RUN', '--run', 'RUN', '--out', 'x'], 'give the run once: --run RUN (or RUN alone), not '
+                                           'both'),
+])
+def test_export_takes_its_run_once(argv, fragment, capsys):
+    assert ini_gluon.export.main(argv) == 2
+    assert capsys.readouterr().err == 'python -m ini_gluon.export: error: %s\n' % fragment
 
 
 def test_predict_bad_images_are_one_line(run, tmp_path, capsys):
@@ -277,7 +321,7 @@ def test_an_export_replaces_an_earlier_one_whole_and_no_user_folder(run, tmp_pat
     out = tmp_path / 'export'
     assert ini_gluon.export.main([run, '--out', str(out), '--onnx']) == 0
     (tmp_path / ('.ini-gluon-tmp-export-export')).mkdir()      # left by a killed export
-    assert ini_gluon.export.main([run, '--out', str(out), '--which', 'final']) == 0
+    assert ini_gluon.export.main(['--run', run, '--out', str(out), '--which', 'final']) == 0
     assert sorted(os.listdir(str(out))) == sorted([       # the earlier .onnx went with it
         'classes.txt', 'model.json', MODEL + '-symbol.json', MODEL + '-0000.params'])
     assert os.listdir(str(tmp_path)) == ['export']

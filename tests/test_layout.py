@@ -1,7 +1,8 @@
 """The layout shows the architecture: libraries in packages, each importing only those below it;
-commands at the package root, importing libraries and no other command; no function-local
-import of the project's own modules (which would hide an arrow running up); no function longer
-than 60 lines of code."""
+commands at the package root, importing libraries and no other command (the console,
+``ini-gluon <command>``, reaches them by name from its table, the one module that does); no
+function-local import of the project's own modules (which would hide an arrow running up); no
+function longer than 60 lines of code."""
 import ast
 import os
 
@@ -92,6 +93,20 @@ def test_a_command_imports_libraries_and_no_other_command():
     crossing = ['%s imports %s' % (module, target) for module, target, _ in _imports()
                 if _group(module) == '<command>' and target in commands]
     assert crossing == []
+
+
+def test_only_the_console_and_the_registries_import_by_name():
+    """``importlib.import_module`` hides an import from the tests above: the console runs the
+    commands of its table by name, and the layers and models packages import each module they
+    hold (their registrations); nothing else does."""
+    found = set()
+    for relative, tree in _modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == 'import_module' or \
+                    isinstance(node, ast.Name) and node.id == '__import__':
+                found.add(relative.replace('.py', ''))
+    assert found == {'console', os.path.join('layers', '__init__'),
+                     os.path.join('models', '__init__')}
 
 
 def test_no_function_imports_a_project_module():

@@ -1,5 +1,6 @@
-"""What a run says while it trains and draws: the --log-interval lines, the training-curve
-figure, compare.png, and the options both training scripts share (--help, --dry-run)."""
+"""What a run says while it trains and draws: the --log-interval lines (errors in %), the
+epoch line, the training-curve figure (and visualize curve), compare.png, and the options both
+training scripts share (--help, --dry-run)."""
 import json
 import os
 import re
@@ -13,15 +14,17 @@ from ini_gluon import compare  # noqa: E402
 from ini_gluon.training import main, main_imagenet, resolve, build_parser  # noqa: E402
 from ini_gluon.data import cifar_data  # noqa: E402
 from ini_gluon.training import loop, progress  # noqa: E402
-from ini_gluon.run.figures import history_figure  # noqa: E402
+from ini_gluon.run.figures import history_figure, written_by  # noqa: E402
+from ini_gluon.run.settings import from_json, to_json  # noqa: E402
+from ini_gluon import visualize  # noqa: E402
 import datasets  # noqa: E402
 
 MODEL = 'resnet8'
 N_TRAIN, BATCH = 40, 8                   # 5 batches an epoch
 PNG = b'\x89PNG\r\n\x1a\n'
-# Epoch[0] Batch [3/5]\tSpeed: 412.3 samples/sec\ttrain-err=0.95\tloss=2.41\tlr=0.05
+# Epoch[0] Batch [3/5]\tSpeed: 412.3 samples/sec\ttrain-err=95.00%\tloss=2.41\tlr=0.05
 LINE = re.compile(r'(\[rank (\d+)\] )?Epoch\[(\d+)\] Batch \[(\d+)/(\d+)\]\tSpeed: (\S+) '
-                  r'samples/sec\ttrain-err=(\S+)\tloss=(\S+)\tlr=(\S+)$')
+                  r'samples/sec\ttrain-err=(\S+)%\tloss=(\S+)\tlr=(\S+)$')
 
 
 @pytest.fixture(scope='module')
@@ -63,20 +66,20 @@ def test_one_line_per_interval_with_speed_and_the_running_metric(run):
         [(0, b, batches) for b in range(1, batches + 1)]
     assert all(m.group(1) is None for m in lines)            # one worker: no rank
     assert all(float(m.group(6)) > 0 for m in lines)
-    # the error of the epoch so far counts whole mistakes, never fewer as the epoch goes on
-    wrong = [float(m.group(7)) * BATCH * int(m.group(4)) for m in lines]
-    assert all(abs(w - round(w)) < 1e-3 for w in wrong), wrong
+    # the error (%) of the epoch so far counts whole mistakes, never fewer as the epoch goes on
+    wrong = [float(m.group(7)) / 100 * BATCH * int(m.group(4)) for m in lines]
+    assert all(abs(w - round(w)) < 0.005 for w in wrong), wrong
     steps = [round(b) - round(a) for a, b in zip([0] + wrong, wrong)]
     assert all(0 <= s <= BATCH for s in steps), steps
     # the last line is the whole epoch: metrics.jsonl's training error and loss
-    assert float(lines[-1].group(7)) == pytest.approx(rows[0]['train_error'], abs=1e-6)
+    assert float(lines[-1].group(7)) == pytest.approx(100 * rows[0]['train_error'], abs=0.005)
     assert float(lines[-1].group(8)) == pytest.approx(rows[0]['loss'], rel=1e-5)
     assert float(lines[-1].group(9)) == pytest.approx(rows[0]['lr'])
 
 
 def test_interval_and_zero_turns_them_off(cifar_dir, tmp_path):
-    save = str(tmp_path / 'every2')
-    assert main(_argv(cifar_dir, save, '--log-interval', '2')) == 0
+    save = str(tmp_path / 'auto')          # 5 batches: a quarter of the epoch, rounded up, 2
+    assert main(_argv(cifar_dir, save, '--log-interval', 'auto')) == 0
     assert [int(m.group(4)) for m in _lines(os.path.join(save, 'train.log'))] == [2, 4]
     off = str(tmp_path / 'off')
     assert main(_argv(cifar_dir, off, '--log-interval', '0')) == 0
@@ -107,23 +110,27 @@ def test_imagenet_lines_carry_top1_and_top5(tmp_path):
                           '--num-epochs', '1', '--save-dir', save, '-j', '0',
                           '--log-interval', '1']) == 0
     with open(os.path.join(save, 'train.log')) as f:
-        lines = [re.search(r'Batch \[(\d)/4\]\tSpeed: \S+ samples/sec\ttop1-err=(\S+)\t'
-                           r'top5-err=(\S+)\tloss=\S+\tlr=\S+$', line.rstrip('\n'))
-                 for line in f if 'Batch [' in line]
+        log = f.read()
+        lines = [re.search(r'Batch \[(\d)/4\]\tSpeed: \S+ samples/sec\ttop1-err=(\S+)%\t'
+                           r'top5-err=(\S+)%\tloss=\S+\tlr=\S+$', line)
+                 for line in log.splitlines() if 'Batch [' in line]
     assert len(lines) == 4 and all(lines)
     wrong = [(0, 0)]            # mistakes so far, top-1 and top-5: whole numbers
     for m in lines:
         seen = 7 * int(m.group(1))
-        top1, top5 = float(m.group(2)), float(m.group(3))
-        assert abs(top1 * seen - round(top1 * seen)) < 1e-3
-        assert abs(top5 * seen - round(top5 * seen)) < 1e-3
+        top1, top5 = float(m.group(2)) / 100, float(m.group(3)) / 100
+        assert abs(top1 * seen - round(top1 * seen)) < 0.005
+        assert abs(top5 * seen - round(top5 * seen)) < 0.005
         wrong.append((round(top1 * seen), round(top5 * seen)))
     # in every batch a top-5 miss is a top-1 miss too
     assert all(0 <= b5 - a5 <= b1 - a1 for (a1, a5), (b1, b5) in zip(wrong, wrong[1:])), wrong
     with open(os.path.join(save, 'metrics.jsonl')) as f:
         row = json.loads(f.readline())
-    assert top1 == pytest.approx(row['train_error'], abs=1e-6)
+    assert top1 == pytest.approx(row['train_error'], abs=5e-5)
     assert top5 < top1                    # 5 guesses of 7 classes hit more often than 1
+    # the epoch line: errors in %, the validation top-5 error too
+    assert '[Epoch 0] train-err=%.2f%% val-err=%.2f%% val-top5-err=%.2f%% loss=' % (
+        100 * row['train_error'], 100 * row['val_error'], 100 * row['val_top5_error']) in log
 
 
 def test_top_k_hits_counts_the_label_among_the_best_scores():
@@ -143,7 +150,7 @@ def test_the_rank_is_on_every_line_of_a_distributed_run():
     line = progress.interval_line(3, 10, 20, 123.5, [('train-err', 0.25), ('loss', 1.5)], 0.1,
                               rank=1)
     assert line == ('[rank 1] Epoch[3] Batch [10/20]\tSpeed: 123.500000 samples/sec'
-                    '\ttrain-err=0.250000\tloss=1.500000\tlr=0.1')
+                    '\ttrain-err=25.00%\tloss=1.500000\tlr=0.1')
     assert LINE.match(line).group(2) == '1'
     assert progress.interval_line(3, 10, 20, 123.5, [], 0.1).startswith('Epoch[3] Batch [10/20]')
     # ImageNet's: running top-1 and top-5 error
@@ -176,6 +183,18 @@ def _integers(ax):
     return ticks and all(float(t).is_integer() for t in ticks)
 
 
+def test_the_interval_fits_the_epoch_where_auto():
+    # GluonCV's 50 from an epoch of 200 batches on; 4 lines an epoch below (the digits demo's
+    # 22 batches: every 6); a number given is kept
+    assert [progress.log_every('auto', b) for b in (1, 4, 5, 22, 199, 200, 782)] == [
+        1, 1, 2, 6, 50, 50, 50]
+    assert [progress.log_every(n, 22) for n in (0, 1, 50)] == [0, 1, 50]
+    s = resolve(build_parser().parse_args(['--dataset', 'digits', '--model', MODEL]))
+    assert s.log_interval == 'auto' and from_json(to_json(s)).log_interval == 'auto'
+    with pytest.raises(ValueError, match='setting log_interval is "often", expected a int'):
+        from_json(dict(to_json(s), log_interval='often'))
+
+
 def test_the_history_figure(run):
     save, rows = run
     _valid_png(os.path.join(save, MODEL + '_history.png'))
@@ -197,6 +216,31 @@ def test_the_history_figure(run):
     assert sorted(set(lr.get_lines()[0].get_ydata())) == [0.01, 0.1]
 
 
+def test_the_curve_of_a_run_for_a_paper(run, tmp_path, monkeypatch, capsys):
+    save, rows = run
+    drawn = []
+    monkeypatch.setattr(visualize, 'history_figure',
+                        lambda *a: drawn.append(history_figure(*a)) or drawn[-1])
+    out = str(tmp_path / 'curve.pdf')
+    assert visualize.main(['curve', '--run', save, '--out', out, '--format', 'pdf,svg,png',
+                           '--dpi', '40', '--label', MODEL + '=ResNet-8']) == 0
+    assert capsys.readouterr().out == 'written: %s\n' % ', '.join(
+        str(tmp_path / ('curve.%s' % f)) for f in ('pdf', 'svg', 'png'))
+    with open(out, 'rb') as f:
+        assert f.read(5) == b'%PDF-'
+    with open(str(tmp_path / 'curve.svg'), 'rb') as f:
+        assert b'<svg' in f.read(1000)
+    assert written_by(str(tmp_path / 'curve.svg')) == visualize.SOFTWARE
+    fig, = drawn                          # the training curve, of metrics.jsonl, named
+    assert fig.get_suptitle() == 'ResNet-8 on cifar10'
+    assert [r['val_error'] for r in visualize.history_rows(save)] == [r['val_error']
+                                                                      for r in rows]
+    err = fig.axes[0]
+    assert list(err.get_lines()[1].get_ydata()) == pytest.approx([r['val_error'] for r in rows])
+    # 7.5 x 7 inches at 40 dpi
+    assert _valid_png(str(tmp_path / 'curve.png')).shape[:2] == (280, 300)
+
+
 @pytest.mark.parametrize('accuracy', [True, False])
 def test_compare_png(accuracy, tmp_path):
     rows = [{'model': 'ini_resnet8_mix5d', 'params': 90000, 'flops': 1e7, 'train_img_s': 50.0,
@@ -204,22 +248,25 @@ def test_compare_png(accuracy, tmp_path):
             {'model': 'se_resnet8', 'params': 80000, 'flops': 1e7, 'train_img_s': 70.0,
              'infer_img_s': 260.0}]
     if accuracy:
-        rows[0]['val_acc'] = 0.9
+        rows[0]['val_error'] = 0.1
     setup = '32x32 inputs, batch 8, 10 classes, MXNet 1.9.1 on CPU (2 cores)'
     path = str(tmp_path / 'compare.png')
-    fig = compare.plot(rows, path, setup)
+    fig = compare.plot(rows, path, setup, names=[None, 'SE-ResNet-8'])
     _valid_png(path)
     ax = fig.axes[0]
     assert ax.get_xlabel() == 'inference throughput (images / s)'
-    assert ax.get_ylabel() == ('validation error' if accuracy else 'parameters (millions)')
+    assert ax.get_ylabel() == ('validation error (%)' if accuracy else 'parameters (millions)')
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend[0] == 'ini_resnet8_mix5d (0.09 M params)'
-    assert len(legend) == (1 if accuracy else 2)
+    assert legend == ['ini_resnet8_mix5d (0.09 M params)'] + (
+        [] if accuracy else ['SE-ResNet-8 (0.08 M params)'])
     points = [(float(p.get_xdata()[0]), float(p.get_ydata()[0])) for p in ax.get_lines()]
-    assert points == ([(200.0, pytest.approx(0.1))] if accuracy else [(200.0, 0.09),
-                                                                       (260.0, 0.08)])
+    assert points == ([(200.0, pytest.approx(10.0))] if accuracy else [(200.0, 0.09),
+                                                                        (260.0, 0.08)])
     texts = [t.get_text() for t in ax.texts]
-    assert any(('se_resnet8' if accuracy else '--save-dirs') in t for t in texts), texts
+    assert any(('no validation error: SE-ResNet-8' if accuracy else 'give --params or --run')
+               in t for t in texts), texts
+    assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ['ini_resnet8_mix5d',
+                                                                      'SE-ResNet-8']
     assert [t.get_text() for t in fig.texts] == [setup]
 
 
@@ -250,7 +297,7 @@ def test_float16_needs_gpus_in_one_line(run_script, argv, capsys):
 def test_dry_run_shows_the_shared_options(run_script, capsys):
     assert run_script(['--dry-run']) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out['log_interval'] == {'value': 50, 'source': 'default'}
+    assert out['log_interval'] == {'value': 'auto', 'source': 'default'}
     assert out['lr_mode'] == {'value': 'step', 'source': 'default'}
     assert out['warmup_epochs'] == {'value': 0, 'source': 'default'}
     assert out['dtype'] == {'value': 'float32', 'source': 'default'}

@@ -4,6 +4,7 @@ import os
 import shlex
 
 import pytest
+from PIL import Image
 
 from ini_gluon import seeds
 
@@ -89,8 +90,20 @@ def test_table_mean_and_sample_std_of_fabricated_runs(tmp_path, capsys):
     assert picture[:8] == PNG and len(picture) > 10000
 
     out = str(tmp_path / 'best')
-    assert seeds.main(['table', root, '--which', 'best', '--out', out]) == 0
+    assert seeds.main(['table', root, '--which', 'best', '--out', out, '--format',
+                       'png,pdf,svg', '--dpi', '50', '--label', 'se_resnet8=SE-ResNet-8']) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == 'written: %s' % ', '.join(
+        os.path.join(out, name) for name in ('table.md', 'table.json', 'curves.png',
+                                             'curves.pdf', 'curves.svg'))
+    with Image.open(os.path.join(root, 'curves.png')) as image:
+        assert image.size == (1200, 500)                   # 12 x 5 inches at 100 dpi
+    with Image.open(os.path.join(out, 'curves.png')) as image:
+        assert image.size == (600, 250)                    # at 50 dpi
+    with open(os.path.join(out, 'curves.pdf'), 'rb') as f:
+        assert f.read(5) == b'%PDF-'
+    with open(os.path.join(out, 'curves.svg'), 'rb') as f:
+        assert b'<svg' in f.read(1000)
     assert lines[lines.index(HEAD) + 2] == (
         '| `ini_resnet8_mix5d` | cifar10 | 3 | 3 | 10.00 \u00b1 2.00 | 8.00 | 12.00 | 1, 2, 3 |')
     assert lines[lines.index(HEAD) + 5] == (
@@ -98,6 +111,22 @@ def test_table_mean_and_sample_std_of_fabricated_runs(tmp_path, capsys):
     with open(os.path.join(out, 'table.json')) as f:
         runs = json.load(f)['rows'][0]['runs']
     assert [(r['error'], r['epoch']) for r in runs] == [(0.08, 1), (0.10, 1), (0.12, 1)]
+
+
+def test_the_curves_are_the_mean_test_error_in_percent(tmp_path):
+    root = str(tmp_path / 'runs')
+    _table_runs(root)
+    rows = seeds.summarise(seeds.collect(seeds.find_runs([root]))[0])
+    fig = seeds.curves_figure(rows, ['InI-ResNet-8', None, None, None])
+    whole, tail = fig.axes
+    assert whole.get_ylabel() == 'test error (%)'
+    first = whole.get_lines()[0]           # 0.40, 0.08-0.12, 0.10-0.14 over three runs
+    assert first.get_label() == 'InI-ResNet-8 on cifar10 (3 runs, 3 epochs)'
+    assert list(first.get_ydata()) == pytest.approx([40.0, 10.0, 12.0])
+    assert list(tail.get_lines()[0].get_ydata()) == pytest.approx([10.0, 12.0])
+    assert whole.get_lines()[1].get_label() == 'resnet8 on cifar10 (1 runs, 1 epochs)'
+    with pytest.raises(SystemExit):                    # --dpi out of bounds: one line
+        seeds.main(['table', root, '--dpi', '5'])
 
 
 def test_table_without_runs_is_one_line(tmp_path, capsys):

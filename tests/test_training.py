@@ -17,7 +17,7 @@ import pytest
 import ini_gluon as ig
 from ini_gluon.run.checkpoint import (CheckpointError, latest_checkpoint, load_checkpoint,
                                       save_checkpoint)
-from ini_gluon.run.files import clean_temporaries
+from ini_gluon.run.files import clean_temporaries, digest
 from ini_gluon.training import build_parser, main, resolve
 from ini_gluon.run.settings import to_json
 from ini_gluon.training.launch import launch_local
@@ -340,12 +340,16 @@ def test_two_epoch_run_writes_everything(tmp_path, cifar_dir):
         log = f.read()
     assert 'setting model = %s (user)' % TINY in log and 'setting num_epochs = 2 (user)' in log
     assert 'setting wd = 0.0001 (preset:ini: the papers give no weight decay' in log
-    # GluonCV's epoch line, with the values of metrics.jsonl
-    line = re.search(r'\[Epoch 1\] train=(\S+) val=(\S+) loss=(\S+) time: (\S+)', log)
+    # GluonCV's epoch line, errors in % for its accuracies, the values of metrics.jsonl
+    line = re.search(r'\[Epoch 1\] train-err=(\S+)% val-err=(\S+)% loss=(\S+) time: (\S+)',
+                     log)
     assert line, log
-    np.testing.assert_allclose([float(v) for v in line.groups()[:3]],
-                               [rows[1]['train_acc'], rows[1]['val_acc'], rows[1]['loss']],
-                               rtol=1e-5)
+    np.testing.assert_allclose([float(v) for v in line.groups()[:2]],
+                               [100 * rows[1]['train_error'], 100 * rows[1]['val_error']],
+                               atol=0.005)
+    assert float(line.group(3)) == pytest.approx(rows[1]['loss'], rel=1e-5)
+    assert 'best validation error %.2f%% at epoch' % (100 * min(r['val_error'] for r in rows)) \
+        in log
 
     # the exports reload and agree, on raw [0, 255] images, with the final checkpoint's and the
     # best parameters normalised by the run's mean and std
@@ -466,21 +470,43 @@ def test_dist_sync_two_workers_agree_and_see_different_shards(tmp_path, cifar_di
 
 
 # ---------------------------------------------------------------- the README's main command
-@pytest.mark.slow
-def test_readme_demo_reaches_95_percent_on_digits(tmp_path):
-    """`make demo`: InI-ResNet-8 (mix-5-d) on scikit-learn's digits, the paper preset, CPU."""
+def _demo_argv(save):
+    """The arguments of ``make demo``'s ``train_cifar.py``, the Makefile's variables expanded,
+    its run folder ``save``."""
     with open(os.path.join(ROOT, 'Makefile')) as f:
-        demo = [line for line in f if 'train_cifar.py' in line][0].split('train_cifar.py')[1]
-    argv = demo.split()
-    argv[argv.index('--save-dir') + 1] = str(tmp_path / 'digits')
-    assert main(argv) == 0
+        lines = f.read().splitlines()
+    variables = dict(re.match(r'^(\w+) \?= (.*)$', line).groups() for line in lines
+                     if re.match(r'^\w+ \?= ', line))
+    demo = [line for line in lines if 'train_cifar.py' in line][0].split('train_cifar.py')[1]
+    argv = re.sub(r'\$\((\w+)\)', lambda m: variables[m.group(1)], demo).split()
+    argv[argv.index('--save-dir') + 1] = save
+    return argv
+
+
+@pytest.mark.slow
+def test_readme_demo_reaches_95_percent_on_digits_and_runs_again(tmp_path, capsys):
+    """`make demo`: InI-ResNet-8 (mix-5-d) on scikit-learn's digits, the paper preset, CPU; and
+    `make demo` again: the finished run says so, in seconds, and is as it was."""
     save = str(tmp_path / 'digits')
+    assert main(_demo_argv(save)) == 0
     rows = _metrics(save)
     assert len(rows) == 10
-    assert rows[-1]['val_acc'] >= 0.95
+    assert rows[-1]['val_error'] <= 0.05
     for name in ['ini_resnet8_mix5d_history.png', 'export-final/ini_resnet8_mix5d-symbol.json',
                  'export-best/ini_resnet8_mix5d-0000.params']:
         assert os.path.exists(os.path.join(save, name)), name
+    with open(os.path.join(save, 'train.log')) as f:      # the speed on its 22-batch epochs
+        assert len(re.findall(r'Epoch\[9\] Batch \[(6|12|18)/22\]\tSpeed: ', f.read())) == 3
+    best = os.path.join(save, 'ini_resnet8_mix5d-best.params')
+    before = (digest(best), rows)
+    capsys.readouterr()
+    assert main(_demo_argv(save)) == 0                     # make demo, again
+    out = capsys.readouterr().out
+    assert 'the run has finished all its 10 epochs, nothing is left to train' in out
+    assert 'best validation error %.2f%% at epoch' % (100 * min(r['val_error'] for r in rows)) \
+        in out
+    assert '[Epoch' not in out
+    assert (digest(best), _metrics(save)) == before
 
 
 def _poison_batchnorm_after(monkeypatch, step_number):

@@ -1,17 +1,23 @@
 """python -m ini_gluon.visualize: each picture on the offline digits set, from weights given by
---model/--params (freshly initialised: the pictures need no training), and its numbers."""
+--model/--params (freshly initialised: the pictures need no training), and its numbers; the
+formats, resolution, names and legibility of the pictures."""
 import json
 import os
+import xml.etree.ElementTree as ElementTree
 
 import mxnet as mx
 import numpy as np
 import pytest
+from matplotlib.text import Text
+from PIL import Image
 
 from ini_gluon import get_model
 from ini_gluon.analysis.inspect import inspect
 from ini_gluon.data.datasets import load_digits
 from ini_gluon.data.pipeline import normalisation
-from ini_gluon.visualize import main
+from ini_gluon.run.figures import display_names, written_by
+from ini_gluon import visualize
+from ini_gluon.visualize import SOFTWARE, main, open_models
 
 PNG = b'\x89PNG\r\n\x1a\n'
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, 'docs', 'examples')
@@ -96,9 +102,12 @@ def test_depth_statistics_are_those_of_the_images_by_hand(weights, tmp_path):
     (['gradcam', EXAMPLES, '--explain', 'true'], '--explain true needs'),
     (['gradcam', '--layer', 'stage9'], "no layer 'stage9'"),
     (['depth', '--save-dir', '/nonexistent/run'], '/nonexistent/run'),
+    (['depth', '--run', '/nonexistent/run'], '/nonexistent/run'),
+    (['maps', '--label', 'resnet164=R'], '--label resnet164=R: resnet164 names no model'),
+    (['curve', '--run', 'a', '--run', 'b'], 'curve draws one run'),
 ])
 def test_bad_input_is_one_line_and_exit_2(weights, tmp_path, capsys, argv, message):
-    if '--params' not in argv and '--model' not in argv and '--save-dir' not in argv:
+    if not {'--params', '--model', '--save-dir', '--run'} & set(argv):
         argv = argv + _sources(weights, 'se_resnet8')
     assert main(argv + ['--out', str(tmp_path / 'x.png')]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -118,9 +127,15 @@ def test_a_users_file_is_never_replaced_and_its_own_pictures_are(weights, tmp_pa
     argv[-1] = str(tmp_path / 'depth.png')
     for _ in range(2):                                     # the second run replaces its own
         assert main(argv + _sources(weights, 'se_resnet8')) == 0
-    with pytest.raises(SystemExit) as exit_:                                     # not a .png
+    with pytest.raises(SystemExit) as exit_:                            # not a picture's file
         main(['maps', '--out', str(tmp_path / 'depth.json')])
-    assert exit_.value.code == 2 and '--out: expected a .png file' in capsys.readouterr().err
+    assert exit_.value.code == 2 and \
+        '--out: expected a file ending in .png, .pdf, .svg' in capsys.readouterr().err
+    (tmp_path / 'mine.pdf').write_bytes(b'%PDF-1.4 a user\'s paper')          # not a picture's
+    assert main(['gradcam', '--out', str(tmp_path / 'mine.pdf')] +
+                _sources(weights, 'se_resnet8')) == 2
+    assert 'mine.pdf exists and was not written by' in capsys.readouterr().err
+    assert (tmp_path / 'mine.pdf').read_bytes() == b'%PDF-1.4 a user\'s paper'
     (tmp_path / 'folder.png').mkdir()
     assert main(['maps', '--out', str(tmp_path / 'folder.png')] +
                 _sources(weights, 'se_resnet8')) == 2
@@ -145,3 +160,92 @@ def test_depth_of_a_model_without_attention_is_refused(tmp_path, capsys):
     assert main(['depth', '--model', 'resnet8', '--params', str(tmp_path / 'plain.params'),
                  '--dataset', 'digits', '--out', str(tmp_path / 'd.png')]) == 2
     assert 'resnet8 has no attention block' in capsys.readouterr().err
+
+
+def _near(pixels, expected):
+    """Pixels as matplotlib counts them: inches x dpi, rounded down (4.6 x 100 is 459.99...)."""
+    return all(abs(p - e) < 1 for p, e in zip(pixels, expected))
+
+
+def _colour_bar(ax):
+    return getattr(ax, '_colorbar', None) is not None
+
+
+def _texts(fig):
+    return [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+
+
+def test_each_picture_in_pdf_and_svg_at_a_dpi_with_its_names(weights, tmp_path, monkeypatch,
+                                                             capsys):
+    drawn = {}                                 # the figures drawn, by picture
+    for name in ('maps_figure', 'depth_figure', 'per_class_figure', 'gradcam_figure'):
+        real = getattr(visualize, name)
+        monkeypatch.setattr(visualize, name,
+                            lambda *a, _real=real, _name=name: drawn.setdefault(_name, _real(*a)))
+    label = ['--label', 'se_resnet8=SE-ResNet-8']
+    # maps: PDF and SVG; gradcam: the three formats at 40 dpi; depth: the format of --out's
+    # extension, for both its pictures (a PDF or an SVG takes a third of a second more each):
+    # every picture as a PDF
+    for picture, extra, written in (
+            ('maps', ['--blocks', 'stage1.0', '--format', 'pdf,svg'], ['maps.pdf', 'maps.svg']),
+            ('gradcam', ['--format', 'png,pdf,svg', '--dpi', '40'],
+             ['gradcam.png', 'gradcam.pdf', 'gradcam.svg']),
+            ('depth', ['--per-class'], ['depth.pdf', 'depth-per-class.pdf'])):
+        out = str(tmp_path / ('%s.%s' % (picture, 'pdf' if picture == 'depth' else 'png')))
+        argv = [picture, '--num-images', '1', '--out', out] + extra + label
+        assert main(argv + _sources(weights, 'se_resnet8')) == 0
+        assert set(written) <= set(os.listdir(str(tmp_path)))
+        for name in written:
+            path = str(tmp_path / name)
+            assert written_by(path) == SOFTWARE                # each says who wrote it
+            if name.endswith('.pdf'):           # fonts embedded as TrueType, not Type 3
+                with open(path, 'rb') as f:
+                    pdf = f.read()
+                assert pdf.startswith(b'%PDF-') and b'/FontFile2' in pdf, name
+                assert b'/Type3' not in pdf, name
+            if name.endswith('.svg'):
+                root = ElementTree.parse(path).getroot()
+                assert root.tag == '{http://www.w3.org/2000/svg}svg'
+        fig = drawn['%s_figure' % picture]
+        # the display name, in titles or legends; no text smaller than 8 points
+        assert any('SE-ResNet-8' in t.get_text() for t in _texts(fig)), picture
+        assert min(t.get_fontsize() for t in _texts(fig)) >= 8, picture
+    assert not (tmp_path / 'maps.png').exists() and not (tmp_path / 'depth.png').exists()
+    # --dpi: the PNG's pixels are the figure's inches times the dpi (default 100)
+    width, height = drawn['gradcam_figure'].get_size_inches()
+    with Image.open(str(tmp_path / 'gradcam.png')) as image:
+        assert _near(image.size, (width * 40, height * 40)), image.size
+    assert visualize.build_parser().parse_args(['maps']).dpi == 100
+    assert min(t.get_fontsize() for t in _texts(drawn['per_class_figure'])) >= 8
+    capsys.readouterr()
+    # the maps and Grad-CAM have colour bars; the attention values' channels integer ticks
+    maps, cam = drawn['maps_figure'], drawn['gradcam_figure']
+    assert [_colour_bar(ax) for ax in maps.axes].count(True) == 1        # 1 image, 1 block
+    assert [_colour_bar(ax) for ax in cam.axes].count(True) == 1
+    s_axis = [ax for ax in maps.axes if ax.get_ylabel() == 's'][0]
+    low, high = s_axis.get_xlim()
+    ticks = [t for t in s_axis.get_xticks() if low <= t <= high]
+    assert len(ticks) >= 3 and all(float(t).is_integer() for t in ticks), ticks
+    # and whole numbers whatever the channels: a block of 2 (-0.5 to 1.5) is not ticked at 0.5
+    assert all(float(t).is_integer()
+               for t in s_axis.xaxis.get_major_locator().tick_values(-0.5, 1.5))
+
+
+def test_display_names_by_model_run_or_file(weights, tmp_path):
+    runs = [('ini_resnet8_mix5d', None, 'runs/a'), ('se_resnet8', 'cifar_se_x', 'runs/b/'),
+            ('se_resnet8', None, 'c.params')]
+    assert display_names([('se_resnet8', 'SE')], runs) == [None, 'SE', 'SE']
+    assert display_names([('se_resnet8', 'SE'), ('runs/b', 'SE (b)')], runs) == [
+        None, 'SE (b)', 'SE']
+    assert display_names([('./c.params', 'C'), (os.path.abspath('runs/a'), 'A')], runs) == [
+        'A', None, 'C']
+    with pytest.raises(ValueError, match=r'--label x=X: x names no model pictured here '
+                                         r'\(ini_resnet8_mix5d, se_resnet8\)'):
+        display_names([('x', 'X')], runs)
+    # two models of one display name are told apart by their files, as two of one model name
+    copy = str(tmp_path / 'se_resnet8-copy.params')
+    with open(weights['se_resnet8'], 'rb') as f, open(copy, 'wb') as g:
+        g.write(f.read())
+    models = open_models(models=['se_resnet8'] * 2, params=[weights['se_resnet8'], copy],
+                         dataset='digits', batch=8, names=[('se_resnet8', 'SE')])
+    assert [m.label for m in models] == ['SE (se_resnet8.params)', 'SE (se_resnet8-copy.params)']

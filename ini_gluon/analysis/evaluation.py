@@ -1,7 +1,8 @@
 """A trained model on its data set's test split (the code of ``python -m ini_gluon.evaluate``,
-``compare`` and ``visualize``): top-1 and top-5 error, the accuracy of every class, the
+``compare`` and ``visualize``): top-1 and top-5 error, the error of every class, the
 confusion matrix, their table and picture; and the top-k classes of image files (``python -m
-ini_gluon.predict``).
+ini_gluon.predict``).  Errors, as the papers report them: fractions in the JSON (as a run's
+``metrics.jsonl``), % in the table and the picture.
 """
 import json
 import math
@@ -9,24 +10,26 @@ import os
 
 import mxnet as mx
 import numpy as np
+from mpl_toolkits.axes_grid1 import make_axes_locatable
 
 from ..data import class_names, load_dataset, normalisation, test_split
 from ..data.imagenet import MEAN, STD
-from ..run.figures import new_figure
-from ..run.files import atomic_write, atomic_write_text, check_output_folder, record_outputs
+from ..run.figures import new_figure, save_figure
+from ..run.files import atomic_write_text, check_output_folder, record_outputs
 from ..run.settings import Settings
 from ..run.trained import RunError, load_trained, open_run, predictions, read_image
 
-__all__ = ['DATASETS', 'OUTPUTS', 'scores', 'evaluate', 'render', 'plot_confusion',
-           'write_evaluation',
+__all__ = ['DATASETS', 'SOFTWARE', 'outputs', 'scores', 'evaluate', 'render',
+           'confusion_figure', 'write_evaluation',
            'open_model', 'IMAGE_EXTENSIONS', 'image_files', 'predict']
 
 DATASETS = ('cifar10', 'cifar100', 'svhn', 'digits', 'imagenet')
 
 
 def scores(probabilities, labels, classes):
-    """Top-1 / top-5 error, per-class accuracy and the confusion matrix of ``probabilities``
-    ``(N, classes)`` against integer ``labels`` ``(N,)``."""
+    """Top-1 / top-5 error, the error of each class (``None`` for a class without images) and
+    the confusion matrix of ``probabilities`` ``(N, classes)`` against integer ``labels``
+    ``(N,)``; errors as fractions."""
     labels = np.asarray(labels).astype(np.int64)
     ranked = np.argsort(-probabilities, axis=1, kind='stable')
     top1 = ranked[:, 0] == labels
@@ -35,10 +38,10 @@ def scores(probabilities, labels, classes):
     np.add.at(confusion, (labels, ranked[:, 0]), 1)
     images = confusion.sum(axis=1)
     with np.errstate(invalid='ignore', divide='ignore'):
-        per_class = np.where(images > 0, np.diag(confusion) / np.maximum(images, 1), np.nan)
+        per_class = np.where(images > 0, 1 - np.diag(confusion) / np.maximum(images, 1), np.nan)
     return {'images': int(len(labels)), 'top1_error': float(1 - top1.mean()),
             'top5_error': float(1 - top5.mean()),
-            'per_class_accuracy': [None if math.isnan(a) else float(a) for a in per_class],
+            'per_class_error': [None if math.isnan(e) else float(e) for e in per_class],
             'per_class_images': images.tolist(), 'confusion': confusion.tolist()}
 
 
@@ -53,63 +56,91 @@ def evaluate(trained, stream, ctx=None):
     return scores(np.concatenate(probabilities), np.concatenate(labels), trained.classes)
 
 
+def _percent(error):
+    return '-' if error is None else '%.2f' % (100 * error)
+
+
 def render(result, names, title, rows=20):
-    """The Markdown table of a :func:`scores` result: the errors, then the accuracy of every
-    class (of the ``rows // 2`` worst and best where there are more than ``rows``)."""
+    """The Markdown table of a :func:`scores` result, errors in %: top-1 and top-5, then the
+    error of every class (of the ``rows // 2`` worst and best where there are more than
+    ``rows``)."""
     out = [title, '', '| metric | value |', '|---|---:|',
            '| images | %d |' % result['images'],
-           '| top-1 error | %.4f |' % result['top1_error'],
-           '| top-5 error | %.4f |' % result['top5_error'], '']
-    accuracy = result['per_class_accuracy']
+           '| top-1 error (%%) | %s |' % _percent(result['top1_error']),
+           '| top-5 error (%%) | %s |' % _percent(result['top5_error']), '']
+    error = result['per_class_error']
     order = list(range(len(names)))
     note = ''
     if len(order) > rows:
-        ranked = sorted((i for i in order if accuracy[i] is not None), key=lambda i: accuracy[i])
+        ranked = sorted((i for i in order if error[i] is not None), key=lambda i: -error[i])
         order = ranked[:rows // 2] + ranked[-(rows // 2):]
         note = ' (the %d worst and the %d best; evaluation.json has every class)' % (
             rows // 2, rows // 2)
-    out += ['Per class%s:' % note, '', '| class | images | accuracy |', '|---|---:|---:|']
+    out += ['Per class%s:' % note, '', '| class | images | error (%) |', '|---|---:|---:|']
     for i in order:
         out.append('| %s | %d | %s |' % (names[i], result['per_class_images'][i],
-                                         '-' if accuracy[i] is None else '%.4f' % accuracy[i]))
+                                         _percent(error[i])))
     return '\n'.join(out) + '\n'
 
 
-def plot_confusion(result, names, title, path):
-    """``confusion.png``: rows the true class (normalised to 1), columns the prediction."""
-    confusion = np.asarray(result['confusion'], np.float64)
-    rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
-    side = min(12, 4 + 0.35 * len(names))
+# the most classes whose counts are written in their cells (beyond, the cells are too small)
+COUNTED = 30
+
+
+def confusion_figure(result, names, title):
+    """The confusion matrix: rows the true class, columns the prediction; each cell coloured by
+    its share of the true class's images and, for up to :data:`COUNTED` classes, labelled with
+    its count of images."""
+    confusion = np.asarray(result['confusion'], np.int64)
+    rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1).astype(np.float64)
+    side = min(12, 4 + 0.4 * len(names))
     fig = new_figure(side + 1.5, side)
     ax = fig.subplots()
     image = ax.imshow(rates, cmap='Blues', vmin=0, vmax=1, interpolation='nearest')
-    if len(names) <= 30:
+    if len(names) <= COUNTED:
         ax.set_xticks(range(len(names)))
         ax.set_yticks(range(len(names)))
-        ax.set_xticklabels(names, rotation=90, fontsize=8)
-        ax.set_yticklabels(names, fontsize=8)
+        ax.set_xticklabels(names, rotation=90 if max(len(str(n)) for n in names) > 2 else 0,
+                           fontsize=9)
+        ax.set_yticklabels(names, fontsize=9)
+        size = 10 if len(names) <= 12 else 8 if len(names) <= 20 else 7
+        for (row, col), count in np.ndenumerate(confusion):
+            if count:
+                ax.text(col, row, str(count), ha='center', va='center', fontsize=size,
+                        color='white' if rates[row, col] > 0.5 else 'black')
     ax.set_xlabel('predicted class')
     ax.set_ylabel('true class')
-    ax.set_title(title, fontsize=9)
-    fig.colorbar(image, ax=ax, fraction=0.046, label='share of the true class')
+    ax.set_title('%s\n%s' % (title, 'the count of images in each cell' if len(names) <= COUNTED
+                               else '%d classes: no counts' % len(names)), fontsize=10)
+    bar = make_axes_locatable(ax).append_axes('right', size='4%', pad=0.15)   # as tall as ax
+    fig.colorbar(image, cax=bar, label='share of the true class\'s images')
     fig.tight_layout()
-    fig.savefig(path, format='png')     # the path may have no extension (a temporary)
+    return fig
 
 
-OUTPUTS = ('evaluation.md', 'evaluation.json', 'confusion.png')
+SOFTWARE = 'python -m ini_gluon.evaluate'
 
 
-def write_evaluation(out, result, table, names, title):
-    """``evaluation.json``, ``evaluation.md`` (``table``) and ``confusion.png`` in ``out``
-    (refused where it holds files of those names the command did not write)."""
-    check_output_folder(out, OUTPUTS)
+def outputs(formats=('png',)):
+    """The files ``evaluate`` writes into its folder: ``confusion.<format>`` for each of
+    ``formats``."""
+    return ('evaluation.md', 'evaluation.json') + tuple('confusion.%s' % f for f in formats)
+
+
+def write_evaluation(out, result, table, names, title, formats=('png',), dpi=100):
+    """``evaluation.json``, ``evaluation.md`` (``table``) and ``confusion.<format>`` for each of
+    ``formats`` (at ``dpi``) in ``out`` (refused where it holds files of those names the
+    command did not write)."""
+    written = outputs(formats)
+    check_output_folder(out, written)
     os.makedirs(out, exist_ok=True)
     atomic_write_text(os.path.join(out, 'evaluation.json'),
                       json.dumps(dict(result, class_names=list(names)), indent=1))
     atomic_write_text(os.path.join(out, 'evaluation.md'), table)
-    atomic_write(os.path.join(out, 'confusion.png'),
-                 lambda tmp: plot_confusion(result, names, title, tmp))
-    record_outputs(out, OUTPUTS)
+    fig = confusion_figure(result, names, title)
+    for fmt in formats:
+        save_figure(fig, os.path.join(out, 'confusion.%s' % fmt), fmt, dpi, SOFTWARE)
+    record_outputs(out, written)
 
 
 def open_model(save_dir=None, model=None, params=None, dataset=None, data_dir=None,
@@ -120,7 +151,7 @@ def open_model(save_dir=None, model=None, params=None, dataset=None, data_dir=No
     the test split as :func:`~ini_gluon.data.test_split` reads it (``data_dir`` overrides the
     run's)."""
     if save_dir and (model or params):
-        raise RunError('give a run (--save-dir) or weights from elsewhere (--model and '
+        raise RunError('give a run (--run) or weights from elsewhere (--model and '
                        '--params), not both')
     if save_dir:
         trained = open_run(save_dir, which, ctx)
@@ -129,7 +160,7 @@ def open_model(save_dir=None, model=None, params=None, dataset=None, data_dir=No
             raise RunError('the run was trained on %s, not %s' % (s.dataset, dataset))
         return (trained, s) + test_split(s, batch)
     if not (model and params and dataset):
-        raise RunError('give --save-dir RUN, or --model, --params and --dataset')
+        raise RunError('give --run RUN, or --model, --params and --dataset')
     if dataset == 'imagenet':
         s = Settings(model=model, dataset=dataset, data_dir=data_dir or '.', mean=MEAN, std=STD,
                      num_workers=4)

@@ -1,6 +1,13 @@
 """The pictures of the project's outputs: a figure on its own canvas (:func:`new_figure`),
-written atomically (:func:`save_png`); and the training curve of a run,
+written atomically as a PNG, a PDF or an SVG (:func:`save_figure`, which records the command
+that wrote it, :func:`written_by` reads it back); the display names of models in legends and
+titles (:func:`display_names`); and the training curve of a run,
 ``<save-dir>/<model>_history.png``.
+
+For a paper: a PDF embeds its fonts as TrueType (``pdf.fonttype`` 42; matplotlib's default,
+Type 3, is refused by some publishers' checks), an SVG draws its text as paths (it shows the
+same on every machine); ``dpi`` sets a PNG's pixels per inch of the figure (and the resolution
+of the images a PDF or SVG embeds).
 
 GluonCV's ``TrainingHistory.plot``, which its ``train_cifar10.py`` draws, is not enough here: it
 has no title (which model, which data set), a linear error axis (the last epochs, where runs
@@ -9,13 +16,29 @@ the learning rate (where a schedule decays and whether the loss diverges).  This
 model and data set as its title; training, validation (and validation top-5) error on a log
 axis above; the loss and, on a twin log axis, the learning rate below; epochs as integers.
 """
+import argparse
+import os
+import re
+
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from PIL import Image
 
 from .files import atomic_write
 
-__all__ = ['new_figure', 'save_png', 'history_figure', 'plot_history']
+__all__ = ['FORMATS', 'DPI', 'MIN_DPI', 'MAX_DPI', 'new_figure', 'figure_format', 'save_figure',
+           'save_png', 'written_by', 'display_names', 'add_figure_options', 'history_figure',
+           'plot_history']
+
+FORMATS = ('png', 'pdf', 'svg')
+DPI, MIN_DPI, MAX_DPI = 100, 20, 1200       # beyond 1200 dpi a figure is gigapixels
+# where each format keeps the name of the command that wrote a picture
+_CREATOR_KEY = {'png': 'Software', 'pdf': 'Creator', 'svg': 'Creator'}
+_PDF_CREATOR = re.compile(rb'/Creator \(([^)]*)\)')
+_SVG_CREATOR = re.compile(r'<dc:creator>\s*<cc:Agent>\s*<dc:title>([^<]*)</dc:title>')
+_READ_BACK = 64 * 1024 * 1024                # no picture of the project is larger
 
 # an error of 0 cannot sit on a log axis: it is drawn at 0.01 %, and the legend says so
 FLOOR = 1e-4
@@ -39,9 +62,114 @@ def new_figure(width, height):
     return fig
 
 
-def save_png(fig, path, metadata=None):
-    """``fig`` as a PNG at ``path`` (100 dpi), written atomically; ``metadata``: PNG text."""
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100, metadata=metadata))
+def figure_format(path):
+    """The format a picture's file name asks for (its extension, lower case): one of
+    :data:`FORMATS`, else ``None``."""
+    ext = os.path.splitext(path)[1].lower().lstrip('.')
+    return ext if ext in FORMATS else None
+
+
+def save_figure(fig, path, fmt=None, dpi=DPI, software=None):
+    """``fig`` at ``path`` as ``fmt`` (``'png'``, ``'pdf'`` or ``'svg'``; default: the
+    extension of ``path``), written atomically, at ``dpi``; ``software``: the command that wrote
+    it, recorded in the file (:func:`written_by`)."""
+    fmt = fmt or figure_format(path) or 'png'
+    metadata = {_CREATOR_KEY[fmt]: software} if software else None
+    with matplotlib.rc_context({'pdf.fonttype': 42, 'svg.fonttype': 'path'}):
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata))
+
+
+def save_png(fig, path, metadata=None, dpi=DPI):
+    """``fig`` as a PNG at ``path``, written atomically; ``metadata``: PNG text."""
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=dpi, metadata=metadata))
+
+
+def written_by(path):
+    """The command recorded in the picture at ``path`` by :func:`save_figure` (a PNG's
+    ``Software`` text, a PDF's or an SVG's ``Creator``), else ``None`` (no such record, not a
+    picture, unreadable)."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(_READ_BACK)
+    except OSError:
+        return None
+    if head.startswith(b'\x89PNG'):
+        try:
+            with Image.open(path) as image:
+                return image.info.get(_CREATOR_KEY['png'])
+        except Exception:       # not a PNG Pillow reads: no record
+            return None
+    if head.startswith(b'%PDF'):
+        found = _PDF_CREATOR.findall(head)
+        return found[-1].decode('latin-1') if found else None
+    found = _SVG_CREATOR.search(head.decode('utf-8', 'replace')) if b'<svg' in head else None
+    return found.group(1) if found else None
+
+
+def display_names(labels, models):
+    """The display name of each model: ``labels`` pairs ``(key, name)`` (``--label KEY=NAME``),
+    ``models`` for each model the keys it answers to (its model names, its run folder or
+    parameter file; a path matches in any spelling of it).  A model no key names gets
+    ``None``; a key that names no model is a ``ValueError`` naming the models there are."""
+    def spelled(key):
+        return {key, os.path.normpath(key), os.path.realpath(key)}
+    keys = [set().union(*[spelled(k) for k in ks if k]) for ks in models]
+    names = [None] * len(models)
+    for key, name in labels:
+        hits = [i for i, ks in enumerate(keys) if spelled(key) & ks]
+        if not hits:
+            raise ValueError('--label %s=%s: %s names no model pictured here (%s)' % (
+                key, name, key, ', '.join(sorted(set(k[0] for k in models if k)))))
+        for i in hits:
+            names[i] = name
+    return names
+
+
+def _formats(text):
+    """``--format``: comma-separated formats of :data:`FORMATS`, each once."""
+    found = [f.strip().lower().lstrip('.') for f in text.split(',')]
+    if not found or any(f not in FORMATS for f in found) or len(set(found)) < len(found):
+        raise argparse.ArgumentTypeError('expected comma-separated formats of %s (each once), '
+                                         'not %r' % (', '.join(FORMATS), text))
+    return found
+
+
+def _dpi(text):
+    """``--dpi``: an integer from :data:`MIN_DPI` to :data:`MAX_DPI`."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not MIN_DPI <= value <= MAX_DPI:
+        raise argparse.ArgumentTypeError('expected an integer from %d to %d, not %r'
+                                         % (MIN_DPI, MAX_DPI, text))
+    return value
+
+
+def _label(text):
+    """``--label KEY=NAME``: ``(key, name)``, both not empty."""
+    key, _, name = text.partition('=')
+    if not key.strip() or not name.strip():
+        raise argparse.ArgumentTypeError('expected MODEL=NAME (a model name, a run folder or '
+                                         'a parameter file, then its display name), not %r'
+                                         % text)
+    return key.strip(), name.strip()
+
+
+def add_figure_options(parser, where, default_format='png'):
+    """``--format``, ``--dpi`` and ``--label`` of a command that draws pictures; ``where``:
+    what the help says the formats apply to; ``default_format``: ``None`` where a file name's
+    extension decides."""
+    a = parser.add_argument
+    a('--format', type=_formats, default=None if default_format is None else [default_format],
+      metavar='png,pdf,svg', help='%s, one file per format given (comma-separated: png, pdf, '
+      'svg; default: %s)' % (where, default_format or 'the extension of --out'))
+    a('--dpi', type=_dpi, default=DPI, help='pixels per inch of a PNG (and of the images a PDF '
+      'or SVG embeds), %d to %d (default: %d)' % (MIN_DPI, MAX_DPI, DPI))
+    a('--label', type=_label, action='append', default=[], metavar='MODEL=NAME',
+      help='the name a model goes by in legends and titles, e.g. '
+      'ini_resnet8_mix5d=InI-ResNet-8 (MODEL: its model name, or its run folder or parameter '
+      'file); repeat for several')
 
 
 def history_figure(rows, model, dataset):

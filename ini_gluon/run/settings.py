@@ -31,7 +31,7 @@ from ..models import ModelSpec, resolve_model_name
 
 __all__ = ['IDENTITY', 'TRAINING', 'COSMETIC', 'CIFAR', 'IMAGENET', 'SCRIPTS', 'Declaration',
            'LIMITS', 'Settings', 'setting', 'declarations', 'role_names', 'describe', 'differences',
-           'owned', 'to_json', 'from_json', 'dumps', 'script_of']
+           'owned', 'to_json', 'from_json', 'dumps', 'script_of', 'AUTO', 'interval']
 
 IDENTITY, TRAINING, COSMETIC = 'identity', 'training', 'cosmetic'
 
@@ -46,6 +46,12 @@ LIMITS = {'num_epochs': 100000, 'batch_size': 4096, 'test_batch_size': 4096,
           'mixup_off_epoch': 100000, 'log_interval': 10 ** 9, 'seed': 2 ** 32 - 1}
 CIFAR, IMAGENET = 'cifar', 'imagenet'
 SCRIPTS = (CIFAR, IMAGENET)
+AUTO = 'auto'           # --log-interval auto: an interval that fits the epoch's length
+
+
+def interval(text):
+    """``--log-interval``: a number of batches (0: no lines) or ``'auto'``."""
+    return AUTO if text == AUTO else int(text)
 
 
 @dataclass(frozen=True)
@@ -163,11 +169,13 @@ class Settings:
     dtype: str = setting(TRAINING, '--dtype', default='float32', choices=('float32', 'float16'),
                          help='float32 (default) or float16: GPUs only (--num-gpus), with '
                               'float32 master weights')
-    log_interval: int = setting(COSMETIC, '--log-interval', default=50, type=int, metavar='N',
+    log_interval: int = setting(COSMETIC, '--log-interval', default=AUTO, type=interval,
+                                metavar='N|auto',
                                 help='every N batches log one line: epoch, batch, speed (img/s) '
-                                     'and the training error and loss of the epoch so far '
-                                     '(default: %(default)s, as GluonCV\'s train_imagenet.py; '
-                                     '0: none)')
+                                     'and the training error and loss of the epoch so far; 0: '
+                                     'none; auto (default): every 50 batches, as GluonCV\'s '
+                                     'train_imagenet.py, or 4 times an epoch of fewer than 200 '
+                                     'batches')
     drop_rate: float = setting(TRAINING, '--drop-rate', type=float, help=_DROP_HELP,
                                imagenet={'flags': (), 'default': 0.0})
     augment: str = setting(TRAINING, '--augment', preset=True, fallback='crop-flip',
@@ -316,9 +324,12 @@ def to_json(s):
     return dict(out, sources=dict(s.sources), notes=dict(s.notes), warnings=list(s.warnings))
 
 
+_AUTOMATIC = ('log_interval',)     # the settings that may be 'auto'
+
+
 def _checked(name, value, kind):
     """``value`` of ``settings.json`` as the setting ``name`` of type ``kind`` holds it."""
-    if value is None or kind is ModelSpec:
+    if value is None or kind is ModelSpec or (name in _AUTOMATIC and value == AUTO):
         return value
     if kind is tuple:
         ok = isinstance(value, list)

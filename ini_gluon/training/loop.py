@@ -36,7 +36,8 @@ from ..run.folder import (check_links, check_new_run, check_resume, check_resume
 from ..run.settings import describe, to_json
 from ..run.trained import build_net, contexts, load_trained, load_weights
 from .distributed import ParameterServer
-from .progress import EPOCH_LINE, LOG, Curve, EpochMeter, close_logging, setup_logging
+from .progress import (LOG, Curve, EpochMeter, close_logging, epoch_line, percent,
+                       setup_logging)
 from .schedule import make_schedule
 from .settings import SettingsError
 
@@ -240,7 +241,11 @@ def _restore(state, resume):
     state.rows, state.best, state.start = meta['metrics'], meta['best_val_error'], \
         meta['epoch'] + 1
     state.last_checkpoint = resume
-    LOG.info('resumed from %s: continuing at epoch %d', resume, state.start)
+    if state.start < state.s.num_epochs:
+        LOG.info('resumed from %s: continuing at epoch %d', resume, state.start)
+    else:           # make demo again: its run finished; its files are written again as they were
+        LOG.info('resumed from %s: the run has finished all its %d epochs, nothing is left to '
+                 'train (--overwrite trains it again from scratch)', resume, state.s.num_epochs)
     if state.chief:
         _continue_from(state, meta['epoch'])
 
@@ -363,7 +368,7 @@ def end_epoch(state, epoch, row):
     the last) write a checkpoint and prune the old ones."""
     s = state.s
     state.rows.append(row)
-    LOG.info(EPOCH_LINE, epoch, row['train_acc'], row['val_acc'], row['loss'], row['time'])
+    LOG.info('%s', epoch_line(row, s.dataset == 'imagenet'))
     if not state.chief:
         return
     state.curve.draw(state.rows, last=epoch + 1 == s.num_epochs)
@@ -371,7 +376,7 @@ def end_epoch(state, epoch, row):
     if row['val_error'] < state.best:
         state.best, state.best_epoch = row['val_error'], epoch
         save_best(state.net, s.save_dir, s.model_name, epoch, state.best)
-        LOG.info('best validation error %.4f at epoch %d', state.best, epoch)
+        LOG.info('best validation error %s at epoch %d', percent(state.best), epoch)
     if (epoch + 1) % s.save_period == 0 or epoch + 1 == s.num_epochs:
         meta = {'settings': to_json(s), 'metrics': state.rows, 'best_val_error': state.best}
         state.last_checkpoint = save_checkpoint(
@@ -405,6 +410,10 @@ def finish(state):
                  'normalised inside the graph with mean %s, std %s in [0, 1] units)',
                  export_folders['final'], export_folders['best'], s.model_name,
                  ['%.4f' % m for m in s.mean], ['%.4f' % v for v in s.std])
+        if state.best_epoch is not None:
+            LOG.info('best validation error %s at epoch %d: %s, %s', percent(state.best),
+                     state.best_epoch, best_paths(s.save_dir, s.model_name)[0],
+                     export_folders['best'])
     return {'epochs': state.rows, 'best_val_error': state.best, 'export': export_folders}
 
 

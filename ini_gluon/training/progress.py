@@ -1,5 +1,11 @@
 """What a run says while it trains: the log (``train.log`` and stdout), GluonCV's epoch line,
-a line every ``--log-interval`` batches, a ``tqdm`` bar on a terminal, and the training curve."""
+a line every ``--log-interval`` batches, a ``tqdm`` bar on a terminal, and the training curve.
+
+Every line gives errors, in %, as the papers report them and as GluonCV's ImageNet script does
+(``err-top1``): the epoch line is GluonCV's CIFAR line, ``[Epoch N] train=... val=... loss=...
+time: ...``, with its two accuracies replaced by ``train-err=`` and ``val-err=`` (renamed, so
+that a reader of GluonCV's logs finds no accuracy where there is an error); ``metrics.jsonl``
+keeps both, as fractions."""
 import logging
 import sys
 import time
@@ -9,11 +15,14 @@ import numpy as np
 from tqdm import tqdm
 
 from ..run.figures import plot_history
+from ..run.settings import AUTO
 
-__all__ = ['LOG', 'EPOCH_LINE', 'setup_logging', 'close_logging', 'interval_line',
-           'running_metrics', 'top_k_hits', 'EpochMeter', 'Curve']
+__all__ = ['LOG', 'epoch_line', 'setup_logging', 'close_logging', 'interval_line',
+           'running_metrics', 'top_k_hits', 'log_every', 'EpochMeter', 'Curve']
 
-EPOCH_LINE = '[Epoch %d] train=%f val=%f loss=%f time: %f'   # GluonCV's log line
+# GluonCV's CIFAR epoch line, errors in % where it has accuracies
+EPOCH_LINE = '[Epoch %d] train-err=%s val-err=%s loss=%f time: %f'
+AUTO_INTERVAL = 50      # --log-interval auto: GluonCV's 50 batches, or 4 lines an epoch
 LOG = logging.getLogger('ini_gluon.train')
 
 
@@ -67,14 +76,41 @@ def close_logging():
             pass
 
 
+def percent(error):
+    """An error (a fraction) as the lines give it: ``'12.34%'``."""
+    return '%.2f%%' % (100 * error)
+
+
+def epoch_line(row, top5=False):
+    """The line of an epoch's metrics ``row``: GluonCV's ``[Epoch N] train=... val=... loss=...
+    time: ...`` with the training and validation errors (%) for its accuracies; ``top5``: the
+    validation top-5 error after them (``train_imagenet.py``)."""
+    line = EPOCH_LINE % (row['epoch'], percent(row['train_error']), percent(row['val_error']),
+                         row['loss'], row['time'])
+    if top5:
+        line = line.replace(' loss=', ' val-top5-err=%s loss=' % percent(row['val_top5_error']),
+                            1)
+    return line
+
+
+def log_every(interval, batches):
+    """The batches between two lines in an epoch of ``batches``: ``interval`` as given, or for
+    ``'auto'`` :data:`AUTO_INTERVAL` (GluonCV's), and a quarter of an epoch (rounded up) where
+    that is less: a short epoch, such as the digits demo's 22 batches, gets lines too."""
+    if interval != AUTO:
+        return interval
+    return max(1, min(AUTO_INTERVAL, -(-batches // 4)))
+
+
 def interval_line(epoch, batch, batches, speed, metrics, lr, rank=None):
     """The line logged every ``--log-interval`` batches, after GluonCV's ``Epoch[%d] Batch
     [%d]\\tSpeed: %f samples/sec\\t%s=%f``: ``batch`` of ``batches`` done (counted from 1),
     ``speed`` in images / s over the last interval (this worker's), the ``(name, value)`` pairs
-    of ``metrics`` (of the epoch so far), the learning rate; ``[rank r] `` first in a
-    distributed run (``rank`` given)."""
+    of ``metrics`` (of the epoch so far; an error, ``*-err``, in %), the learning rate;
+    ``[rank r] `` first in a distributed run (``rank`` given)."""
     line = 'Epoch[%d] Batch [%d/%d]\tSpeed: %f samples/sec' % (epoch, batch, batches, speed)
-    line += ''.join('\t%s=%f' % pair for pair in metrics) + '\tlr=%g' % lr
+    line += ''.join('\t%s=%s' % (name, percent(v) if name.endswith('-err') else '%f' % v)
+                    for name, v in metrics) + '\tlr=%g' % lr
     return line if rank is None else '[rank %d] %s' % (rank, line)
 
 
@@ -127,12 +163,13 @@ class Curve(object):
 
 class EpochMeter(object):
     """The training metrics of one epoch so far (error, top-5 error where ``top5``, loss), its
-    line every ``interval`` batches (the speed over the last interval) and, on a terminal
-    (``bar``), its ``tqdm`` bar; ``rank``: shown first in a distributed run."""
+    line every ``interval`` batches (``'auto'``: :func:`log_every`; the speed over the last
+    interval) and, on a terminal (``bar``), its ``tqdm`` bar; ``rank``: shown first in a
+    distributed run."""
 
     def __init__(self, epoch, batches, interval, top5=False, rank=None, bar=False):
         self.epoch, self.batches, self.interval, self.top5, self.rank = \
-            epoch, batches, interval, top5, rank
+            epoch, batches, log_every(interval, batches), top5, rank
         self.loss_sum, self.correct, self.correct5, self.seen = 0.0, 0, 0, 0
         self.mark, self.mark_seen = time.time(), 0       # start of the current interval
         self.bar = tqdm(total=batches, desc='epoch %d' % epoch, leave=False) if bar else None

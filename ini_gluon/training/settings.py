@@ -21,8 +21,8 @@ import os
 from .._argparse import OneLineParser
 from ..models import backbones, model_name, model_paper, resolve_model_name, shown_template
 from ..models.residual import check_blocks
-from ..run.settings import (CIFAR, IMAGENET, KVSTORES, LIMITS, PRESETS, Settings, declarations,
-                            describe, dumps)
+from ..run.settings import (AUTO, CIFAR, IMAGENET, KVSTORES, LIMITS, PRESETS, Settings,
+                            declarations, describe, dumps)
 from ..run.trained import takes_drop_rate
 from .recipes import PAPERS, decay_epochs, recipe, weight_decay
 
@@ -305,7 +305,7 @@ def _check_counts(s, spec):
                             % (s['kvstore'], ', '.join(KVSTORES)))
     for key, flag in (('num_gpus', '--num-gpus'), ('num_workers', '-j'), ('seed', '--seed'),
                       ('log_interval', '--log-interval')):
-        if s[key] < 0:
+        if s[key] != AUTO and s[key] < 0:
             raise SettingsError('%s must be >= 0, not %d' % (flag, s[key]))
     if s['dtype'] == 'float16' and s['num_gpus'] == 0:
         raise SettingsError('--dtype float16 trains on GPUs only: give --num-gpus')
