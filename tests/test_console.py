@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from ini_gluon import console
+from ini_gluon import compare, console, evaluate, export, predict, visualize
+from ini_gluon.training import build_parser
 
 # every command of the project: the training scripts, the commands at the package root, the
 # summary and list of python -m ini_gluon, the job launcher
@@ -75,3 +76,18 @@ def test_the_installed_console_command():
     assert done.returncode == 0 and done.stdout == console.usage()
     done = subprocess.run([SCRIPT, 'nothing'], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+
+
+def test_every_command_names_its_runs_with_run():
+    """One spelling of a run folder in every command, --run RUN; --save-dir, the training
+    scripts' name of it, is the same option everywhere."""
+    for flag in ('--run', '--save-dir'):
+        for script in ('cifar', 'imagenet'):                    # the folder a run writes
+            assert build_parser(script).parse_args([flag, 'R']).save_dir == 'R'
+        assert evaluate.build_parser().parse_args([flag, 'R']).run == 'R'
+        assert export.build_parser().parse_args([flag, 'R', '--out', 'x']).run == 'R'
+        assert predict.build_parser().parse_args([flag, 'R', 'img.png']).run == 'R'
+        for command in ('maps', 'depth', 'gradcam'):              # repeated: several runs
+            args = visualize.build_parser().parse_args([command, flag, 'A', flag, 'B'])
+            assert args.run == ['A', 'B'], command
+        assert compare.build_parser().parse_args([flag, 'A', flag, 'B']).run == ['A', 'B']

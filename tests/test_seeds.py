@@ -177,14 +177,16 @@ def test_launch_dry_run_prints_the_commands(tmp_path, capsys):
 @pytest.mark.parametrize('argv, flag', [
     (['--seed', '3'], '--seed'), (['--seed=3'], '--seed'), (['--see', '3'], '--seed'),
     (['--model', 'resnet20'], '--model'), (['--save-dir', 'x'], '--save-dir'),
-    (['--resume', 'auto'], '--resume'), (['--overwrite'], '--overwrite')])
+    (['--run', 'x'], '--save-dir'), (['--resume', 'auto'], '--resume'),
+    (['--overwrite'], '--overwrite')])
 def test_launch_refuses_the_options_it_sets(argv, flag, tmp_path, capsys):
     out = str(tmp_path / 'runs')
     assert seeds.main(['launch', '--models', 'resnet8', '--seeds', '1', '--out', out,
                        '--dataset', 'digits'] + argv) == 2
     captured = capsys.readouterr()
     assert captured.out == ''
-    shown = '--resume / --resume-from' if flag == '--resume' else flag
+    shown = {'--resume': '--resume / --resume-from', '--save-dir': '--run / --save-dir'}.get(
+        flag, flag)
     err = captured.err.splitlines()
     assert len(err) == 1 and err[0].startswith(
         'python -m ini_gluon.seeds launch: error: %s is set by the launcher, not passed through '

@@ -214,9 +214,10 @@ class Settings:
         help='start from these weights (weights only: a parameter file such as '
              '<model>-best.params or an export\'s -0000.params, or a checkpoint folder); unlike '
              '--resume, the optimizer, the epoch and the schedule start afresh')
-    save_dir: str = setting(COSMETIC, '--save-dir', default='params', type=str,
+    save_dir: str = setting(COSMETIC, '--save-dir', '--run', default='params', type=str,
                             owner='each run\'s folder is <--out>/<model>/seed-<seed>',
-                            help='directory of all outputs')
+                            help='the run\'s folder, of all its outputs (--run RUN, as every '
+                                 'command that reads runs names it)')
     resume_from: str = setting(
         COSMETIC, '--resume-from', '--resume', type=str,
         owner='the launcher resumes an interrupted run by itself',
