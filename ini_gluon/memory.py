@@ -31,11 +31,12 @@ def main(argv=None):
     p.add_argument('--classes', type=int, default=10)
     p.add_argument('--steps', type=int, default=2)
     args = p.parse_args(argv)
-    for flag, high in (('size', LIMITS['input_size']), ('batch', LIMITS['batch_size']),
-                       ('classes', LIMITS['classes']), ('steps', MAX_STEPS)):
-        if not 1 <= getattr(args, flag) <= high:
-            print('%s: error: --%s must be from 1 to %d, not %d'
-                  % (p.prog, flag, high, getattr(args, flag)), file=sys.stderr)
+    for flag, low, high in (('size', 32, LIMITS['input_size']),
+                            ('batch', 1, LIMITS['batch_size']),
+                            ('classes', 1, LIMITS['classes']), ('steps', 1, MAX_STEPS)):
+        if not low <= getattr(args, flag) <= high:
+            print('%s: error: --%s must be from %d to %d, not %d'
+                  % (p.prog, flag, low, high, getattr(args, flag)), file=sys.stderr)
             return 2
     try:
         bench = Bench(args.model, (3, args.size, args.size), args.batch, args.classes,

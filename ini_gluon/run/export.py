@@ -32,8 +32,8 @@ from gluoncv.utils import export_block
 
 from ..data.datasets import class_names_problem
 from ..layers import portable_graph
-from .files import (clean_temporaries, old_name, read_json, tmp_prefix, write_failure,
-                    writing)
+from .files import (check_utf8_path, clean_temporaries, old_name, read_json, tmp_prefix,
+                    write_failure, writing)
 from .trained import EXPORT_PREFIX, RunError, check_finite_output
 
 __all__ = ['RawInput', 'export', 'ExportError', 'ONNX_OPSET', 'MAX_BATCH', 'check_onnx']
@@ -150,6 +150,7 @@ def export(trained, out, onnx=False, batch='dynamic', seed=0):
     size = trained.preprocessing.size
     n = 2 if batch == 'dynamic' else int(batch)
     shape = (n, 3, size, size)
+    check_utf8_path(out, 'the export folder')
     out = os.path.realpath(out)          # through a link: into the folder it names
     _check_out(out)
     _check_class_names(trained)
