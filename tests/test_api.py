@@ -156,6 +156,20 @@ def test_ig_export_and_predict_stay_callable_after_their_commands_are_imported(t
         ig.export(net, str(tmp_path / 'x'), mean=[0.5] * 3)
 
 
+@pytest.mark.parametrize('call, fragment', [
+    (lambda net, tmp: net.export(tmp + '/x'), 'resnet8 cannot be exported: it is not initialised'),
+    (lambda net, tmp: ig.export(net, tmp + '/x'), 'resnet8 cannot be exported: it is not init'),
+    (lambda net, tmp: ig.export(3, tmp + '/x'), 'expected a network (a HybridBlock) or a Trained'),
+    (lambda net, tmp: ig.count_flops(net, (32, 32)), 'input_size must be (3, H, W)'),
+    (lambda net, tmp: ig.predict(3, []), 'expected a run folder, a Trained or a network'),
+    (lambda net, tmp: ig.get_model('resnet8', features_only=1), 'features_only must be True')])
+def test_bad_input_to_the_api_is_one_line(call, fragment, tmp_path):
+    with pytest.raises(ValueError) as err:
+        call(ig.get_model('resnet8'), str(tmp_path))
+    assert fragment in str(err.value) and '\n' not in str(err.value)
+    assert os.listdir(str(tmp_path)) == []
+
+
 # ---- one listing
 @pytest.mark.parametrize('pattern', ['*', 'ini_resnet8*', 'se_wrn*', 'resnet1*', '*_mix5d',
                                      'cbam_*', 'sinet*', 'ini_wrn16_2_*'])

@@ -26,10 +26,13 @@ IMAGENET_CROP_PCT = 0.875      # train_imagenet.py's --crop-ratio, GluonCV's
 
 def built_classes(spec, kwargs):
     """The classes of the head the network of ``spec`` has when built with ``kwargs``: the
-    ``classes`` given, else its constructor's default."""
+    ``classes`` given, else its constructor's default (``None``: it has no such keyword)."""
     if 'classes' in kwargs:
         return int(kwargs['classes'])
-    return int(inspect.signature(spec.entry.build).parameters['classes'].default)
+    parameter = inspect.signature(spec.entry.build).parameters.get('classes')
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return None                   # a backbone added without a classes keyword
+    return int(parameter.default)
 
 
 def default_cfg(spec, name, classes):

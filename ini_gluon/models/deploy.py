@@ -15,17 +15,28 @@ from mxnet.gluon.block import HybridBlock
 
 from ..layers.formulation import portable_graph
 
-__all__ = ['portable_export', 'attach_export']
+__all__ = ['portable_export', 'attach_export', 'check_initialised']
+
+
+def check_initialised(net, what='exported'):
+    """A one-line ``ValueError`` where a parameter of ``net`` is not initialised (its shapes may
+    still be deferred: the first input infers them)."""
+    for param in net.collect_params().values():
+        if param._data is None and not param._deferred_init:
+            raise ValueError('%s cannot be %s: it is not initialised (net.initialize(), or load '
+                             'its weights, first; parameter %s)'
+                             % (getattr(net, 'model_name', net.name), what, param.name))
 
 
 def portable_export(net, path, epoch=0, remove_amp_cast=True):
     """Write ``path-symbol.json`` and ``path-%04d.params`` (``epoch``) of the portable graph of
     ``net`` (``HybridBlock.export``'s files and arguments), hybridized or not.
 
-    The network must be initialised (its shapes may still be deferred: they are inferred from
-    an input of ``net.input_shape``).  Its cached graph is dropped: the next call traces the
-    formulation of its device again.
+    The network must be initialised (``ValueError`` otherwise; its shapes may still be
+    deferred: they are inferred from an input of ``net.input_shape``).  Its cached graph is
+    dropped: the next call traces the formulation of its device again.
     """
+    check_initialised(net)
     # an input of net.input_shape on the parameters' device: its shape finishes a deferred
     # initialisation, nothing is computed
     ctx = next(iter(net.collect_params().values())).list_ctx()[0]

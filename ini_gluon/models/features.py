@@ -92,6 +92,9 @@ def features_net(net, out_indices, name):
     """The :class:`FeatureNet` of the network ``net`` (built, by :func:`get_model`, as
     ``name``) for the stages ``out_indices`` (``None``: all); ``net``'s ``features`` are
     moved into it, cut after the last stage asked for."""
+    if not isinstance(getattr(net, 'features', None), nn.HybridSequential):
+        raise ValueError('%s has no features sequence (GluonCV\'s layout: features, then the '
+                         'head) to take the stages of' % name)
     found = stages(net, net.input_shape)
     indices = _checked_indices(out_indices, len(found), name)
     taken = [found[i][0] for i in indices]

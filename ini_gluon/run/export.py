@@ -34,6 +34,7 @@ from mxnet.gluon.block import HybridBlock
 
 from ..data.datasets import class_names_problem
 from ..layers import portable_graph
+from ..models.deploy import check_initialised
 from .files import clean_temporaries, old_name, read_json, tmp_prefix, writing
 from .trained import EXPORT_PREFIX, Preprocessing, RunError, Trained, check_finite_output
 
@@ -326,6 +327,7 @@ def _exportable(model, mean, std):
         raise ValueError('expected a network (a HybridBlock) or a Trained, not %s'
                          % type(model).__name__)
     name = getattr(model, 'model_name', model.name)
+    check_initialised(model)
     if (mean is None) != (std is None):
         raise ValueError('give both mean and std (the normalisation put inside the graph), or '
                          'neither')
@@ -387,12 +389,19 @@ def export_network(model, prefix, onnx=False, mean=None, std=None, batch='dynami
         differences), ``source``.
     """
     trained = _exportable(model, mean, std)
+    if batch != 'dynamic' and not (isinstance(batch, int) and 1 <= batch <= MAX_BATCH):
+        raise ValueError("batch must be 'dynamic' or a batch size from 1 to %d, not %r"
+                         % (MAX_BATCH, batch))
+    folder, name = os.path.split(os.path.abspath(prefix))
+    if not name or str(prefix).endswith(os.sep):
+        raise ValueError('prefix %r names a folder: give the files\' stem too, as in '
+                         '\'out/model\'' % (prefix,))
     if onnx:
         check_onnx()
-    n = 2 if batch == 'dynamic' else int(batch)
-    side = trained.preprocessing.size if trained.preprocessing else trained.net.input_shape[-1]
+    n = 2 if batch == 'dynamic' else batch
+    side = trained.preprocessing.size if trained.preprocessing else \
+        getattr(trained.net, 'input_shape', (1, 3, 32, 32))[-1]
     shape = (n, 3, side, side)
-    folder, name = os.path.split(os.path.abspath(prefix))
     os.makedirs(folder, exist_ok=True)
     clean_temporaries(folder, 'export-%s' % name)
     tmp = tempfile.mkdtemp(prefix=tmp_prefix('export-%s-' % name), dir=folder)
