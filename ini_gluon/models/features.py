@@ -26,12 +26,15 @@ def _holds_convolution(block):
 def stages(net, input_shape):
     """``[(index, (C, H, W))]``: the index in ``net.features`` of the child that ends each
     stage, and its output shape for an input of ``input_shape`` ``(1, 3, H, W)``."""
-    x = mx.sym.var('data')
-    found, started = [], False
-    for i, child in enumerate(net.features._children.values()):
+    x, outputs = mx.sym.var('data'), []
+    children = list(net.features._children.values())
+    for child in children:
         x = child(x)
+        outputs.append(x)
+    shapes = mx.sym.Group(outputs).infer_shape(data=tuple(input_shape))[1]
+    found, started = [], False
+    for i, (child, shape) in enumerate(zip(children, shapes)):
         started = started or _holds_convolution(child)
-        shape = x.infer_shape(data=tuple(input_shape))[1][0]
         if len(shape) != 4 or shape[2] * shape[3] == 1:
             break
         if not started:
