@@ -132,6 +132,10 @@ def test_exported_files_open_silently(readme_api):
          'sys.argv[1], providers=["CPUExecutionProvider"]); print(len(s.get_inputs()))',
          prefix + '.onnx'], capture_output=True, text=True)
     assert opened.returncode == 0 and opened.stdout == '1\n' and opened.stderr == ''
+    import onnx
+    model = onnx.load(prefix + '.onnx')
+    assert [(o.domain, o.version) for o in model.opset_import] == [('', 13)]
+    assert not {i.name for i in model.graph.input} & {i.name for i in model.graph.initializer}
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter('always')
         loaded = mx.gluon.SymbolBlock.imports(prefix + '-symbol.json', ['data'])
