@@ -468,6 +468,9 @@ def _json(rows, which, left_out):
 
 
 def _table(args):
+    out = args.out or args.roots[0]
+    files = TABLE_FILES[:2] + tuple('curves.%s' % fmt for fmt in args.format)
+    check_output_folder(out, files)             # before anything is read or said
     folders = find_runs(args.roots)
     if not folders:
         raise ValueError('no run folder (a folder holding metrics.jsonl) under %s'
@@ -486,9 +489,6 @@ def _table(args):
     table = render(rows, args.which)
     names = display_names(args.label, [(r['model'],) + tuple(run['run'] for run in r['runs'])
                                        for r in rows])
-    out = args.out or args.roots[0]
-    files = TABLE_FILES[:2] + tuple('curves.%s' % fmt for fmt in args.format)
-    check_output_folder(out, files)
     os.makedirs(out, exist_ok=True)
     paths = [os.path.join(out, name) for name in files]
     atomic_write_text(paths[0], table)

@@ -51,7 +51,7 @@ def test_an_unknown_command_is_one_line(capsys):
 
 def test_commands_run_with_their_arguments_and_errors(capsys):
     assert console.main(['memory', 'resnet8', '--size', '0']) == 2       # the arguments reach it
-    assert capsys.readouterr().err == ('ini-gluon memory: error: --size must be from 1 to 2048, '
+    assert capsys.readouterr().err == ('ini-gluon memory: error: --size must be from 32 to 2048, '
                                        'not 0\n')
     # list [PATTERN] is python -m ini_gluon --list PATTERN (every name without one)
     listing = [c for c in console.COMMANDS if c.name == 'list'][0]
