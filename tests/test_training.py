@@ -465,6 +465,27 @@ def test_dist_sync_two_workers_agree_and_see_different_shards(tmp_path, cifar_di
     assert [r['epoch'] for r in _metrics(save)] == [0, 1]
 
 
+@pytest.mark.slow
+def test_a_worker_that_refuses_its_folder_ends_the_job_at_once(tmp_path, cifar_dir, capsys):
+    """Worker 1 finds a link named like its shard file and refuses: its process ends at once
+    (MXNet's kvstore, collected, would wait at a barrier for worker 0), the launcher ends the
+    job within --fail-timeout, and the linked file is untouched."""
+    from ini_gluon.training.launch import main as launch
+    save, user = tmp_path / 'dist', tmp_path / 'user.json'
+    save.mkdir()
+    user.write_text('precious')
+    os.symlink(user, save / 'shard-rank1.json')
+    start = time.time()
+    assert launch(['-n', '2', '--fail-timeout', '1', '--stall-timeout', '60', '--'] + _script(
+        '--model', TINY, '--dataset', 'cifar10', '--data-dir', cifar_dir, '--save-dir',
+        str(save), '--batch-size', '8', '--num-epochs', '1', '--kvstore', 'dist_sync', '-j',
+        '0')) == 1
+    assert time.time() - start < 50                 # not the stall timeout's 60 s
+    err = capsys.readouterr().err
+    assert re.search(r'worker 1 \(pid \d+\) exited with code 2; the job was stopped', err), err
+    assert user.read_text() == 'precious'
+
+
 # ---------------------------------------------------------------- the README's main command
 @pytest.mark.slow
 def test_readme_demo_reaches_95_percent_on_digits(tmp_path):

@@ -43,6 +43,9 @@ from .settings import SettingsError
 __all__ = ['fit', 'train', 'prepare', 'train_one_epoch', 'train_step', 'validate', 'end_epoch',
            'finish', 'RunState', 'hybridize_for_training', 'cifar_data', 'Data', 'TrainingError']
 
+# the distributed kvstores of runs that failed in this process, kept from collection (fit)
+FAILED_STORES = []
+
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. a non-finite loss)."""
@@ -106,6 +109,13 @@ def fit(s, make_data=cifar_data):
     try:
         with claim(s.save_dir, rank):
             return train(s, make_data, kv, rank, num_workers)
+    except BaseException:
+        if kv is not None:
+            # MXNet's distributed kvstore, when collected, waits at a barrier for every other
+            # worker: a worker that failed keeps its store so that the command can end the
+            # process at once (training.cli), and the launcher end the whole job
+            FAILED_STORES.append(kv)
+        raise
     finally:
         close_logging()
 
