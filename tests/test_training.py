@@ -558,6 +558,17 @@ def _one_line_error(capsys):
     return err[0]
 
 
+def test_gpus_asked_for_and_not_there_are_refused_before_anything_is_written(tmp_path, capsys):
+    """The README: more GPUs than MXNet sees is one line, not a run on the CPU."""
+    wanted = mx.context.num_gpus() + 1
+    save = tmp_path / 'run'
+    assert main(['--dataset', 'digits', '--model', 'resnet8', '--num-gpus', str(wanted),
+                 '--save-dir', str(save)]) == 2
+    assert _one_line_error(capsys).endswith(
+        '--num-gpus %d asked for, %d GPU(s) available to MXNet' % (wanted, wanted - 1))
+    assert not save.exists()
+
+
 def test_a_new_run_does_not_start_in_another_runs_folder(tmp_path, cifar_dir, capsys):
     save, status = _run(tmp_path, cifar_dir)
     assert status == 0

@@ -103,6 +103,7 @@ def fit(s, make_data=cifar_data):
     """
     if os.path.exists(s.save_dir) and not os.path.isdir(s.save_dir):
         raise SettingsError('--save-dir %s is a file, not a folder' % s.save_dir)
+    contexts(s.num_gpus)        # GPUs asked for and not there: refused before anything is written
     os.makedirs(s.save_dir, exist_ok=True)
     kv = mx.kv.create(s.kvstore) if s.kvstore.startswith('dist') else None
     rank, num_workers = (kv.rank, kv.num_workers) if kv is not None else (0, 1)
