@@ -2,6 +2,7 @@
 GluonCV's cache, never downloaded, checked both ways), GluonCV's names (aliases, the models not
 built here), the suggestions for a near-miss name, and ``python -m ini_gluon --list``."""
 import os
+import re
 
 import mxnet as mx
 import numpy as np
@@ -95,6 +96,16 @@ def test_pretrained_base_absent_file_names_it(tmp_path):
     assert str(tmp_path / _file_name('resnet18_v1')) in message
     assert "gluoncv.model_zoo.get_model('resnet18_v1', pretrained=True, root=" in message
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_the_readmes_weight_file_is_the_one_looked_for(tmp_path):
+    """GluonCV's model store names resnet50_v2's weights resnet50_v2-ecdde353.params."""
+    message = _message(lambda: ig.get_model('resnet50_v2', pretrained=True,
+                                            root=str(tmp_path)))
+    assert str(tmp_path / 'resnet50_v2-ecdde353.params') in message
+    with open(os.path.join(os.path.dirname(__file__), '..', 'README.md')) as f:
+        named = set(re.findall(r'resnet50_v2-[0-9a-f]{8}\.params', f.read()))
+    assert named == {'resnet50_v2-ecdde353.params'}
 
 
 def test_pretrained_base_for_a_cifar_backbone_is_refused(tmp_path):

@@ -469,6 +469,27 @@ def test_dist_sync_two_workers_agree_and_see_different_shards(tmp_path, cifar_di
     assert [r['epoch'] for r in _metrics(save)] == [0, 1]
 
 
+@pytest.mark.slow
+def test_a_worker_that_refuses_its_folder_ends_the_job_at_once(tmp_path, cifar_dir, capsys):
+    """Worker 1 finds a link named like its shard file and refuses: its process ends at once
+    (MXNet's kvstore, collected, would wait at a barrier for worker 0), the launcher ends the
+    job within --fail-timeout, and the linked file is untouched."""
+    from ini_gluon.training.launch import main as launch
+    save, user = tmp_path / 'dist', tmp_path / 'user.json'
+    save.mkdir()
+    user.write_text('precious')
+    os.symlink(user, save / 'shard-rank1.json')
+    start = time.time()
+    assert launch(['-n', '2', '--fail-timeout', '1', '--stall-timeout', '60', '--'] + _script(
+        '--model', TINY, '--dataset', 'cifar10', '--data-dir', cifar_dir, '--save-dir',
+        str(save), '--batch-size', '8', '--num-epochs', '1', '--kvstore', 'dist_sync', '-j',
+        '0')) == 1
+    assert time.time() - start < 50                 # not the stall timeout's 60 s
+    err = capsys.readouterr().err
+    assert re.search(r'worker 1 \(pid \d+\) exited with code 2; the job was stopped', err), err
+    assert user.read_text() == 'precious'
+
+
 # ---------------------------------------------------------------- the README's main command
 def _demo_argv(save):
     """The arguments of ``make demo``'s ``train_cifar.py``, the Makefile's variables expanded,
@@ -561,6 +582,17 @@ def _one_line_error(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith('train_cifar.py: error: '), err
     return err[0]
+
+
+def test_gpus_asked_for_and_not_there_are_refused_before_anything_is_written(tmp_path, capsys):
+    """The README: more GPUs than MXNet sees is one line, not a run on the CPU."""
+    wanted = mx.context.num_gpus() + 1
+    save = tmp_path / 'run'
+    assert main(['--dataset', 'digits', '--model', 'resnet8', '--num-gpus', str(wanted),
+                 '--save-dir', str(save)]) == 2
+    assert _one_line_error(capsys).endswith(
+        '--num-gpus %d asked for, %d GPU(s) available to MXNet' % (wanted, wanted - 1))
+    assert not save.exists()
 
 
 def test_a_new_run_does_not_start_in_another_runs_folder(tmp_path, cifar_dir, capsys):

@@ -2,6 +2,7 @@
 ends in one clear line (exit 2), a fault of the machine such as a full disk or running out of
 memory too (exit 1), as does a stopped training (:func:`ini_gluon._argparse.run_command`);
 ``--debug`` shows the traceback instead."""
+import os
 import sys
 
 import matplotlib
@@ -19,8 +20,22 @@ __all__ = ['main', 'main_imagenet']
 
 def _run(prog, script, make_data, argv):
     opt = build_parser(script).parse_args(argv)
-    return run_command(prog, opt.debug, lambda: _run_or_raise(prog, script, make_data, opt),
-                       failures=(TrainingError,))
+    status = run_command(prog, opt.debug, lambda: _run_or_raise(prog, script, make_data, opt),
+                         failures=(TrainingError,))
+    if status and os.environ.get('DMLC_ROLE') == 'worker':
+        _end_worker(status)
+    return status
+
+
+def _end_worker(status):
+    """End a worker of a distributed job that failed now, with ``status``.  A normal exit runs
+    MXNet's distributed kvstore teardown, which waits at a barrier for every other worker: a
+    worker that refused its folder or stopped would hang the whole job until the launcher's
+    --stall-timeout; ending the process at once lets the launcher see the failure and end the
+    job (its other workers, the scheduler and the servers)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _run_or_raise(prog, script, make_data, opt):

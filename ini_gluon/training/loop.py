@@ -44,6 +44,9 @@ from .settings import SettingsError
 __all__ = ['fit', 'train', 'prepare', 'train_one_epoch', 'train_step', 'validate', 'end_epoch',
            'finish', 'RunState', 'hybridize_for_training', 'cifar_data', 'Data', 'TrainingError']
 
+# the distributed kvstores of runs that failed in this process, kept from collection (fit)
+FAILED_STORES = []
+
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. a non-finite loss)."""
@@ -101,12 +104,20 @@ def fit(s, make_data=cifar_data):
     """
     if os.path.exists(s.save_dir) and not os.path.isdir(s.save_dir):
         raise SettingsError('--save-dir %s is a file, not a folder' % s.save_dir)
+    contexts(s.num_gpus)        # GPUs asked for and not there: refused before anything is written
     os.makedirs(s.save_dir, exist_ok=True)
     kv = mx.kv.create(s.kvstore) if s.kvstore.startswith('dist') else None
     rank, num_workers = (kv.rank, kv.num_workers) if kv is not None else (0, 1)
     try:
         with claim(s.save_dir, rank):
             return train(s, make_data, kv, rank, num_workers)
+    except BaseException:
+        if kv is not None:
+            # MXNet's distributed kvstore, when collected, waits at a barrier for every other
+            # worker: a worker that failed keeps its store so that the command can end the
+            # process at once (training.cli), and the launcher end the whole job
+            FAILED_STORES.append(kv)
+        raise
     finally:
         close_logging()
 
