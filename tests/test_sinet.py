@@ -269,6 +269,22 @@ def test_train_cifar_names_the_32x32_twin():
     assert not any('twin' in w or '224x224' in w for w in s.warnings)
 
 
+@pytest.mark.parametrize('model', ['sinet_1_0', 'sinet_1_8'])
+def test_train_cifar_warns_of_a_224_network_without_a_twin(model):
+    """SINet(1.0) downsamples 32 times: at 32 x 32 its last maps are 1 x 1."""
+    from ini_gluon.training.settings import build_parser, resolve
+    s = resolve(build_parser().parse_args(['--model', model, '--dataset', 'cifar10']))
+    assert list(s.warnings) == ['%s is built for 224x224 inputs (its last maps would be 1x1 '
+                                'here) and has no 32x32 twin: trained as given' % model]
+
+
+def test_sinet_1_0_on_32x32_ends_in_1x1_maps():
+    net = ig.get_model('sinet_1_0', classes=10, features_only=True)
+    net.initialize()
+    shapes = [o.shape for o in net(mx.nd.zeros((1, 3, 32, 32)))]
+    assert shapes[-1][-2:] == (1, 1)
+
+
 def test_flag_names_round_trip():
     spec = ig.models.parse_model_name('se_cifar_resnet34_v1_g2_ex_hjd')
     assert spec.kwargs == {'depth': 34, 'groups': 2, 'exchange': 1, 'hjd': 1}

@@ -154,6 +154,18 @@ def test_dry_run_prints_every_setting_and_its_source(tmp_path, capsys):
     assert 'sources' not in out and 'dry_run' not in out
 
 
+@pytest.mark.parametrize('model', ['ini_wrn28_10_mix5d', 'ini_resnet164_square3', 'allcnn',
+                                   'se_pyramidnet272', 'sinet_1_0'])
+def test_the_ini_papers_cifar_batch_says_where_it_comes_from(model):
+    """Section V-B gives batch 64 in the sentence of the SVHN schedule only."""
+    s = settings('--model', model, '--dataset', 'cifar100', '--preset', 'ini')
+    assert s['batch_size'] == 64
+    assert 'where the batch-size is 64' in s['notes']['batch_size']
+    assert 'may be SVHN\'s alone' in s['notes']['batch_size']
+    svhn = settings('--model', model, '--dataset', 'svhn', '--preset', 'ini')
+    assert svhn['batch_size'] == 64 and 'batch_size' not in svhn['notes']
+
+
 @pytest.mark.parametrize('argv, fragment', [
     (['--kvstore', 'nccl2'], 'unknown --kvstore'),
     (['--dataset', 'mnist'], 'unknown dataset'),

@@ -417,16 +417,18 @@ def _exponential_warnings(s, sources, r):
 
 
 def _twin_warnings(model, spec):
-    """A line where a network built for 224 x 224 inputs has a registered 32 x 32 twin
-    (``mobilenet1_0_g2`` -> ``cifar_mobilenet1_0_g2``)."""
+    """A line where a network built for 224 x 224 inputs is trained on 32 x 32 images, naming
+    its registered 32 x 32 twin where it has one (``mobilenet1_0_g2`` ->
+    ``cifar_mobilenet1_0_g2``)."""
     if spec.entry.input_shape[-1] <= 32:
         return []
     backbone = model_name(spec._replace(attn=None))
     twin = spec.name.replace(backbone, 'cifar_' + backbone, 1)
     try:
-        if resolve_model_name(twin).entry.input_shape[-1] > 32:
-            return []
+        has_twin = resolve_model_name(twin).entry.input_shape[-1] <= 32
     except ValueError:
-        return []
-    return ['%s is built for 224x224 inputs (its last maps would be 1x1 here): %s is the same '
-            'network with the 32x32 strides' % (model, twin)]
+        has_twin = False
+    built = '%s is built for 224x224 inputs (its last maps would be 1x1 here)' % model
+    if has_twin:
+        return ['%s: %s is the same network with the 32x32 strides' % (built, twin)]
+    return ['%s and has no 32x32 twin: trained as given' % built]
