@@ -11,6 +11,7 @@ from .._argparse import run_command  # noqa: E402
 from ..data import cifar_data  # noqa: E402
 from ..data.imagenet import imagenet_data  # noqa: E402
 from ..run.settings import CIFAR, IMAGENET, dumps  # noqa: E402
+from .config import apply_config  # noqa: E402
 from .loop import TrainingError, fit  # noqa: E402
 from .settings import build_parser, resolve  # noqa: E402
 
@@ -19,12 +20,12 @@ __all__ = ['main', 'main_imagenet']
 
 def _run(prog, script, make_data, argv):
     opt = build_parser(script).parse_args(argv)
-    return run_command(prog, opt.debug, lambda: _run_or_raise(prog, script, make_data, opt),
-                       failures=(TrainingError,))
+    return run_command(prog, opt.debug, lambda: _run_or_raise(prog, script, make_data, opt,
+                                                              argv), failures=(TrainingError,))
 
 
-def _run_or_raise(prog, script, make_data, opt):
-    s = resolve(opt, script)
+def _run_or_raise(prog, script, make_data, opt, argv):
+    s = resolve(apply_config(opt, sys.argv[1:] if argv is None else argv, script), script)
     if opt.dry_run:     # the settings alone: no data read, nothing written
         print(dumps(s))
         for warning in s.warnings:
