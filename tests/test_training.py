@@ -23,11 +23,13 @@ from ini_gluon.run.checkpoint import (CheckpointError, latest_checkpoint, load_c
 from ini_gluon.run.files import clean_temporaries
 from ini_gluon.training import build_parser, main, resolve
 from ini_gluon.run.settings import to_json
-from ini_gluon.training.launch import launch_local
+from ini_gluon.training.hosts import read_hosts
+from ini_gluon.training.launch import launch_hosts
 import datasets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'train_cifar.py')
+SSH_STUB = os.path.join(ROOT, 'tests', 'ssh_stub.py')
 TINY = 'ini_resnet8_mix5d'
 
 
@@ -536,14 +538,25 @@ def test_non_finite_loss_stops_with_epoch_and_batch(tmp_path, cifar_dir, capsys)
 
 # ---------------------------------------------------------------- multi-machine (dist_sync)
 @pytest.mark.slow
-def test_dist_sync_two_workers_agree_and_see_different_shards(tmp_path, cifar_dir):
-    """1 scheduler, 1 server and 2 workers on 127.0.0.1, through MXNet's parameter server."""
-    save = str(tmp_path / 'dist')
-    results = launch_local(_script('--model', TINY, '--dataset', 'cifar10', '--data-dir',
+def test_dist_sync_two_workers_over_ssh_agree_and_see_different_shards(tmp_path, cifar_dir,
+                                                                      monkeypatch):
+    """1 scheduler, 1 server and 2 workers through MXNet's parameter server, each started over
+    ssh from a hosts file (``localhost:2``) as on several machines: a stub ssh runs each node
+    here in a session of its own, as sshd would there.  (The local launcher's real jobs: the
+    dead-worker tests below.)"""
+    save, log = str(tmp_path / 'dist'), str(tmp_path / 'ssh.log')
+    with open(str(tmp_path / 'hosts'), 'w') as f:
+        f.write('localhost:2\n')
+    hosts = read_hosts(str(tmp_path / 'hosts'))
+    monkeypatch.setenv('SSH_STUB_LOG', log)
+    results = launch_hosts(_script('--model', TINY, '--dataset', 'cifar10', '--data-dir',
                                    cifar_dir, '--save-dir', save, '--batch-size', '8',
                                    '--num-epochs', '2', '--kvstore', 'dist_sync', '-j', '0'),
-                           num_workers=2, num_servers=1, timeout=240, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
+                           hosts, num_workers=2, num_servers=1,
+                           ssh=[sys.executable, SSH_STUB], workdir=str(tmp_path), timeout=240,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with open(log) as f:
+        assert f.read().split() == ['localhost'] * 4        # every node went through ssh
     assert [code for code, _ in results] == [0, 0], results
     first, second = (mx.nd.load(os.path.join(save, 'final-rank%d.params' % r)) for r in (0, 1))
     trainable = [k for k in first if 'running_' not in k]   # BatchNorm statistics stay local
