@@ -467,13 +467,13 @@ def _script(*argv):
 @pytest.mark.slow
 def test_kill_and_resume_continues_bit_for_bit(tmp_path, cifar_dir):
     """A run with ``--ema`` killed (SIGKILL) after its first checkpoint and resumed trains the
-    next epochs as the uninterrupted run: the same losses, weights, optimizer state and moving
+    next epoch as the uninterrupted run: the same losses, weights, optimizer state and moving
     average, to the bit.  All three runs without oneDNN (``MXNET_MKLDNN_ENABLED=0``): oneDNN's
     convolutions give results that depend on what ran before in the process (its primitive
     cache), 1e-8 of the loss apart; MXNet's own kernels give the same bits whatever ran
     before."""
     common = ['--model', TINY, '--dataset', 'cifar10', '--data-dir', cifar_dir, '--batch-size',
-              '16', '--num-epochs', '3', '--lr', '0.05', '--save-period', '1', '-j', '0',
+              '16', '--num-epochs', '2', '--lr', '0.05', '--save-period', '1', '-j', '0',
               '--ema', '0.9']
     env = dict(os.environ, MXNET_MKLDNN_ENABLED='0')
     reference = str(tmp_path / 'whole')
@@ -497,15 +497,15 @@ def test_kill_and_resume_continues_bit_for_bit(tmp_path, cifar_dir):
                              capture_output=True, text=True, env=env)
     assert resumed.returncode == 0, resumed.stderr
     rows, whole = _metrics(save), _metrics(reference)
-    assert [r['epoch'] for r in rows] == [0, 1, 2]
+    assert [r['epoch'] for r in rows] == [0, 1]
     with open(os.path.join(save, 'train.log')) as f:
         log = f.read()
-    assert re.search('continuing at epoch [12]', log)
+    assert 'continuing at epoch 1' in log
     # same seed, same batches, same optimizer state and average: the same curve, to the bit
     for key in ('loss', 'lr', 'val_loss', 'ema_val_loss', 'ema_val_error'):
         assert [r[key] for r in rows] == [r[key] for r in whole], key
     for name in ('model.params', 'ema.params', 'optimizer.params'):
-        ours, theirs = (mx.nd.load(os.path.join(folder, 'checkpoint-epoch0002', name))
+        ours, theirs = (mx.nd.load(os.path.join(folder, 'checkpoint-epoch0001', name))
                         for folder in (save, reference))
         assert sorted(ours) == sorted(theirs) and len(ours) > 20, name
         for key in ours:
