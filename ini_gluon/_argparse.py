@@ -3,12 +3,14 @@ import argparse
 import errno
 import os
 import sys
+import types
 
 from mxnet.base import MXNetError
 
 __all__ = ['MACHINE_FAULTS', 'os_error', 'mxnet_error', 'allocation_failure', 'OneLineParser',
            'command_parser', 'help_text', 'run_command', 'tolerant_stdout', 'stdout_gone',
-           'which_weights', 'add_trained_options', 'positive_int', 'at_most', 'command']
+           'which_weights', 'add_trained_options', 'positive_int', 'at_most', 'command',
+           'CallableModule']
 
 
 # faults of the machine rather than of the user's input: exit 1, as a failed job
@@ -178,3 +180,19 @@ def command(build_parser, body, failures=()):
         args = parser.parse_args(argv)
         return run_command(parser.prog, args.debug, lambda: body(args), failures)
     return main
+
+
+class CallableModule(types.ModuleType):
+    """A command's module that is a function too: calling it calls its ``__wrapped__``.
+
+    ``ini_gluon.export`` and ``ini_gluon.predict`` are commands (``python -m ini_gluon.export``)
+    and the Python API's functions (``ini_gluon.export(net, prefix)``).  A package's attribute
+    and its submodule of the same name cannot be two objects: importing the submodule sets
+    the attribute to it, over a function of that name.  So the name is the module, always
+    (``ini_gluon`` imports it when first asked for), made callable: ``sys.modules[__name__]
+    .__class__ = CallableModule`` with ``__wrapped__`` the function (``inspect.signature``
+    follows it).  Patching ``ini_gluon.export.<name>`` reaches the module's own name.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return self.__wrapped__(*args, **kwargs)

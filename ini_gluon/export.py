@@ -2,14 +2,18 @@
 a trained model for deployment.
 
 The training scripts write a run's ``export-final/`` and ``export-best/`` with the same code
-(``ini_gluon.run.export``); ``--onnx`` adds the ONNX file.
+(``ini_gluon.run.export``); ``--onnx`` adds the ONNX file.  In Python,
+``ini_gluon.export(net, prefix, onnx=True)`` exports a network (or a trained one) the same way
+(``ini_gluon.run.export.export_network``).
 """
 import argparse
 import sys
 
-from ._argparse import add_trained_options, command, command_parser, positive_int
+from ._argparse import (CallableModule, add_trained_options, command, command_parser,
+                        positive_int)
 from .run import export as run_export
-from .run.export import MAX_BATCH, ONNX_OPSET, ExportError, check_onnx, export
+from .run.export import (MAX_BATCH, ONNX_OPSET, ExportError, check_onnx, export,
+                         export_network)
 from .run.trained import WHICH_HELP, describe_source, open_run
 
 __all__ = ['build_parser', 'main']
@@ -54,6 +58,10 @@ def _main(args):
 
 
 main = command(build_parser, _main, failures=(ExportError,))
+
+# ini_gluon.export(net, prefix, ...): the module is the API's function too
+__wrapped__ = export_network
+sys.modules[__name__].__class__ = CallableModule
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -4,16 +4,16 @@
 ``python -m ini_gluon.memory se_resnet164 --size 32 --batch 32``, which builds the model for
 training alone, hybridized as training does
 (:func:`~ini_gluon.training.loop.hybridize_for_training`), runs a first step (building the
-graph) and 2 training steps, and prints its own peak resident memory.  One process per model:
-MXNet's memory pool keeps what a model used, so a second model in the same process would report
-the first one's peak.
+graph) and 2 training steps, and prints its own peak resident memory, ``312.4 MiB``.  One
+process per model: MXNet's memory pool keeps what a model used, so a second model in the same
+process would report the first one's peak.
 """
 import sys
 
 import mxnet as mx
 
 from ._argparse import OneLineParser
-from .analysis.throughput import Bench, OutOfMemory, own_peak_mib
+from .analysis.throughput import Bench, OutOfMemory, format_mib, own_peak_mib
 from .run.settings import LIMITS
 
 __all__ = ['main', 'MAX_STEPS']
@@ -23,19 +23,21 @@ MAX_STEPS = 1000       # training steps measured: the peak is reached in the fir
 
 def main(argv=None):
     p = OneLineParser(prog='python -m ini_gluon.memory',
-                      description='Print the peak resident memory (MiB) of this process after '
-                                  'building MODEL and training it for a few steps.')
+                      description='Print the peak resident memory of this process (in MiB: '
+                                  '"312.4 MiB") after building MODEL and training it for a few '
+                                  'steps.')
     p.add_argument('model')
     p.add_argument('--size', type=int, default=32, help='input height and width')
     p.add_argument('--batch', type=int, default=32)
     p.add_argument('--classes', type=int, default=10)
     p.add_argument('--steps', type=int, default=2)
     args = p.parse_args(argv)
-    for flag, high in (('size', LIMITS['input_size']), ('batch', LIMITS['batch_size']),
-                       ('classes', LIMITS['classes']), ('steps', MAX_STEPS)):
-        if not 1 <= getattr(args, flag) <= high:
-            print('%s: error: --%s must be from 1 to %d, not %d'
-                  % (p.prog, flag, high, getattr(args, flag)), file=sys.stderr)
+    for flag, low, high in (('size', 32, LIMITS['input_size']),
+                            ('batch', 1, LIMITS['batch_size']),
+                            ('classes', 1, LIMITS['classes']), ('steps', 1, MAX_STEPS)):
+        if not low <= getattr(args, flag) <= high:
+            print('%s: error: --%s must be from %d to %d, not %d'
+                  % (p.prog, flag, low, high, getattr(args, flag)), file=sys.stderr)
             return 2
     try:
         bench = Bench(args.model, (3, args.size, args.size), args.batch, args.classes,
@@ -48,7 +50,7 @@ def main(argv=None):
     except OutOfMemory as err:      # the machine's limit, not the input's: exit 1
         print('%s: %s' % (p.prog, err), file=sys.stderr)
         return 1
-    print(own_peak_mib())
+    print(format_mib(own_peak_mib()))
     return 0
 
 

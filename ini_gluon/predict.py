@@ -5,13 +5,16 @@ Each image is read as RGB, brought to the network's input as the run's test spli
 SVHN, digits: the whole image resized to 32x32; ImageNet: the shorter side resized to
 ``ceil(size / crop_ratio)``, the centre ``size x size`` crop), normalised with the run's mean
 and std, and classified by the weights ``--which`` names.  A folder stands for the image files
-in it and its sub-folders (sorted).  One line per image, or ``--json``.
+in it and its sub-folders (sorted).  One line per image, or ``--json``.  In Python,
+``ini_gluon.predict(run or network, images)`` returns the same
+(``ini_gluon.analysis.evaluation.predict_top``).
 """
 import json
 import sys
 
-from ._argparse import add_trained_options, command, command_parser, positive_int
-from .analysis.evaluation import image_files, predict
+from ._argparse import (CallableModule, add_trained_options, command, command_parser,
+                        positive_int)
+from .analysis.evaluation import image_files, predict, predict_top
 from .run.trained import WHICH_HELP, contexts, open_run
 
 __all__ = ['build_parser', 'main']
@@ -42,6 +45,10 @@ def _main(args):
 
 
 main = command(build_parser, _main)
+
+# ini_gluon.predict(model, images, ...): the module is the API's function too
+__wrapped__ = predict_top
+sys.modules[__name__].__class__ = CallableModule
 
 if __name__ == '__main__':
     sys.exit(main())

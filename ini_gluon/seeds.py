@@ -462,6 +462,8 @@ def _json(rows, which, left_out):
 
 
 def _table(args):
+    out = args.out or args.roots[0]
+    check_output_folder(out, TABLE_FILES)       # before anything is read or said
     folders = find_runs(args.roots)
     if not folders:
         raise ValueError('no run folder (a folder holding metrics.jsonl) under %s'
@@ -478,8 +480,6 @@ def _table(args):
                   % (PROG, r['model'], r['dataset'], r['num_epochs'], ', '.join(r['differ'])),
                   file=sys.stderr)
     table = render(rows, args.which)
-    out = args.out or args.roots[0]
-    check_output_folder(out, TABLE_FILES)
     os.makedirs(out, exist_ok=True)
     paths = [os.path.join(out, name) for name in TABLE_FILES]
     atomic_write_text(paths[0], table)

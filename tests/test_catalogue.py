@@ -164,6 +164,12 @@ def _record_as_the_runs(save, params):
         json.dump(dict(found, sha1=digest(params)), f)
 
 
+def _two_runs_and_a_file(tmp, save):
+    """A second copy of the run (the same seed twice: the table would warn) and a file."""
+    _copy(save, str(tmp / 'run2'))
+    open(str(tmp / 'f'), 'w').close()
+
+
 def _png(path):
     from PIL import Image
     Image.new('RGB', (32, 32)).save(path)
@@ -429,6 +435,17 @@ CATALOGUE = [
     ('one line instead of a traceback', 'train_cifar.py: a --save-dir that is not UTF-8',
      _command(main, '--dataset', 'digits', '--model', 'resnet8', '--save-dir',
               '/nonexistent/\udcffrun', '--dry-run'), 2, 'is not UTF-8 text'),
+    ('one line instead of a traceback', 'export: an --out that is not UTF-8',
+     _on_run(export.main, lambda tmp, save: None, '{run}', '--out', '{tmp}/\udcfeexport'), 2,
+     'udcfeexport is not UTF-8 text'),
+    ('one line instead of a traceback', 'predict: an image whose name is not UTF-8',
+     _on_run(predict.main, lambda tmp, save: _png(str(tmp / '\udcffimage.png')), '{run}',
+             '{tmp}/\udcffimage.png'), 2, 'udcffimage.png is not UTF-8 text'),
+    ('one line instead of a traceback', 'seeds table: an --out that is a file',
+     _on_run(seeds.main, _two_runs_and_a_file, 'table', '{run}', '{tmp}/run2', '--out',
+             '{tmp}/f'), 2, 'is a file, not a folder'),
+    ('counts beyond any run are refused', 'memory: an input of 1x1',
+     _command(memory.main, 'resnet8', '--size', '1'), 2, '--size must be from 32 to'),
     ('a run folder belongs to one run', 'a new run: a link named like its first checkpoint',
      _train(prepare=_link('checkpoint-epoch0000')), 2,
      'holds links named like files the run writes (checkpoint-epoch0000)'),

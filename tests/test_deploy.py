@@ -211,8 +211,8 @@ def test_every_family_exports_and_the_exports_agree_on_raw_images(name, tmp_path
     normalised = (raw / 255 - np.array(prep.mean)[:, None, None]) / np.array(prep.std)[:, None,
                                                                                         None]
     expected = net(mx.nd.array(normalised)).asnumpy()
-    loaded = mx.gluon.SymbolBlock.imports(str(tmp_path / (name + '-symbol.json')), ['data'],
-                                          str(tmp_path / (name + '-0000.params')))
+    loaded = run_export.import_symbol(str(tmp_path / (name + '-symbol.json')),
+                                      str(tmp_path / (name + '-0000.params')))
     scale = np.abs(expected).max()
     assert np.abs(loaded(mx.nd.array(raw)).asnumpy() - expected).max() <= 1e-4 * scale
     # the live network ran the CPU formulation (where the attention is ours, not GluonCV's own
@@ -360,6 +360,25 @@ def test_initial_checkpoint_starts_from_the_weights(run, tmp_path, capsys):
                  '--save-dir', str(tmp_path / 'other'), '--initial-checkpoint', start]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'does not fit se_resnet8' in err[0]
+
+
+def test_the_python_api_on_a_run(run, tmp_path, capsys):
+    """ig.open_run, ig.predict and ig.export of a run: what the commands give."""
+    trained = ig.open_run(run)
+    assert (trained.model, trained.source['which']) == (MODEL, 'best')
+    images = os.path.join(ROOT, 'docs', 'examples')
+    assert predict.main([run, images, '--json']) == 0
+    assert json.loads(json.dumps(ig.predict(run, images, top_k=3))) == \
+        json.loads(capsys.readouterr().out)
+    info = ig.export(trained, str(tmp_path / 'api' / MODEL), onnx=True)
+    assert info['input']['range'] == [0, 255] and max(info['verified'].values()) <= 1e-4
+    assert ini_gluon.export.main([run, '--out', str(tmp_path / 'command')]) == 0
+    raw = mx.nd.array(np.random.RandomState(2).uniform(0, 255, (2, 3, 32, 32)))
+    ours = run_export.import_symbol(info['files']['symbol'], info['files']['params'])
+    theirs = run_export.import_symbol(str(tmp_path / 'command' / (MODEL + '-symbol.json')),
+                                      str(tmp_path / 'command' / (MODEL + '-0000.params')))
+    np.testing.assert_allclose(ours(raw).asnumpy(), theirs(raw).asnumpy(), rtol=1e-6,
+                               atol=1e-6)
 
 
 def test_raw_input_normalises_as_training():

@@ -73,7 +73,8 @@ def _check_run(save):
     assert np.isfinite(rows[0]['loss'])
     folder = os.path.join(save, 'export-final')
     exported = mx.gluon.SymbolBlock.imports(os.path.join(folder, MODEL + '-symbol.json'),
-                                            ['data'], os.path.join(folder, MODEL + '-0000.params'))
+                                            ['data'])
+    exported.load_parameters(os.path.join(folder, MODEL + '-0000.params'))
     assert exported(mx.nd.zeros((2, 3, 32, 32))).shape == (2, 3)
     with open(os.path.join(folder, 'model.json')) as f:
         info = json.load(f)

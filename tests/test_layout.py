@@ -20,9 +20,12 @@ BELOW = {
     'analysis': {'_argparse', 'layers', 'models', 'data', 'run', 'training'},
 }
 LIBRARIES = set(BELOW)
-# the one function-local import of a project module: the launcher, imported when asked for so
-# that `python -m ini_gluon.training.launch` does not find it imported already (runpy warns)
-LAZY = {('training/__init__', 'training/launch')}
+# the function-local imports of project modules: the launcher, imported when asked for so
+# that `python -m ini_gluon.training.launch` does not find it imported already (runpy warns);
+# the package's Python API names that are commands (the same) or bring in the training and the
+# run folders, which `import ini_gluon` does not load
+LAZY = {('training/__init__', 'training/launch'), ('__init__', 'export'), ('__init__', 'predict'),
+        ('__init__', 'run/trained'), ('__init__', 'analysis/throughput')}
 
 
 def _modules():

@@ -67,8 +67,8 @@ def test_hybridize_and_export_round_trip(name, tmp_path):
 
     prefix = str(tmp_path / name)
     net.export(prefix)
-    loaded = mx.gluon.SymbolBlock.imports(prefix + '-symbol.json', ['data'],
-                                          prefix + '-0000.params')
+    loaded = mx.gluon.SymbolBlock.imports(prefix + '-symbol.json', ['data'])
+    loaded.load_parameters(prefix + '-0000.params')
     np.testing.assert_allclose(loaded(x).asnumpy(), eager, rtol=1e-4, atol=1e-5)
 
 

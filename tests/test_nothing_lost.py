@@ -252,8 +252,8 @@ def test_a_reader_of_stdout_gone_ends_a_command_quietly(capsys):
 def test_an_export_mxnet_cannot_write_is_one_line(finished, tmp_path, monkeypatch, capsys):
     from ini_gluon.run import export as run_export
 
-    def failed(*args, **kwargs):          # GluonCV's export_block on a full disk
-        raise RuntimeError('Traceback (most recent call last):')
+    def failed(*args, **kwargs):          # MXNet's save on a full disk
+        raise mx.base.MXNetError('Traceback (most recent call last):')
     monkeypatch.setattr(run_export, 'export_block', failed)
     assert export([finished, '--out', str(tmp_path / 'x')]) == 1
     line = _one_line(capsys)

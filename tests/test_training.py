@@ -384,8 +384,8 @@ def test_two_epoch_run_writes_everything(tmp_path, finished):
             net.load_parameters(params)
         folder = os.path.join(save, 'export-' + which)
         exported = mx.gluon.SymbolBlock.imports(os.path.join(folder, TINY + '-symbol.json'),
-                                                ['data'],
-                                                os.path.join(folder, TINY + '-0000.params'))
+                                                ['data'])
+        exported.load_parameters(os.path.join(folder, TINY + '-0000.params'))
         np.testing.assert_allclose(exported(raw).asnumpy(),
                                    net(mx.nd.broadcast_div(raw - mean, std)).asnumpy(),
                                    rtol=1e-5, atol=1e-5)

@@ -9,17 +9,20 @@ import os
 
 import mxnet as mx
 import numpy as np
+from mxnet.gluon.block import HybridBlock
 
 from ..data import class_names, load_dataset, normalisation, test_split
 from ..data.imagenet import MEAN, STD
 from ..run.figures import new_figure
 from ..run.files import atomic_write, atomic_write_text, check_output_folder, record_outputs
 from ..run.settings import Settings
-from ..run.trained import RunError, load_trained, open_run, predictions, read_image
+from ..run.trained import (Preprocessing, RunError, Trained, load_trained, open_run,
+                           predictions, read_image)
 
 __all__ = ['DATASETS', 'OUTPUTS', 'scores', 'evaluate', 'render', 'plot_confusion',
            'write_evaluation',
-           'open_model', 'IMAGE_EXTENSIONS', 'image_files', 'predict']
+           'open_model', 'IMAGE_EXTENSIONS', 'image_files', 'predict', 'as_trained',
+           'predict_top']
 
 DATASETS = ('cifar10', 'cifar100', 'svhn', 'digits', 'imagenet')
 
@@ -164,6 +167,12 @@ def image_files(paths):
     return files
 
 
+def _top(probabilities, names, k):
+    """The ``k`` most probable ``(class name, probability)`` of one row, most probable first."""
+    best = np.argsort(-probabilities, kind='stable')[:k]
+    return [(names[c], float(probabilities[c])) for c in best]
+
+
 def predict(trained, files, top_k=5, batch=64, ctx=None):
     """``[{'image', 'top': [(class name, probability), ...]}]``, the ``top_k`` most probable
     classes of every image file, most probable first."""
@@ -174,7 +183,85 @@ def predict(trained, files, top_k=5, batch=64, ctx=None):
         raw = mx.nd.stack(*[trained.preprocessing.raw(read_image(f)) for f in chunk])
         probabilities = predictions(trained, trained.preprocessing.normalise(raw), ctx)
         for path, p in zip(chunk, probabilities):
-            best = np.argsort(-p, kind='stable')[:k]
-            results.append({'image': path,
-                            'top': [(trained.class_names[c], float(p[c])) for c in best]})
+            results.append({'image': path, 'top': _top(p, trained.class_names, k)})
     return results
+
+
+def _preprocessing(cfg):
+    """The :class:`~ini_gluon.run.trained.Preprocessing` of a network's ``default_cfg``."""
+    size = cfg['input_size'][-1]
+    crop = cfg.get('crop_pct', 1.0)
+    return Preprocessing(size, None if crop >= 1 else int(math.ceil(size / crop)),
+                         list(cfg['mean']), list(cfg['std']))
+
+
+def as_trained(model, which='best', class_names=None, ctx=None):
+    """``model`` as a :class:`~ini_gluon.run.trained.Trained`: a run folder (its weights
+    ``which``), a ``Trained`` as it is, or a network (initialised), whose image files are
+    preprocessed as its ``default_cfg`` says (its paper's data set: CIFAR's or ImageNet's) and
+    whose classes are ``class_names``, else its own ``classes`` names (GluonCV's ImageNet
+    models), else their numbers."""
+    if isinstance(model, Trained):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return open_run(os.fspath(model), which, ctx)
+    if not isinstance(model, HybridBlock):
+        raise RunError('expected a run folder, a Trained or a network, not %s'
+                       % type(model).__name__)
+    name = getattr(model, 'model_name', model.name)
+    cfg = getattr(model, 'default_cfg', None)
+    classes = (cfg or {}).get('num_classes')
+    own = getattr(model, 'classes', None)            # GluonCV's ImageNet models: the names
+    names = class_names if class_names is not None else \
+        own if isinstance(own, (list, tuple)) else None
+    if names is not None:
+        names = [str(n) for n in names]
+        if classes is not None and len(names) != classes:
+            raise RunError('%d class names for the %d classes of %s'
+                           % (len(names), classes, name))
+    elif classes is None:
+        raise RunError('%s: its classes are not known (no default_cfg): give class_names'
+                       % name)
+    return Trained(model, name, len(names) if names else classes,
+                   names or [str(c) for c in range(classes)],
+                   _preprocessing(cfg) if cfg else None, None,
+                   {'run': None, 'which': None, 'epoch': None, 'params': 'of %s' % name})
+
+
+def predict_top(model, images, top_k=5, which='best', class_names=None, batch=64, ctx=None):
+    """The ``top_k`` classes of images: ``ini_gluon.predict(model, images)``.
+
+    Parameters
+    ----------
+    model : str, Trained or HybridBlock
+        A run folder (``train_cifar.py --save-dir``; its weights ``which``), a trained network
+        (:func:`~ini_gluon.run.trained.open_run`), or a network (``get_model``'s, initialised:
+        image files are preprocessed as its ``default_cfg`` says).
+    images : str, sequence of str, or array
+        Image files or folders of them (preprocessed as the run's test split, or as the
+        network's ``default_cfg``), or a batch ``(N, 3, H, W)`` (numpy or NDArray) of the
+        network's input, already normalised.
+    class_names : sequence of str, optional
+        For a network: the names of its classes (by default its ``classes`` attribute where it
+        has one, else the class numbers).
+    ctx : list of Context, optional
+        Where the batches run; by default the CPU (a network: where its parameters are).
+
+    Returns
+    -------
+    list of dict
+        Per image, ``{'image': its path (or its index in the batch), 'top': [(class name,
+        probability), ...]}``, most probable first.
+    """
+    trained = as_trained(model, which, class_names, ctx)
+    if ctx is None and isinstance(model, HybridBlock):
+        ctx = next(iter(model.collect_params().values())).list_ctx()
+    if isinstance(images, (np.ndarray, mx.nd.NDArray)):
+        k = min(top_k, trained.classes)
+        return [{'image': i, 'top': _top(p, trained.class_names, k)}
+                for i, p in enumerate(predictions(trained, images, ctx))]
+    if trained.preprocessing is None:
+        raise RunError('%s has no default_cfg to preprocess image files with: give a batch of '
+                       'its input' % trained.model)
+    files = image_files([images] if isinstance(images, (str, os.PathLike)) else list(images))
+    return predict(trained, files, top_k, batch, ctx)

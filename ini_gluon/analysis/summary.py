@@ -8,6 +8,8 @@ import re
 
 import mxnet as mx
 import numpy as np
+from gluoncv.model_zoo.resnet import BasicBlockV1, BasicBlockV2, BottleneckV1, BottleneckV2
+from mxnet.gluon import nn
 
 from ..layers.g_filters import DILATED
 from ..models import DEFAULT_INPUT_SHAPE
@@ -27,6 +29,8 @@ def param_shapes(net, input_shape=None):
     """
     input_shape = input_shape or getattr(net, 'input_shape', DEFAULT_INPUT_SHAPE)
     out = net(mx.sym.var('data'))
+    if isinstance(out, (list, tuple)):        # a feature network's maps
+        out = mx.sym.Group(list(out))
     arg_shapes, _, aux_shapes = out.infer_shape(data=tuple(input_shape))
     shapes = dict(zip(out.list_arguments(), arg_shapes))
     shapes.update(zip(out.list_auxiliary_states(), aux_shapes))
@@ -62,7 +66,28 @@ def residual_blocks(net, kinds=(AttentionBlock,)):
     return found
 
 
+# GluonCV's own residual blocks (its plain and SE ImageNet ResNets: resnet50_v2, se_resnet50_v2)
+GLUONCV_BLOCKS = (BasicBlockV1, BasicBlockV2, BottleneckV1, BottleneckV2)
+
+
+def _gluoncv_row(label, block, shapes):
+    """The summary row of a GluonCV residual block: its width, its SE (GluonCV's own, the SE
+    paper's: two dense layers on the pooled output) and its parameters."""
+    convs = []
+    block.apply(lambda b: convs.append(b) if isinstance(b, nn.Conv2D) else None)
+    shortcut = set()
+    if block.downsample is not None:
+        block.downsample.apply(shortcut.add)
+    channels = [c._channels for c in convs if c not in shortcut][-1]
+    se = block.se
+    return [label, str(channels), 'se_gluoncv' if se is not None else '-'] + ['-'] * 6 + [
+        '{:,}'.format(count_params(block, shapes)),
+        '{:,}'.format(count_params(se, shapes)) if se is not None else '0']
+
+
 def _row(label, block, shapes):
+    if not isinstance(block, AttentionBlock):          # (ours derive from GluonCV's blocks)
+        return _gluoncv_row(label, block, shapes)
     attn = block.attn
     info = attn.describe() if attn is not None else {'kind': '-'}
     kept = ' '.join('%s>%dx%d' % (g, s[0], s[1]) for g, s in info.get('kept', ()))
@@ -144,10 +169,11 @@ def summary(net, input_shape=None):
     shapes = param_shapes(net, input_shape)
     header = ['block', 'C', 'attention', 'layout', 'map', 'eps', 'G-filters kept (-> output)',
               'discarded', 'C^g', 'params', 'attn params']
-    blocks = residual_blocks(net)
+    blocks = residual_blocks(net, (AttentionBlock,) + GLUONCV_BLOCKS)
     interaction = _interaction_table(net, shapes)
     lines = _table([header] + [_row(label, block, shapes) for label, block in blocks]) \
-        if blocks or not interaction else []
+        if blocks else [] if interaction else ['no residual block (no block with an attention '
+                                               'slot)']
     lines += interaction
     total = int(sum(np.prod(s) for s in shapes.values()))
     name = getattr(net, 'model_name', net.name)
@@ -162,7 +188,7 @@ def _dilated_legend(blocks):
     """A line per dilated G-filter shape in the blocks' plans, saying what ``a x b/dN`` is."""
     dilated = set()
     for block in blocks:
-        plan = getattr(block.attn, 'plan', None)
+        plan = getattr(getattr(block, 'attn', None), 'plan', None)
         if plan is not None:
             dilated.update(g for g in list(plan.discarded) + [g for g, _ in plan.kept]
                            if g.dilation > 1)

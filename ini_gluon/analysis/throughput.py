@@ -12,14 +12,14 @@ from contextlib import contextmanager
 import mxnet as mx
 from mxnet import autograd, gluon
 from mxnet.base import MXNetError
-from mxop.gluon import count_ops
+from mxnet.gluon import nn
 
-from ..models import get_model
+from ..models import default_classes, get_model, resolve_model_name
 from .._argparse import allocation_failure
 from ..training.loop import hybridize_for_training
 
 __all__ = ['Bench', 'OutOfMemory', 'measure', 'interleaved', 'count_flops', 'own_peak_mib',
-           'peak_training_memory']
+           'format_mib', 'read_mib', 'peak_training_memory']
 
 
 def _net(name, classes, ctx):
@@ -28,9 +28,68 @@ def _net(name, classes, ctx):
     return net
 
 
-def count_flops(name, input_shape, classes):
-    """Multiply-adds of one image (``mxop``: convolution, dense and BatchNorm multiplications)."""
-    return count_ops(_net(name, classes, mx.cpu()), (1,) + tuple(input_shape))['muls']
+def count_flops(net, input_size=None, classes=None):
+    """Multiply-adds of one image: those of every ``Conv2D``, ``Dense`` and ``BatchNorm`` layer,
+    as ``mxop`` counts them (``mxop.gluon.count_ops(...)['muls']``).
+
+    Parameters
+    ----------
+    net : HybridBlock or str
+        A network, as it is (initialised or not, hybridized or not: it is traced symbolically,
+        its state untouched), or a model name (built with ``classes``, default 1000 for an
+        ImageNet network, else 10).
+    input_size : tuple, optional
+        ``(3, H, W)`` of one image (timm's ``input_size``); by default the network's
+        (``net.input_shape``).
+    """
+    if isinstance(net, str):
+        side = resolve_model_name(net).entry.input_shape[-1] if input_size is None else \
+            input_size[-1]
+        net = get_model(net, classes=classes or default_classes(side))
+    elif not isinstance(net, gluon.HybridBlock):
+        raise ValueError('expected a network (a HybridBlock) or a model name, not %s'
+                         % type(net).__name__)
+    shape = (1,) + tuple(input_size) if input_size is not None else \
+        tuple(getattr(net, 'input_shape', (1, 3, 32, 32)))
+    if len(shape) != 4:
+        raise ValueError('input_size must be (3, H, W), not %s' % (tuple(input_size),))
+    calls = {}
+    handles = []
+
+    def record(block, inputs, output):
+        calls[block] = (inputs[0], output)        # the last call of a block, as mxop's hooks
+    net.apply(lambda b: handles.append(b.register_forward_hook(record))
+              if type(b) in _COUNTED else None)
+    try:
+        net(mx.sym.var('data'))
+    finally:
+        for handle in handles:
+            handle.detach()
+    if not calls:
+        return 0
+    symbols = [s for pair in calls.values() for s in pair]
+    shapes = mx.sym.Group([s[0] if len(s.list_outputs()) > 1 else s for s in symbols]) \
+        .infer_shape(data=shape)[1]
+    return int(sum(_COUNTED[type(block)](block, shapes[2 * i], shapes[2 * i + 1])
+                   for i, block in enumerate(calls)))
+
+
+def _product(shape):
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+# mxop's formulas (mxop.gluon.count_hooks): a convolution's kernel over its group's input
+# channels for each output value; a dense layer's input size less one for each output value
+# (mxop's own count); one multiplication per value for BatchNorm
+_COUNTED = {
+    nn.Conv2D: lambda b, x, y: _product(y) * _product(b._kwargs['kernel']) * (
+        x[1] // b._kwargs['num_group']),
+    nn.Dense: lambda b, x, y: _product(y) * (_product(x[1:]) - 1),
+    nn.BatchNorm: lambda b, x, y: _product(x),
+}
 
 
 class OutOfMemory(RuntimeError):
@@ -143,4 +202,17 @@ def peak_training_memory(name, input_shape, batch, classes=10, steps=2):
     if out.returncode:
         raise RuntimeError('measuring the memory of %s failed (exit %d): %s'
                            % (name, out.returncode, out.stderr.strip()[-500:]))
-    return float(out.stdout.strip().splitlines()[-1])
+    return read_mib(out.stdout.strip().splitlines()[-1])
+
+
+def format_mib(mib):
+    """A memory figure as ``python -m ini_gluon.memory`` prints it: ``'312.4 MiB'``."""
+    return '%.1f MiB' % mib
+
+
+def read_mib(text):
+    """The MiB of a :func:`format_mib` line: ``'312.4 MiB'`` -> 312.4."""
+    number, unit = text.split()
+    if unit != 'MiB':
+        raise ValueError('expected a figure in MiB, not %r' % (text,))
+    return float(number)

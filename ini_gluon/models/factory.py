@@ -4,7 +4,10 @@ import re
 
 from ..layers.create_attn import attention_options
 from . import weights
+from .cfg import built_classes, default_cfg
+from .deploy import attach_export
 from .families import format_backbone
+from .features import features_net
 from .names import check_attention
 from .residual import check_blocks
 from .suggest import resolve_model_name
@@ -18,7 +21,8 @@ def default_classes(input_side):
     return 1000 if input_side >= 224 else 10
 
 
-def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False, **kwargs):
+def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False,
+              features_only=False, out_indices=None, **kwargs):
     """Build a model by name or :class:`ModelSpec`; GluonCV's ``get_model`` keywords are
     taken, and nothing is ever downloaded.
 
@@ -50,6 +54,15 @@ def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False
         where ``classes`` is 1000; for another class count the output layer is new, as in
         GluonCV's fine-tuning.  A CIFAR backbone has no ImageNet weights: ``ValueError``.
         (GluonCV's default differs per model; here it is ``False``: nothing is downloaded.)
+    features_only : bool, default False
+        timm's ``features_only``: the network returns the feature maps of its backbone's
+        stages (:mod:`~ini_gluon.models.features`: the stem where it reduces the resolution,
+        then each stage), a list of ``(N, C, H, W)`` arrays, instead of the logits; the head is
+        not built into it.  ``net.feature_info`` says each output's module, channels and
+        reduction.
+    out_indices : tuple of int, optional
+        With ``features_only``: the stages returned, in this order (negative indices count
+        from the last); by default all.
     **kwargs
         Passed to the backbone constructor (``classes``, ``drop_rate``, ``norm_layer``, ...),
         except the attention options (those any registered attention type takes:
@@ -67,7 +80,11 @@ def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False
         ``net.initialize`` on it (Gluon warns for each parameter and keeps it;
         ``force_reinit=True`` would discard the weights).  ``net.model_spec`` is the spec it was
         built from, ``net.model_name`` its canonical name, ``net.model_spec.name`` (an alias
-        resolved, keyword overrides spelled).
+        resolved, keyword overrides spelled); ``net.input_shape`` the input of one image,
+        ``(1, 3, H, W)``; ``net.default_cfg`` what it expects (timm's ``pretrained_cfg``:
+        :func:`~ini_gluon.models.cfg.default_cfg`); ``net.export(path, epoch=0)`` writes the
+        portable graph (:mod:`~ini_gluon.models.deploy`), which MXNet's ONNX exporter converts,
+        whatever the device it was traced on.
 
     Raises
     ------
@@ -78,6 +95,11 @@ def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False
     """
     spec = resolve_model_name(name)
     ctx = weights.check_ctx(ctx)
+    if not isinstance(features_only, bool):
+        raise ValueError('features_only must be True or False, not %r' % (features_only,))
+    if out_indices is not None and not features_only:
+        raise ValueError('cannot build %r: out_indices needs features_only=True' % (
+            name if isinstance(name, str) else spec.name,))
     options = {k: kwargs.pop(k) for k in list(kwargs) if k in attention_options()}
     try:
         if options and spec.attn is None:
@@ -107,10 +129,26 @@ def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False
         weights.initialize_rest(net, left, ctx)
         if whole:
             weights.imagenet_attributes(net)
+    return _finish(net, spec, name, built_classes(spec, kwargs), features_only, out_indices)
+
+
+def _finish(net, spec, name, classes, features_only, out_indices):
+    """The network of ``spec`` (asked for as ``name``) with the attributes every built network
+    has, as a :class:`~ini_gluon.models.features.FeatureNet` of the stages ``out_indices``
+    where ``features_only``."""
+    net.input_shape = spec.entry.input_shape
+    cfg = default_cfg(spec, name, classes)
+    if features_only:
+        try:
+            net = features_net(net, out_indices, spec.name)
+        except ValueError as err:
+            raise ValueError('cannot build %r with features_only=True: %s' % (spec.name, err))
+        net.input_shape = spec.entry.input_shape
+        cfg = dict(cfg, num_classes=None, classifier=None, features_only=True)
     net.model_name = spec.name
     net.model_spec = spec
-    net.input_shape = spec.entry.input_shape
-    return net
+    net.default_cfg = cfg
+    return attach_export(net)
 
 
 def _weights_plan(spec, pretrained, pretrained_base, root):

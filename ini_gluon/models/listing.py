@@ -1,10 +1,12 @@
-"""What can be built: the catalogue (:func:`list_models`), every attention on one backbone
-(:func:`backbone_models`), and what ``python -m ini_gluon --list PATTERN`` prints
-(:func:`find_models`).
+"""What can be built: the names matching a pattern (:func:`list_models`, and with the notes
+on the families of any depth, what ``python -m ini_gluon --list PATTERN`` prints:
+:func:`find_models`), every attention on one backbone (:func:`backbone_models`), and the
+listed backbones' names the suggestions for a wrong name draw on (:func:`all_models`).
 
-The catalogue is every listed backbone of each registered family with every attention variant
-its blocks can take (each type's ``variants``), computed once per set of registered backbones
-and attention types.
+The catalogue is every listed backbone of each registered family, and every backbone of a
+family with finitely many, with every attention variant its blocks can take (each type's
+``variants``); the names of a backbone are computed once per set of registered backbones and
+attention types.
 """
 import fnmatch
 import re
@@ -86,10 +88,17 @@ def _backbone_models(text, _backbones, _attention_types):
 
 
 def list_models(pattern='*'):
-    """Names of the models of every listed backbone that can be built, optionally filtered by
-    a shell-style ``pattern`` (``'ini_wrn28_10_*'``).  Other depths are accepted by
-    :func:`get_model` too (:func:`find_models` finds them)."""
-    return [n for n in all_models() if fnmatch.fnmatchcase(n, pattern)]
+    """The buildable names matching the shell-style ``pattern`` (``'ini_wrn28_10_*'``), sorted:
+    what ``python -m ini_gluon --list PATTERN`` prints (:func:`find_models`).
+
+    Without a pattern, or with one that spells no backbone before its first wildcard, the
+    catalogue: every listed backbone of each family (the papers') and every backbone of a
+    family that has finitely many (the ImageNet ResNets, 18 to 152), each with every attention
+    variant its blocks take.  A pattern that spells a backbone adds that backbone's models
+    (``'ini_resnet8*'``: every attention on ``resnet8``); :func:`get_model` builds any depth of
+    a family, listed or not.
+    """
+    return _matching(pattern)[0]
 
 
 _GLOB = re.compile(r'[*?\[]')
@@ -137,12 +146,21 @@ def find_models(pattern='*'):
     each family with unboundedly many backbones (any depth) whose names the pattern may reach:
     how its names are formed (the family's ``describe``), with examples.
     """
-    rest, texts = _spelled_backbones(pattern)
-    owner = {}                                  # name -> its backbone's key
-    for text in texts:
-        key = match_backbone(text)[0].key
-        owner.update((m, key) for m in backbone_models(text) if fnmatch.fnmatchcase(m, pattern))
+    names, rest, owner = _matching(pattern)
     notes = [_note(backbone, owner) for backbone in backbones().values()
              if backbone.every is None and any(start_regex(t).fullmatch(rest) for t in
                                                backbone.names + backbone.aliases)]
-    return sorted(owner), notes
+    return names, notes
+
+
+def _matching(pattern):
+    """``(sorted names, backbone text of the pattern, {name: its backbone's key})``: the names
+    of :func:`find_models`."""
+    if not isinstance(pattern, str):
+        raise ValueError('a model name pattern is a string, not %r' % (pattern,))
+    rest, texts = _spelled_backbones(pattern)
+    owner = {}
+    for text in texts:
+        key = match_backbone(text)[0].key
+        owner.update((m, key) for m in backbone_models(text) if fnmatch.fnmatchcase(m, pattern))
+    return sorted(owner), rest, owner

@@ -4,10 +4,10 @@ training scripts' ``export-final/`` and ``export-best/``).
 An export folder (``--out DIR``) receives
 
 * ``<model>-symbol.json`` + ``<model>-0000.params`` (MXNet; ``SymbolBlock.imports(...,
-  ['data'], ...)``), whose input is **raw images**: NCHW float32 RGB in [0, 255], resized /
-  cropped as ``model.json`` says.  The normalisation of the training, ``(x / 255 - mean) /
-  std``, is inside the graph (a ``rawinput_`` block before the network); the output is the
-  logits, ``(N, classes)`` (softmax: the probabilities);
+  ['data'])``, then ``load_parameters(...)``), whose input is **raw images**: NCHW float32
+  RGB in [0, 255], resized / cropped as ``model.json`` says.  The normalisation of the
+  training, ``(x / 255 - mean) / std``, is inside the graph (a ``rawinput_`` block before the
+  network); the output is the logits, ``(N, classes)`` (softmax: the probabilities);
 * ``classes.txt`` (one class name per line, in label order) and ``model.json`` (model name,
   input size and layout, preprocessing, class count, source checkpoint, files);
 * with ``onnx``, ``<model>.onnx``, written by MXNet's own exporter (``mx.onnx``, for ONNX
@@ -17,26 +17,30 @@ An export folder (``--out DIR``) receives
 
 Everything is written into a temporary folder beside the target and, once verified, swapped in
 whole: an earlier export there is replaced entirely, a folder holding anything else is refused.
+The ONNX file's weights are initializers only, not graph inputs, so that onnxruntime opens it
+without a warning.  ``export_network`` exports a network (or a trained one) under a file prefix
+the same way: ``ini_gluon.export(net, prefix, ...)``.
 """
 import json
 import os
 import shutil
 import tempfile
-import warnings
 from contextlib import contextmanager
 
 import mxnet as mx
 import numpy as np
+from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
-from gluoncv.utils import export_block
 
 from ..data.datasets import class_names_problem
 from ..layers import portable_graph
-from .files import (clean_temporaries, old_name, read_json, tmp_prefix, write_failure,
+from ..models.deploy import check_initialised
+from .files import (check_utf8_path, clean_temporaries, old_name, read_json, tmp_prefix,
                     writing)
-from .trained import EXPORT_PREFIX, RunError, check_finite_output
+from .trained import EXPORT_PREFIX, Preprocessing, RunError, Trained, check_finite_output
 
-__all__ = ['RawInput', 'export', 'ExportError', 'ONNX_OPSET', 'MAX_BATCH', 'check_onnx']
+__all__ = ['RawInput', 'export', 'export_network', 'export_block', 'ExportError', 'ONNX_OPSET',
+           'MAX_BATCH', 'check_onnx', 'import_symbol']
 
 # MXNet 1.9.1's ONNX converters are written for opsets 12 and 13; its exporter labels the
 # graph with the installed onnx's newest opset instead (19 for onnx 1.14.1), under which
@@ -66,6 +70,45 @@ class RawInput(HybridBlock):
 
     def hybrid_forward(self, F, x, mean, std):
         return F.broadcast_div(F.broadcast_sub(x, mean), std)
+
+
+def export_block(path, block, data_shape, epoch=0, preprocess=None, layout='CHW', ctx=None):
+    """GluonCV's ``export_block`` (``path-symbol.json`` and ``path-%04d.params`` of ``block``
+    with the ``preprocess`` block before it, for NCHW inputs of ``data_shape`` ``(3, H, W)``)
+    that leaves ``block`` as it was: GluonCV's hybridizes it and moves its parameters to
+    ``ctx``; this one traces the graph without touching its state (``ctx`` is unused: the
+    parameters stay where they are).  The graph is the formulation in force: call it under
+    :func:`~ini_gluon.layers.portable_graph`."""
+    if layout != 'CHW':
+        raise ValueError('layout CHW only, not %r' % (layout,))
+    wrapper = nn.HybridSequential(prefix='')
+    where = next(iter(block.collect_params().values())).list_ctx()[0]
+    if preprocess is not None:
+        preprocess.initialize(ctx=where)
+        wrapper.add(preprocess)
+    wrapper.add(block)
+    try:
+        wrapper._build_cache(mx.nd.zeros((1,) + tuple(data_shape), ctx=where))
+        HybridBlock.export(wrapper, path, epoch)
+    finally:
+        wrapper._clear_cached_op()
+
+
+def import_symbol(symbol_file, param_file, ctx=None):
+    """An exported network as a ``SymbolBlock`` (``SymbolBlock.imports`` without its warning
+    that it "cannot decide type" of the input): the input ``data`` is float32."""
+    net = mx.gluon.SymbolBlock.imports(symbol_file, ['data'])     # the input typed float32
+    net.load_parameters(param_file, ctx=ctx or mx.cpu())
+    return net
+
+
+def _flat(outputs):
+    """The values of a network's output (an array, or a list of them: a feature network's) as
+    one flat float64 numpy vector."""
+    if isinstance(outputs, (list, tuple)):
+        return np.concatenate([_flat(o) for o in outputs])
+    return np.asarray(outputs.asnumpy() if hasattr(outputs, 'asnumpy') else outputs,
+                      np.float64).ravel()
 
 
 def _relative(ours, theirs):
@@ -111,28 +154,48 @@ def _write_onnx(prefix, path, shape, dynamic):
         mx.onnx.export_model(prefix + '-symbol.json', prefix + '-0000.params', [shape],
                              [np.float32], path, dynamic=dynamic,
                              dynamic_input_shapes=[(None,) + shape[1:]] if dynamic else None)
-    onnx.checker.check_model(onnx.load(path))
+    model = onnx.load(path)
+    _constant_initializers(model.graph)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def _constant_initializers(graph):
+    """The graph's initializers (the weights) no longer listed among its inputs, and those no
+    node reads removed: MXNet's exporter lists every initializer as an input, as ONNX before IR
+    version 4 required (a caller could override them: onnxruntime warns once per weight that it
+    cannot fold them), and leaves the ``axis`` constants of its ``Split`` nodes, which opset 13
+    takes as an attribute (onnxruntime warns once for each)."""
+    read = {name for node in graph.node for name in node.input}
+    kept = [i for i in graph.initializer if i.name in read]
+    weights = {i.name for i in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in weights]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    del graph.input[:]
+    graph.input.extend(inputs)
 
 
 def _run_onnx(path, batch):
+    """The outputs of the ONNX file ``path`` (onnxruntime) on ``batch``, one flat vector."""
     import onnxruntime
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3      # not the initializer-as-input notes of every parameter
-    session = onnxruntime.InferenceSession(path, options, providers=['CPUExecutionProvider'])
-    return session.run(None, {session.get_inputs()[0].name: batch})[0]
+    session = onnxruntime.InferenceSession(path, providers=['CPUExecutionProvider'])
+    return _flat(session.run(None, {session.get_inputs()[0].name: batch}))
 
 
 def _model_json(trained, shape, batch, files, errors):
     p = trained.preprocessing
+    raw = {'color': 'RGB', 'range': [0, 255],
+           'note': 'raw images: the normalisation is inside the graph'} if p else {
+        'note': "the network's own input (normalised as it was trained)"}
     return {
         'model': trained.model, 'classes': trained.classes,
-        'input': {'name': 'data', 'shape': [None if batch == 'dynamic' else batch] +
-                  list(shape[1:]), 'layout': 'NCHW',
-                  'dtype': 'float32', 'color': 'RGB', 'range': [0, 255],
-                  'note': 'raw images: the normalisation is inside the graph'},
+        'input': dict({'name': 'data', 'shape': [None if batch == 'dynamic' else batch] +
+                       list(shape[1:]), 'layout': 'NCHW', 'dtype': 'float32'}, **raw),
         'output': {'shape': ['batch', trained.classes], 'values': 'logits (softmax: the '
                                                                  'probabilities)'},
-        'preprocessing': dict(p.describe(), size=p.size, inside_graph='normalisation'),
+        'preprocessing': dict(p.describe(), size=p.size, inside_graph='normalisation')
+        if p else None,
         'source': trained.source, 'files': files, 'verified': errors,
     }
 
@@ -150,6 +213,7 @@ def export(trained, out, onnx=False, batch='dynamic', seed=0):
     size = trained.preprocessing.size
     n = 2 if batch == 'dynamic' else int(batch)
     shape = (n, 3, size, size)
+    check_utf8_path(out, 'the export folder')
     out = os.path.realpath(out)          # through a link: into the folder it names
     _check_out(out)
     _check_class_names(trained)
@@ -200,34 +264,158 @@ def _check_class_names(trained):
 
 
 def _export_into(tmp, trained, name, shape, onnx, batch, seed):
-    prefix = os.path.join(tmp, name)
-    trained.net.collect_params().reset_ctx(mx.cpu())     # export_block exports from the CPU
-    raw = np.random.RandomState(seed).uniform(0, 255, size=shape).astype(np.float32)
-    reference = check_finite_output(trained, trained.net(trained.preprocessing.normalise(
-        mx.nd.array(raw))).asnumpy(), 'the output on the verification batch')
-    raw_input = RawInput(trained.preprocessing.mean, trained.preprocessing.std)
-    # a graph every runtime converts and any device runs
-    with portable_graph(), writing(prefix + '-0000.params'):
-        try:
-            export_block(prefix, trained.net, data_shape=shape[1:], epoch=0,
-                         preprocess=raw_input, layout='CHW', ctx=mx.cpu())
-        except RuntimeError as err:     # GluonCV re-raises MXNet's failed write as this
-            raise write_failure(prefix + '-0000.params', err) from err
+    trained.net.collect_params().reset_ctx(mx.cpu())     # exported from the CPU
     files = {'symbol': name + '-symbol.json', 'params': name + '-0000.params',
              'classes': 'classes.txt', 'model': 'model.json'}
-    with warnings.catch_warnings():     # imports cannot infer the type of 'data': float32
-        warnings.simplefilter('ignore', UserWarning)
-        imported = mx.gluon.SymbolBlock.imports(prefix + '-symbol.json', ['data'],
-                                                prefix + '-0000.params', ctx=mx.cpu())
-    errors = {'mxnet': _check('the exported symbol', reference,
-                              imported(mx.nd.array(raw)).asnumpy())}
     if onnx:
         files['onnx'] = name + '.onnx'
-        path = os.path.join(tmp, files['onnx'])
-        _write_onnx(prefix, path, shape, batch == 'dynamic')
-        errors['onnx'] = _check('the ONNX file (onnxruntime)', reference, _run_onnx(path, raw))
+    errors = _write_verified(os.path.join(tmp, name), trained, shape, onnx, batch == 'dynamic',
+                             seed)
     with open(os.path.join(tmp, 'classes.txt'), 'w', encoding='utf-8') as f:
         f.write(''.join('%s\n' % c for c in trained.class_names))
     with open(os.path.join(tmp, 'model.json'), 'w') as f:
         json.dump(_model_json(trained, shape, batch, files, errors), f, indent=1)
     return files
+
+
+def _params_ctx(net):
+    return next(iter(net.collect_params().values())).list_ctx()[0]
+
+
+def _write_verified(prefix, trained, shape, onnx, dynamic, seed):
+    """Write ``prefix-symbol.json``, ``prefix-0000.params`` and with ``onnx`` ``prefix.onnx``
+    of ``trained.net`` (the portable graph, its preprocessing inside: raw images in; ``None``:
+    the network's own input) and check them against the live network on one random batch of
+    ``shape``; returns the relative differences, ``{'mxnet': ..., 'onnx': ...}``."""
+    net, p = trained.net, trained.preprocessing
+    ctx = _params_ctx(net)
+    rng = np.random.RandomState(seed)
+    if p is None:
+        raw = rng.normal(size=shape).astype(np.float32)
+        data = mx.nd.array(raw, ctx=ctx)
+    else:
+        raw = rng.uniform(0, 255, size=shape).astype(np.float32)
+        data = p.normalise(mx.nd.array(raw)).as_in_context(ctx)
+    outputs = net(data)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    check_finite_output(trained, np.concatenate([o.asnumpy().reshape(shape[0], -1)
+                                                 for o in outputs], axis=1),
+                        'the output on the verification batch')
+    reference = _flat(outputs)
+    # a graph every runtime converts and any device runs
+    with portable_graph(), writing(prefix + '-0000.params'):    # a failed write: OSError
+        export_block(prefix, net, data_shape=shape[1:], epoch=0, ctx=ctx,
+                     preprocess=None if p is None else RawInput(p.mean, p.std))
+    imported = import_symbol(prefix + '-symbol.json', prefix + '-0000.params')
+    errors = {'mxnet': _check('the exported symbol', reference,
+                              _flat(imported(mx.nd.array(raw))))}
+    if onnx:
+        path = prefix + '.onnx'
+        _write_onnx(prefix, path, shape, dynamic)
+        errors['onnx'] = _check('the ONNX file (onnxruntime)', reference, _run_onnx(path, raw))
+    return errors
+
+
+def _exportable(model, mean, std):
+    """``model`` (a network or a :class:`~ini_gluon.run.trained.Trained`) as a ``Trained``
+    whose preprocessing is ``mean`` and ``std`` (``None``: the run's for a ``Trained``, none
+    for a network)."""
+    if isinstance(model, Trained):
+        if mean is not None or std is not None:
+            raise ValueError('%s carries its run\'s normalisation: give no mean or std'
+                             % model.model)
+        return model
+    if not isinstance(model, HybridBlock):
+        raise ValueError('expected a network (a HybridBlock) or a Trained, not %s'
+                         % type(model).__name__)
+    name = getattr(model, 'model_name', model.name)
+    check_initialised(model)
+    if (mean is None) != (std is None):
+        raise ValueError('give both mean and std (the normalisation put inside the graph), or '
+                         'neither')
+    side = getattr(model, 'input_shape', (1, 3, 32, 32))[-1]
+    p = None
+    if mean is not None:
+        p = Preprocessing(side, None, _channels('mean', mean), _channels('std', std))
+        if not all(v > 0 for v in p.std):
+            raise ValueError('std must be 3 positive numbers, not %s' % (list(std),))
+    cfg = getattr(model, 'default_cfg', {})
+    return Trained(model, name, cfg.get('num_classes'), None, p, None,
+                   {'run': None, 'which': None, 'epoch': None,
+                    'params': 'of the network %s as given' % name})
+
+
+def _channels(what, values):
+    try:
+        values = [float(v) for v in values]
+    except (TypeError, ValueError):
+        values = []
+    if len(values) != 3 or not all(np.isfinite(values)):
+        raise ValueError('%s must be 3 numbers (R, G, B, in [0, 1] units)' % what)
+    return values
+
+
+def export_network(model, prefix, onnx=False, mean=None, std=None, batch='dynamic', seed=0):
+    """Export a network for deployment, verified: ``ini_gluon.export(net, prefix, ...)``.
+
+    Writes ``<prefix>-symbol.json`` and ``<prefix>-0000.params`` (and, with ``onnx``,
+    ``<prefix>.onnx``, ONNX opset 13): the portable graph of the network, with the
+    normalisation inside where one is given, checked on one random batch through the exported
+    MXNet files and onnxruntime against the live network (more than 1e-4 relative difference:
+    :class:`ExportError`, nothing written).  Files of those names are replaced; the network is
+    left as it was (its device, its hybridization).
+
+    Parameters
+    ----------
+    model : HybridBlock or Trained
+        A network (``get_model``'s, initialised, or any Gluon ``HybridBlock`` with
+        ``input_shape``), or a trained one (:func:`~ini_gluon.run.trained.open_run`), whose
+        run's normalisation goes inside the graph.
+    prefix : str
+        ``'out/model'``: the folder (created if absent) and the files' stem.
+    onnx : bool, default False
+        Also write the ONNX file (needs ``onnx==1.14.1`` and ``onnxruntime``).
+    mean, std : sequence of 3 floats, optional
+        For a network: the normalisation ``(x / 255 - mean) / std`` to put inside the graph,
+        in [0, 1] units per RGB channel, so that the export takes raw [0, 255] images (the
+        network's ``default_cfg['mean']``, ``['std']`` are its paper's data set's); without,
+        the export takes what the network takes.
+    batch : 'dynamic' or int
+        The ONNX file's batch dimension (and the verification batch: 2 for dynamic).
+
+    Returns
+    -------
+    dict
+        What the command's ``model.json`` holds: ``model``, ``input`` (name, shape, layout,
+        range), ``preprocessing``, ``files`` (the paths written), ``verified`` (the relative
+        differences), ``source``.
+    """
+    trained = _exportable(model, mean, std)
+    if batch != 'dynamic' and not (isinstance(batch, int) and 1 <= batch <= MAX_BATCH):
+        raise ValueError("batch must be 'dynamic' or a batch size from 1 to %d, not %r"
+                         % (MAX_BATCH, batch))
+    folder, name = os.path.split(os.path.abspath(prefix))
+    if not name or str(prefix).endswith(os.sep):
+        raise ValueError('prefix %r names a folder: give the files\' stem too, as in '
+                         '\'out/model\'' % (prefix,))
+    if onnx:
+        check_onnx()
+    n = 2 if batch == 'dynamic' else batch
+    side = trained.preprocessing.size if trained.preprocessing else \
+        getattr(trained.net, 'input_shape', (1, 3, 32, 32))[-1]
+    shape = (n, 3, side, side)
+    os.makedirs(folder, exist_ok=True)
+    clean_temporaries(folder, 'export-%s' % name)
+    tmp = tempfile.mkdtemp(prefix=tmp_prefix('export-%s-' % name), dir=folder)
+    try:
+        errors = _write_verified(os.path.join(tmp, name), trained, shape, onnx,
+                                 batch == 'dynamic', seed)
+        files = {'symbol': name + '-symbol.json', 'params': name + '-0000.params'}
+        if onnx:
+            files['onnx'] = name + '.onnx'
+        for key, f in sorted(files.items()):
+            os.replace(os.path.join(tmp, f), os.path.join(folder, f))
+            files[key] = os.path.join(folder, f)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _model_json(trained, shape, batch, files, errors)

@@ -30,8 +30,8 @@ from mxnet.base import MXNetError
 
 __all__ = ['TMP', 'OLD', 'tmp_prefix', 'old_name', 'alive', 'clean_temporaries', 'atomic_write',
            'atomic_write_text', 'as_other_outputs', 'write_failure', 'writing', 'MANIFEST',
-           'check_output_folder', 'record_outputs', 'digest', 'JSONFileError', 'MAX_JSON_BYTES',
-           'read_json', 'read_json_lines', 'parse_json']
+           'check_output_folder', 'check_utf8_path', 'record_outputs', 'digest',
+           'JSONFileError', 'MAX_JSON_BYTES', 'read_json', 'read_json_lines', 'parse_json']
 
 TMP = '.ini-gluon-tmp-'
 OLD = '.ini-gluon-old-'
@@ -186,11 +186,22 @@ def _manifest(folder):
         return {}
 
 
+def check_utf8_path(path, what):
+    """Refuse (``ValueError``, one line) a path that is not UTF-8 text: MXNet's C library reads
+    and writes only paths of UTF-8 names, and fails on others with a message naming no file."""
+    try:
+        path.encode('utf-8')
+    except UnicodeEncodeError:
+        raise ValueError('%s %s is not UTF-8 text: MXNet reads and writes only paths of UTF-8 '
+                         'names; give another' % (what, ascii(path)[1:-1])) from None
+
+
 def check_output_folder(folder, names, flag='--out'):
     """Refuse (``ValueError``, one line) an output ``folder`` that is a file, or that holds a
     file of one of ``names`` the project did not write there (or that was changed since): a
     user's file is never replaced.  Files the project wrote are listed with their SHA-1 in the
     folder's ``.ini-gluon-outputs.json`` (:func:`record_outputs`)."""
+    check_utf8_path(folder, flag)
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ValueError('%s %s is a file, not a folder' % (flag, folder))
     ours = _manifest(folder)

@@ -34,7 +34,7 @@ from ..models import get_model, resolve_model_name
 from .checkpoint import (CheckpointError, best_epoch, best_paths, best_record, check_weights,
                          checked_row, checkpoint_folders, describe_non_finite, latest_checkpoint,
                          read_meta)
-from .files import JSONFileError, read_json, read_json_lines
+from .files import JSONFileError, check_utf8_path, read_json, read_json_lines
 from .settings import IDENTITY, LIMITS, TRAINING, Settings, differences, from_json
 
 __all__ = ['RunError', 'Trained', 'Preprocessing', 'open_run', 'open_params', 'load_trained',
@@ -362,6 +362,10 @@ def read_image(path):
     """An image file as an HWC uint8 RGB NDArray; :class:`RunError` where it cannot be read."""
     if not os.path.isfile(path):
         raise RunError('image %r not found' % (path,))
+    try:
+        check_utf8_path(path, 'image')
+    except ValueError as err:
+        raise RunError(str(err)) from None
     with _decoder_said() as said:
         try:
             image = mx.image.imread(path, flag=1, to_rgb=True)
