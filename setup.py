@@ -25,7 +25,10 @@ setup(
         'mxop',
         'scikit-learn',   # its bundled digits: the offline demo data set
         'scipy',          # scipy.io reads SVHN's .mat files (and the tests write them)
-        'Pillow',         # PIL: tests/test_imagenet.py writes the image-folder JPEGs
+        'Pillow',         # PIL: tests/test_imagenet.py writes the image-folder JPEGs;
+                          # RandAugment's operations (--rand-augment)
+        'PyYAML',         # --config FILE of YAML (safe_load)
+        'tensorboardX',   # --tensorboard: TensorBoard's event files without TensorFlow
     ],
     extras_require={
         # the CPU and GPU wheels of MXNet conflict: install exactly one
@@ -34,7 +37,8 @@ setup(
         # python -m ini_gluon.export --onnx: MXNet 1.9.1's exporter needs onnx.mapping, which
         # later onnx releases removed
         'onnx': ONNX,
-        # make test lints with ruff (ruff.toml), then runs pytest on both cores (-n 2)
-        'test': ['pytest', 'pytest-xdist', 'ruff'] + ONNX,
+        # make test lints with ruff (ruff.toml), then runs pytest on both cores (-n 2);
+        # tensorboard: its own reader checks the event files of --tensorboard
+        'test': ['pytest', 'pytest-xdist', 'ruff', 'tensorboard'] + ONNX,
     },
 )

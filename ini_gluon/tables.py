@@ -14,11 +14,12 @@ from mxop.gluon import count_ops
 from ._argparse import command_parser, run_command
 from .layers.g_filters import DILATED
 from .models import get_model, parse_model_name
-from .models.sinet import SINET_BLOCKS, STEM_FILTERS, SINet
+from .models.sinet import SINET_BLOCKS, STEM_FILTERS, SINet, SIUnit
 from .analysis import throughput
 from .analysis.summary import count_params, param_shapes
 
-__all__ = ['PAPER_PARAMS', 'PAPER_FLOPS', 'param_rows', 'flops_rows', 'render']
+__all__ = ['PAPER_PARAMS', 'PAPER_FLOPS', 'param_rows', 'flops_rows', 'aggregation_rows',
+           'render']
 
 # (model, paper's count in M, original code's exact count or None, note when off by > 1 %)
 # Notes are format strings over the counts of this run: ``{p[name]}`` parameters,
@@ -152,6 +153,36 @@ def param_rows():
     return rows
 
 
+# Section V-B averages the shapes' maps; eq. 10-11 concatenate them: the paper's counts of
+# two rows (Tables II and III) against both readings
+AGGREGATION_PAPER = [('ini_wrn28_10_square3', 36.88), ('ini_resnet164_mix5d', 2.04)]
+
+
+def aggregation_rows():
+    """``[(name, paper_M, averaged, concatenated)]``: the counts with the default ``sum``
+    aggregation and with ``_concat`` (eq. 10-11 taken literally), CIFAR-10 heads."""
+    return [(name, paper, count_params(get_model(name, classes=10)),
+             count_params(get_model(name + '_concat', classes=10)))
+            for name, paper in AGGREGATION_PAPER]
+
+
+def render_aggregation(rows):
+    """The section on averaging against concatenating the G-filter shapes' maps."""
+    out = ['', '### The shapes\' maps: averaged, not concatenated', '',
+           'Eq. 10-11 concatenate the maps of a set\'s G-filter shapes along the columns '
+           '(`C^g = n_max * sum_j m_j`). The project averages them instead, each zero-filled to '
+           '`n_max x m_max` (`C^g = n_max * m_max`; `aggregation=\'sum\'`, the default), '
+           'because the paper\'s counts are those of averaging; `_concat` in a name builds eq. '
+           '10-11 as written:', '',
+           '| model | paper (M) | averaged (default) | deviation | concatenated (`_concat`) | '
+           'deviation |', '|---|---:|---:|---:|---:|---:|']
+    for name, paper, averaged, concatenated in rows:
+        out.append('| `%s` | %.2f | {:,} | %+.2f %% | {:,} | %+.2f %% |'.format(
+            averaged, concatenated) % (name, paper, _dev(averaged, paper * 1e6),
+                                       _dev(concatenated, paper * 1e6)))
+    return out
+
+
 def imagenet_rows():
     """``[(paper's row, model template, paper_M, {version: ours})]`` of Table V, 1000
     classes."""
@@ -252,10 +283,31 @@ def _imagenet_counts(name, cache):
     return cache[name]
 
 
+def trainable_params(name, input_shape=_IMAGENET, classes=1000):
+    """The parameters of ``name`` that training updates (BatchNorm running statistics out)."""
+    net = get_model(name, classes=classes)
+    shapes = param_shapes(net, input_shape)
+    return int(sum(np.prod(shapes[key]) for key, param in net.collect_params().items()
+                   if param.grad_req != 'null'))
+
+
 def sinet_rows():
-    """``[(name, parameters, multiply-adds, paper's parameters, paper's multiply-adds)]`` of
-    Table 2, at 224 x 224 with 1000 classes."""
-    return [(name,) + _imagenet_counts(name, {}) + (p, f) for name, p, f in PAPER_SINET]
+    """``[(name, parameters, multiply-adds, paper's parameters, paper's multiply-adds,
+    trainable parameters)]`` of Table 2, at 224 x 224 with 1000 classes."""
+    return [(name,) + _imagenet_counts(name, {}) + (p, f, trainable_params(name))
+            for name, p, f in PAPER_SINET]
+
+
+def _plain_units():
+    """``(units, units without exchange nor funnel)`` of SINet as Table 1 is read."""
+    units = [b for b in _blocks_of(SINet(SINET_BLOCKS)) if isinstance(b, SIUnit)]
+    return len(units), sum(1 for u in units if not (u.exchange or u.funnel))
+
+
+def _blocks_of(block):
+    for child in block._children.values():
+        yield child
+        yield from _blocks_of(child)
 
 
 def ablation_rows():
@@ -339,16 +391,21 @@ def render_sinet(rows):
     """The Table 2 section, with the reading of Table 1."""
     out = ['', '## SINet (SINet paper, Table 2)', '',
            'ImageNet, 224 x 224, 1000 classes; parameters as above (BatchNorm running '
-           'statistics included), multiply-adds counted by `mxop`. Target: within %d %% of '
-           'Table 2.' % SINET_TOLERANCE, '',
-           '| model | ours | paper | deviation | multiply-adds | paper | deviation | within '
-           '%d %% |' % SINET_TOLERANCE, '|---|---:|---:|---:|---:|---:|---:|:---:|']
-    for name, p, f, pp, pf in rows:
-        ok = max(abs(_dev(p, pp)), abs(_dev(f, pf))) <= SINET_TOLERANCE
-        out.append('| `%s` | {:,} | %.1fM | %+.2f %% | %s | %s | %+.2f %% | %s |'.format(p)
-                   % (name, pp / 1e6, _dev(p, pp), _giga(f), _giga(pf), _dev(f, pf),
-                      'yes' if ok else 'no'))
+           'statistics included) and, beside them, the trainable ones, without the running '
+           'statistics, which the SINet paper does not count; multiply-adds counted by `mxop`. '
+           'Target: within %d %% of Table 2.' % SINET_TOLERANCE, '',
+           '| model | ours | deviation | trainable | deviation | paper | multiply-adds | paper '
+           '| deviation | within %d %% |' % SINET_TOLERANCE,
+           '|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|']
+    for name, p, f, pp, pf, trainable in rows:
+        ok = max(abs(_dev(p, pp)), abs(_dev(trainable, pp)),
+                 abs(_dev(f, pf))) <= SINET_TOLERANCE
+        out.append('| `%s` | {:,} | %+.2f %% | {:,} | %+.2f %% | %.1fM | %s | %s | %+.2f %% | '
+                   '%s |'.format(p, trainable)
+                   % (name, _dev(p, pp), _dev(trainable, pp), pp / 1e6, _giga(f), _giga(pf),
+                      _dev(f, pf), 'yes' if ok else 'no'))
     tn, nt = _literal_reading('tn'), _literal_reading('nt')
+    units, plain = _plain_units()
     out += ['', '### Reading of Table 1', '',
             'The paper\'s Table 1 is partly lost. Kept as legible: the widths 40w, 80w, 96w, '
             '192w, the kernels 5, 5, 3, 5 of Blocks 2-5, expansion t = 4, two groups, the '
@@ -357,8 +414,8 @@ def render_sinet(rows):
             '| block | channels | kernel | t | n | inferred from |',
             '|---|---:|---:|---:|---:|---|']
     reasons = ['432w pooled - (40 + 80 + 96 + 192)w = 24w; kernel, t and n as MobileNetV2\'s '
-               'first bottleneck'] + ['n: the unit counts that bring all four widths nearest '
-                                      'Table 2'] * 4
+               'first bottleneck'] + ['n: fitted, not read: the unit counts that bring all '
+                                      'four widths nearest Table 2'] * 4
     for i, ((c, k, t, n), why) in enumerate(zip(SINET_BLOCKS, reasons)):
         out.append('| Block %d | %dw | %dx%d | %d | %d | %s |' % (i + 1, c, k, k, t, n, why))
     out += ['', 'Stem: 3x3, stride 1, %d filters (every SI Block halves the resolution and '
@@ -368,7 +425,13 @@ def render_sinet(rows):
             't = 3, 6, 6, 6, {:,} and %s (Table 2: 3.0M and 208M). The funnel is grouped '
             '(g = 2) over the group-by-group concatenation; widths are rounded to multiples of '
             '8 (MobileNetV2\'s rule); the decision layer is 1280 wide up to w = 1, 1280w '
-            'above.'.format(tn[0], nt[0]) % (STEM_FILTERS, _giga(tn[1]), _giga(nt[1]))]
+            'above.'.format(tn[0], nt[0]) % (STEM_FILTERS, _giga(tn[1]), _giga(nt[1])), '',
+            'Of the %d SI units, %d have neither exchanged shortcut nor funnel: the first unit '
+            'of every block, which changes width and resolution (as MobileNetV2\'s first unit '
+            'of a sequence has no shortcut), hence all of Blocks 1 and 2 (one unit each: Block '
+            '1 as MobileNetV2\'s first bottleneck, Block 2 fitted); the exchange and the funnel '
+            'are in the other %d.'
+            % (units, plain, units - plain)]
     return out
 
 
@@ -446,29 +509,37 @@ def _ablation_notes(rows):
     return notes
 
 
-def render(params, flops, imagenet=(), sinet=(), ablation=()):
-    """The Markdown of ``docs/fidelity.md``."""
-    ctx = note_context(params, flops)
-    out = ['# Fidelity to the papers', '',
-           'Produced by `python -m ini_gluon.tables > docs/fidelity.md` from the current code.',
-           '', '## Parameters', '',
-           'All parameters Gluon holds (BatchNorm running statistics included), CIFAR-10 heads, '
-           'default `sum` aggregation. "Original code" is the exact count of the authors\' MXNet '
-           'implementation of the CMPE-SE blocks (the open-source code of the CMPE-SE paper, '
-           'Section 4.1, footnote 1), 10 classes.', '',
-           'The suffix `d` of a G-filter set adds the dilated G-filter of Table I, written '
-           '`(5 x 5, s = 2)`: a %dx%d kernel with dilation %d, %d weights over a %dx%d '
-           'receptive field (Section V-C: "only one type of dilated G-filter is used: 5x5 '
-           'receptive field, dilated rate = 2").' % ((DILATED.rows, DILATED.cols,
-                                                    DILATED.dilation,
-                                                    DILATED.rows * DILATED.cols) + DILATED.field),
-           '',
-           '| model | ours | paper (M) | original code | deviation | within 1 % |',
-           '|---|---:|---:|---:|---:|:---:|']
+def _over_se(name, ours, paper):
+    """What the attention of ``name`` adds to SE on the same backbone, ours and the paper's
+    (``''`` for SE itself, a plain backbone, or a backbone without an SE row)."""
+    spec = parse_model_name(name)
+    se = 'se_' + spec._replace(attn=None).name
+    if spec.attn is None or name == se or se not in ours:
+        return ''
+    return '{:+,} / {:+.2f}M'.format(ours[name] - ours[se], (paper[name] - paper[se]) / 1e6)
+
+
+def _over_se_summary(params):
+    """One sentence: the range of what InI adds to SE on WRN-28-10, ours and the paper's."""
+    ours = {row[0]: row[1] for row in params}
+    paper = {row[0]: row[2] * 1e6 for row in params}
+    ini = [n for n in ours if n.startswith('ini_wrn28_10_')]
+    added = [ours[n] - ours['se_wrn28_10'] for n in ini]
+    theirs = [paper[n] - paper['se_wrn28_10'] for n in ini]
+    return ('On WRN-28-10 the InI rows add %.2f-%.2fM to SE where the paper\'s add %.2f-%.2fM.'
+            % (min(added) / 1e6, max(added) / 1e6, min(theirs) / 1e6, max(theirs) / 1e6))
+
+
+def _param_table(params, ctx):
+    """The CIFAR parameter table's rows and its numbered notes."""
+    ours = {row[0]: row[1] for row in params}
+    paper = {row[0]: row[2] * 1e6 for row in params}
+    out = ['| model | ours | paper (M) | original code | deviation | within 1 % | over SE: ours '
+           '/ paper |', '|---|---:|---:|---:|---:|:---:|---:|']
     notes = []
-    for name, ours, paper, original, dev, note in params:
+    for name, count, paper_m, original, dev, note in params:
         orig = '' if original is None else '{:,}{}'.format(
-            original, ' (equal)' if original == ours else ' (DIFFERS)')
+            original, ' (equal)' if original == count else ' (DIFFERS)')
         ok = 'yes'
         if abs(dev) > 1.0:
             text = (note.format(**dict(ctx, row=ctx['row'].get(name, {})))
@@ -476,9 +547,41 @@ def render(params, flops, imagenet=(), sinet=(), ablation=()):
             if text not in notes:
                 notes.append(text)
             ok = 'no (note %d)' % (notes.index(text) + 1)
-        out.append('| `%s` | {:,} | %.2f | %s | %+.2f %% | %s |'.format(ours)
-                   % (name, paper, orig, dev, ok))
+        out.append('| `%s` | {:,} | %.2f | %s | %+.2f %% | %s | %s |'.format(count)
+                   % (name, paper_m, orig, dev, ok, _over_se(name, ours, paper)))
+    return out, notes
+
+
+def _params_intro():
+    return ['## Parameters', '',
+            'All parameters Gluon holds (BatchNorm running statistics included), CIFAR-10 '
+            'heads, default `sum` aggregation (below). "Original code" is the exact count of the '
+            'authors\' MXNet implementation of the CMPE-SE blocks (the open-source code of the '
+            'CMPE-SE paper, Section 4.1, footnote 1), 10 classes.', '',
+            'The suffix `d` of a G-filter set adds the dilated G-filter of Table I, written '
+            '`(5 x 5, s = 2)`: a %dx%d kernel with dilation %d, %d weights over a %dx%d '
+            'receptive field (Section V-C: "only one type of dilated G-filter is used: 5x5 '
+            'receptive field, dilated rate = 2").' % ((DILATED.rows, DILATED.cols,
+                                                     DILATED.dilation,
+                                                     DILATED.rows * DILATED.cols)
+                                                    + DILATED.field), '',
+            'The paper gives its counts to 0.01M, and the attention variants of WRN-28-10 '
+            'differ from each other by under 1 %, so "within 1 %" cannot tell them apart: "over '
+            'SE" is what each attention adds to SE on the same backbone, ours exactly against '
+            'the difference of the paper\'s two rows (each rounded to 0.01M).', '']
+
+
+def render(params, flops, imagenet=(), sinet=(), ablation=(), aggregation=()):
+    """The Markdown of ``docs/fidelity.md``."""
+    ctx = note_context(params, flops)
+    out = ['# Fidelity to the papers', '',
+           'Produced by `python -m ini_gluon.tables > docs/fidelity.md` from the current code.',
+           ''] + _params_intro()
+    table, notes = _param_table(params, ctx)
+    out += table + ['', _over_se_summary(params)] if 'se_wrn28_10' in ctx['p'] else table
     out += [''] + ['%d. %s' % (i + 1, n) for i, n in enumerate(notes)]
+    if aggregation:
+        out += render_aggregation(aggregation)
     if imagenet:
         out += render_imagenet(imagenet)
     if sinet:
@@ -498,7 +601,7 @@ def render(params, flops, imagenet=(), sinet=(), ablation=()):
 
 def _write(args):
     sys.stdout.write(render(param_rows(), [] if args.no_flops else flops_rows(),
-                            imagenet_rows(), sinet_rows(), ablation_rows()))
+                            imagenet_rows(), sinet_rows(), ablation_rows(), aggregation_rows()))
     sys.stdout.flush()          # a full device says so here, in one line, not as Python ends
     return 0
 

@@ -9,6 +9,7 @@ survive, and Ctrl-Z go to a launcher in a process of its own.
 """
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -19,18 +20,21 @@ from types import SimpleNamespace
 import pytest
 
 import ini_gluon.training.launch as launch
+from ini_gluon.training.hosts import placement, read_hosts, remote_nodes
 import ini_gluon.training.processes as processes
 from ini_gluon import seeds
 from ini_gluon.run.folder import in_use
 
 PACKAGE = os.path.dirname(os.path.abspath(seeds.__file__))
+SSH_STUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ssh_stub.py')
 LAUNCH = 'python -m ini_gluon.training.launch'
 SEEDS = 'python -m ini_gluon.seeds launch'
 
 # a node or run: starts a child (`sleep 300`), writes "<its pid> <the child's pid>" into
 # $STAND_IN_DIR/<role>-<pid> (and, as a training run, its pid into the run folder's lock), then
 # as $STAND_IN says: sleep; spin (a worker uses CPU time); first-exits (the first worker exits
-# 0 at once); ignore-term (SIGTERM ignored); done (a worker exits 0 after 1.5 s)
+# 0 at once); first-fails (the first worker exits 3 at once); ignore-term (SIGTERM ignored);
+# done (a worker exits 0 after 1.5 s)
 STAND_IN = r'''
 import os, signal, subprocess, sys, time
 mode, out = os.environ.get('STAND_IN', 'sleep'), os.environ['STAND_IN_DIR']
@@ -48,10 +52,10 @@ path = os.path.join(out, '%s-%d' % (role, os.getpid()))
 with open(path + '.tmp', 'w') as f:
     f.write('%d %d' % (os.getpid(), child.pid))
 os.rename(path + '.tmp', path)
-if role == 'worker' and mode == 'first-exits':
+if role == 'worker' and mode in ('first-exits', 'first-fails'):
     try:
         os.close(os.open(os.path.join(out, 'first'), os.O_CREAT | os.O_EXCL))
-        sys.exit(0)
+        sys.exit(0 if mode == 'first-exits' else 3)
     except FileExistsError:
         pass
 end = time.time() + (1.5 if role == 'worker' and mode == 'done' else 300)
@@ -74,6 +78,7 @@ for name, path in (('ini_gluon', sys.argv[1]), ('ini_gluon.training',
 '''
 LAUNCH_DRIVER = NO_INIT + r'''
 import ini_gluon.training.launch as launch
+from ini_gluon.training.hosts import placement, read_hosts, remote_nodes
 launch.SERVE = [sys.executable, sys.argv[2]]
 sys.exit(launch.main(sys.argv[3:]))
 '''
@@ -391,6 +396,107 @@ def test_without_its_guard_a_child_still_dies_with_its_parent(stand_in):
     assert driver.wait(5) == -signal.SIGKILL
     assert _all_gone([child])
     os.kill(its_sleep, signal.SIGKILL)      # the death signal reaches the child alone
+
+
+# ---------------------------------------------------------------- the launcher over ssh
+def _hosts(folder, *lines):
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, 'hosts')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
+
+
+def _over_ssh(case, *lines):
+    """The launcher's options of a job over the stub ssh (the nodes run here, each in a session
+    of its own, as sshd runs them) on the hosts ``lines``."""
+    return ['-H', _hosts(case.folder, *lines), '--ssh', '%s %s' % (sys.executable, SSH_STUB),
+            '--fail-timeout', '1']
+
+
+def test_a_hosts_file_places_the_nodes_as_it_says(tmp_path):
+    path = _hosts(str(tmp_path), '# the cluster', 'alpha:2', '', 'beta  # one slot', 'gamma:1')
+    hosts = read_hosts(path)
+    assert hosts == [('alpha', 2), ('beta', 1), ('gamma', 1)]
+    # the scheduler on the first host, the servers one a host, the workers by slots, again
+    # from the first when there are more workers than slots
+    assert placement(hosts, 6, 2) == [
+        ('scheduler', 'alpha'), ('server 0', 'alpha'), ('server 1', 'beta'),
+        ('worker 0', 'alpha'), ('worker 1', 'alpha'), ('worker 2', 'beta'), ('worker 3', 'gamma'),
+        ('worker 4', 'alpha'), ('worker 5', 'alpha')]
+    nodes = remote_nodes(['python', 'train cifar.py'], ['python', '-c', 'import mxnet'],
+                         [('localhost', 1)], 1, 1, ['ssh', '-p', '22'], '/the job', 9000,
+                         {'OMP_NUM_THREADS': '1', 'HOME': '/root'})
+    assert [name for name, _ in nodes] == ['scheduler on localhost', 'server 0 on localhost',
+                                           'worker 0 on localhost']
+    argv = nodes[2][1]
+    assert argv[:4] == ['ssh', '-p', '22', 'localhost'] and argv[4].startswith('exec sh -c ')
+    script = shlex.split(argv[4])[3]
+    assert script.startswith("export DMLC_INTERFACE=lo DMLC_NODE_HOST=127.0.0.1 "
+                             "DMLC_NUM_SERVER=1 DMLC_NUM_WORKER=1 DMLC_PS_ROOT_PORT=9000 "
+                             "DMLC_PS_ROOT_URI=127.0.0.1 DMLC_ROLE=worker OMP_NUM_THREADS=1\n"
+                             "cd '/the job' || exit 2\n")
+    assert "python 'train cifar.py' </dev/null &" in script and 'HOME' not in script
+
+
+@pytest.mark.parametrize('lines, message', [
+    (['alpha:0'], "line 1: 'alpha:0' is not host or host:slots"),
+    (['# none'], 'lists no host'),
+    (['alpha', 'be ta'], "line 2: 'be ta' is not host or host:slots"),
+], ids=['no-slots', 'empty', 'space'])
+def test_a_bad_hosts_file_is_one_line_and_starts_nothing(lines, message, tmp_path, capsys,
+                                                        monkeypatch):
+    monkeypatch.setattr(processes.Children, 'start', None)       # nothing may start
+    path = _hosts(str(tmp_path), *lines)
+    with pytest.raises(SystemExit) as exit_:
+        launch.main(['-H', path, '--', 'python', 'train.py'])
+    line = _one_line(capsys)
+    assert exit_.value.code == 2 and line.startswith('%s: error: hosts file %s' % (LAUNCH, path))
+    assert message in line
+
+
+def test_over_ssh_a_signal_to_the_launcher_stops_the_nodes_on_their_hosts(case, capsys):
+    thread = _after_start(case.folder, 4, (0.2, _to_me(signal.SIGTERM)))
+    assert _launch(thread, case, *_over_ssh(case, 'localhost:2')) == 143
+    assert _one_line(capsys) == '%s: SIGTERM received: the job was stopped' % LAUNCH
+    # each node and its sleep, ended on their side when their ssh ended
+    assert len(thread.started) == 4 and _all_gone(_pids(thread.started))
+    roles = sorted(name.split('-')[0] for name in thread.started)
+    assert roles == ['scheduler', 'server', 'worker', 'worker']
+
+
+def test_over_ssh_a_failing_worker_ends_the_job_whole(case, capsys):
+    case.mode('first-fails')
+    thread = _after_start(case.folder, 4)
+    assert _launch(thread, case, *_over_ssh(case, 'localhost', '127.0.0.1')) == 1
+    assert re.fullmatch(r'%s: error: worker 0 on localhost \(pid \d+\) exited with code 3; '
+                        r'the job was stopped|%s: error: worker 1 on 127\.0\.0\.1 \(pid \d+\) '
+                        r'exited with code 3; the job was stopped' % (LAUNCH, LAUNCH),
+                        _one_line(capsys))
+    assert _all_gone(_pids(thread.started))
+
+
+@pytest.mark.parametrize('extra, message', [
+    (['--stall-timeout', '5'], '--stall-timeout watches this machine\'s processes; the nodes of '
+                               '-H run elsewhere: leave it out or give 0'),
+    (['--ssh', 'no-such-ssh -p 22'], 'the ssh command no-such-ssh: not found on PATH'),
+], ids=['stall', 'no-ssh'])
+def test_the_ssh_options_bad_input_is_one_line(extra, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(processes.Children, 'start', None)
+    with pytest.raises(SystemExit) as exit_:
+        launch.main(['-H', _hosts(str(tmp_path), 'localhost')] + extra + ['--', 'train.py'])
+    assert exit_.value.code == 2 and _one_line(capsys) == '%s: error: %s' % (LAUNCH, message)
+
+
+def test_sigkill_of_the_launcher_ends_the_nodes_it_started_over_ssh(stand_in):
+    folder = stand_in.folder('sigkill-ssh')
+    hosts = _hosts(folder + '-hosts', 'localhost:2')
+    driver = stand_in.driver('launch', 'sigkill-ssh', '-H', hosts, '--ssh', '%s %s' % (
+        sys.executable, SSH_STUB), '-n', '2', '--', sys.executable, stand_in.script)
+    started = _started(folder, 4)
+    driver.kill()
+    assert driver.wait(5) == -signal.SIGKILL
+    assert _all_gone(_pids(started))            # ssh died with it: each node ended on its side
 
 
 # ---------------------------------------------------------------- seeds launch

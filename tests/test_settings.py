@@ -25,7 +25,7 @@ def _resolved(script, *extra):
 def test_the_parser_has_an_option_for_each_declared_setting_with_flags(script):
     declared = {n for n, d in declarations(script).items() if d.flags}
     parser = build_parser(script)
-    dests = {a.dest for a in parser._actions} - {'help', 'dry_run', 'debug'}
+    dests = {a.dest for a in parser._actions} - {'help', 'config', 'dry_run', 'debug'}
     assert dests == declared
     flags = {f for a in parser._actions for f in a.option_strings}
     assert {'--lr', '--resume-from', '--save-dir', '-j'} <= flags
@@ -67,7 +67,10 @@ def test_roles_give_the_run_identity_and_what_a_resume_may_not_change():
     assert set(RUN_TRAINING) == {
         'num_epochs', 'batch_size', 'lr', 'lr_decay', 'lr_decay_epoch', 'lr_mode',
         'warmup_epochs', 'wd', 'momentum', 'mixup', 'mixup_alpha', 'mixup_off_epoch', 'seed',
-        'augment', 'drop_rate', 'dtype', 'input_size', 'crop_ratio'}
+        'augment', 'drop_rate', 'dtype', 'input_size', 'crop_ratio',
+        # today's recipe options: each changes what is trained
+        'optimizer', 'no_wd_bn_bias', 'label_smoothing', 'cutmix', 'random_erasing',
+        'rand_augment', 'ema'}
 
 
 def test_another_spelling_of_the_network_is_the_same_run_and_a_changed_lr_is_not():

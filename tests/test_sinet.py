@@ -207,9 +207,24 @@ def test_row_a_counts_are_gluoncvs():
 def test_table2_rows_within_ten_percent():
     rows = tables.sinet_rows()
     assert [r[0] for r in rows] == ['sinet_1_0', 'sinet_1_2', 'sinet_1_6', 'sinet_1_8']
-    for name, params, flops, paper_params, paper_flops in rows:
+    for name, params, flops, paper_params, paper_flops, trainable in rows:
         assert abs(params / paper_params - 1) <= 0.10, name
+        assert abs(trainable / paper_params - 1) <= 0.10, name
         assert abs(flops / paper_flops - 1) <= 0.10, name
+
+
+def test_trainable_counts_leave_out_the_running_statistics():
+    """Every BatchNorm of SINet holds two running statistics per channel, not trained."""
+    net = ig.get_model('sinet_0_2', classes=10)
+    net.initialize()
+    net(mx.nd.zeros((1, 3, 224, 224)))
+    running = sum(p.data().size for name, p in net.collect_params().items()
+                  if name.endswith(('running_mean', 'running_var')))
+    gammas = sum(p.data().size for name, p in net.collect_params().items()
+                 if name.endswith('gamma'))
+    assert running == 2 * gammas > 0
+    assert tables.trainable_params('sinet_0_2', (1, 3, 224, 224), classes=10) == \
+        ig.count_params(net) - running
 
 
 def test_every_new_name_builds_its_graph():

@@ -30,9 +30,22 @@ def test_summary_reports_maps_filters_and_group_signals():
     # stage 3: C = 256, map 32 x 16, ε = 4, every shape kept, C^g = 512
     assert rows['stage3.17'][1:6] == ['256', 'ini_mix5d', 'alt', '32x16', '4']
     assert rows['stage3.17'][12:14] == ['-', '512']
-    assert ig.summary(net).splitlines()[-1] == (
+    assert ig.summary(net).splitlines()[-2:] == [
         "3x3/d2: 3x3 kernel with dilation 2, 5x5 receptive field (Table I's dilated G-filter "
-        "'d', (5 x 5, s = 2))")
+        "'d', (5 x 5, s = 2))",
+        "the kept shapes' maps averaged, each zero-filled to n_max x m_max (aggregation 'sum', "
+        "the default: the paper's counts; eq. 10-11 concatenate them, '_concat')"]
+
+
+def test_summary_says_how_the_shapes_maps_are_aggregated():
+    """C^g: averaged, n_max x m_max = 8 x 16 = 128 in stage 1 of ResNet-164 mix-5-d;
+    concatenated, 8 x (16 + 12 + 14 + 16 + 12 + 12) = 656."""
+    rows = _rows(ig.summary(ig.get_model('ini_resnet164_mix5d_concat')))
+    assert rows['stage1.0'][13] == '656'
+    assert ig.summary(ig.get_model('ini_resnet164_mix5d_concat')).splitlines()[-1] == (
+        "the kept shapes' maps concatenated along the columns (eq. 10-11, '_concat')")
+    one_shape = ig.summary(ig.get_model('ini_wrn16_4_square1'))    # one shape: the 3x3
+    assert 'zero-filled' not in one_shape and 'concatenated' not in one_shape
 
 
 def test_summary_total_and_attention_params():
@@ -93,11 +106,36 @@ def test_main_lists_a_pattern():
                                       'cmpe_se_3x3_wrn28_10', 'cmpe_se_doublefc_wrn28_10']
 
 
+def test_averaging_the_shapes_maps_gives_the_papers_counts_and_concatenating_does_not():
+    """Tables II-III: WRN-28-10 square-3 36.88M, ResNet-164 mix-5-d 2.04M; eq. 10-11 taken
+    literally gives 37.42M and 2.83M."""
+    rows = {name: row for name, *row in tables.aggregation_rows()}
+    assert round(rows['ini_wrn28_10_square3'][1] / 1e6, 2) == 36.91      # 36.88: +0.09 %
+    assert round(rows['ini_wrn28_10_square3'][2] / 1e6, 2) == 37.42
+    assert round(rows['ini_resnet164_mix5d'][1] / 1e6, 2) == 2.03        # 2.04: -0.61 %
+    assert round(rows['ini_resnet164_mix5d'][2] / 1e6, 2) == 2.83
+
+
+def test_over_se_column_is_what_each_attention_adds_to_se():
+    """36,867,102 - 36,766,022 (the table's own rows) and 36.82M - 36.80M."""
+    params = [('se_wrn28_10', 36766022, 36.80, None, 0.0, None),
+              ('ini_wrn28_10_square1', 36867102, 36.82, None, 0.0, None),
+              ('wrn28_10', 36479194, 36.50, None, 0.0, None),
+              ('ini_wrn16_8_mix5d', 11106406, 11.20, None, 0.0, None)]
+    ours = {row[0]: row[1] for row in params}
+    paper = {row[0]: row[2] * 1e6 for row in params}
+    assert tables._over_se('ini_wrn28_10_square1', ours, paper) == '+101,080 / +0.02M'
+    assert tables._over_se('se_wrn28_10', ours, paper) == ''
+    assert tables._over_se('wrn28_10', ours, paper) == ''
+    assert tables._over_se('ini_wrn16_8_mix5d', ours, paper) == ''      # no SE-WRN-16-8 row
+
+
 @pytest.mark.slow
 def test_fidelity_doc_is_the_current_output():
     """docs/fidelity.md must be what `python -m ini_gluon.tables` prints now."""
     expected = tables.render(tables.param_rows(), tables.flops_rows(), tables.imagenet_rows(),
-                             tables.sinet_rows(), tables.ablation_rows())
+                             tables.sinet_rows(), tables.ablation_rows(),
+                             tables.aggregation_rows())
     with open(os.path.join(DOCS, 'fidelity.md')) as f:
         assert f.read() == expected
     assert '(DIFFERS)' not in expected

@@ -181,7 +181,22 @@ def summary(net, input_shape=None):
     lines.insert(0, '%s (input %s)' % (name, 'x'.join(map(str, shape))))
     lines.append('total parameters: {:,}'.format(total))
     lines += _dilated_legend(block for _, block in blocks)
+    lines += _aggregation_legend(block for _, block in blocks)
     return '\n'.join(lines)
+
+
+def _aggregation_legend(blocks):
+    """A line saying how the maps of several kept G-filter shapes become one (eq. 10-12)."""
+    found = set()
+    for block in blocks:
+        plan = getattr(getattr(block, 'attn', None), 'plan', None)
+        if plan is not None and len(plan.kept) > 1:
+            found.add(plan.aggregation)
+    return [{'sum': "the kept shapes' maps averaged, each zero-filled to n_max x m_max "
+                    "(aggregation 'sum', the default: the paper's counts; eq. 10-11 "
+                    "concatenate them, '_concat')",
+             'concat': "the kept shapes' maps concatenated along the columns (eq. 10-11, "
+                       "'_concat')"}[a] for a in sorted(found)]
 
 
 def _dilated_legend(blocks):

@@ -9,7 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ['channel_stats', 'normalisation', 'BatchStream', 'mixup_lambda', 'Data']
+from .randaugment import rand_augment
+
+__all__ = ['channel_stats', 'normalisation', 'BatchStream', 'mixup_lambda', 'cutmix_chosen',
+           'cutmix_box', 'erase_boxes', 'Data']
 
 Data = namedtuple('Data', ['train', 'test', 'classes', 'input_shape', 'mean', 'std',
                            'description', 'class_names'])
@@ -61,10 +64,14 @@ class BatchStream(object):
         (every worker gets the same number of batches, as ``dist_sync`` needs).
     workers : int
         Threads preparing batches ahead.
+    rand_augment : (int, int), optional
+        RandAugment's ``(N, M)`` after the translation and mirroring
+        (:func:`~ini_gluon.data.randaugment.rand_augment`).
     """
 
     def __init__(self, images, labels, batch_size, mean, std, augment='none', train=True,
-                 seed=0, part=0, num_parts=1, workers=0):
+                 seed=0, part=0, num_parts=1, workers=0, rand_augment=None):
+        self.rand_augment = rand_augment
         self.images, self.labels = images, labels.astype(np.float32)
         self.batch_size, self.train, self.seed, self.augment = batch_size, train, seed, augment
         self.mean = np.asarray(mean, np.float32).reshape(1, 3, 1, 1) * 255.0
@@ -103,6 +110,8 @@ class BatchStream(object):
         x = self.images[idx]
         if self.train:
             x = self._augment(x, _rng(self.seed, epoch, b))
+        if self.train and self.rand_augment:
+            x = rand_augment(x, *self.rand_augment, rng=_rng(self.seed, epoch, b, 0x4A))
         x = (x.transpose(0, 3, 1, 2).astype(np.float32) - self.mean) / self.std
         return x, self.labels[idx]
 
@@ -125,3 +134,52 @@ class BatchStream(object):
 def mixup_lambda(seed, epoch, batch, alpha):
     """``lam ~ Beta(alpha, alpha)`` for one batch (mixup, Zhang et al. 2018)."""
     return float(_rng(seed, epoch, batch, 0x313).beta(alpha, alpha))
+
+
+def cutmix_chosen(seed, epoch, batch):
+    """Whether a batch of a run with both mixup and CutMix takes CutMix (a fair coin, as timm's
+    switch between the two)."""
+    return bool(_rng(seed, epoch, batch, 0xC07).rand() < 0.5)
+
+
+def cutmix_box(seed, epoch, batch, alpha, height, width):
+    """``(lam, (top, bottom, left, right))`` of one batch of CutMix (Yun et al. 2019, the
+    authors' ``rand_bbox``): ``lam ~ Beta(alpha, alpha)``; a box of sides ``int(side *
+    sqrt(1 - lam))`` centred on a uniform pixel, clipped to the image; ``lam`` then the share
+    of the image outside the box, the weight of the batch's own labels."""
+    rng = _rng(seed, epoch, batch, 0xC075)
+    lam = rng.beta(alpha, alpha)
+    cut = np.sqrt(1.0 - lam)
+    h, w = int(height * cut), int(width * cut)
+    cy, cx = rng.randint(height), rng.randint(width)
+    top, bottom = np.clip([cy - h // 2, cy + h // 2], 0, height)
+    left, right = np.clip([cx - w // 2, cx + w // 2], 0, width)
+    lam = 1.0 - (bottom - top) * (right - left) / float(height * width)
+    return float(lam), (int(top), int(bottom), int(left), int(right))
+
+
+# GluonCV's RandomErasing (gluoncv.data.transforms.block, 0.10.5) erases one image with Python's
+# global ``random``, which a run cannot seed per batch (the batches are made on loader threads,
+# and a resumed run must erase what the uninterrupted one did); these are its parameters, drawn
+# from the batch's own seeded generator instead.
+ERASE_AREA = (0.02, 0.4)
+ERASE_RATIO = 0.3
+
+
+def erase_boxes(seed, epoch, batch, count, height, width, probability):
+    """``[(image, top, bottom, left, right)]`` of random erasing (Zhong et al. 2017) in a batch
+    of ``count`` images: each image, with ``probability``, loses a box of 2 % to 40 % of its
+    area and of aspect ratio (w / h) between 0.3 and 1 / 0.3, at a uniform place where it fits
+    (GluonCV's one draw; a box that does not fit erases nothing)."""
+    rng, out = _rng(seed, epoch, batch, 0xE5A), []
+    for i in range(count):
+        draw = rng.rand(5)
+        if draw[0] >= probability:
+            continue
+        area = (ERASE_AREA[0] + draw[1] * (ERASE_AREA[1] - ERASE_AREA[0])) * height * width
+        ratio = ERASE_RATIO + draw[2] * (1 / ERASE_RATIO - ERASE_RATIO)
+        h, w = int(round(np.sqrt(area / ratio))), int(round(np.sqrt(area * ratio)))
+        if h < height and w < width:
+            top, left = int(draw[3] * (height - h + 1)), int(draw[4] * (width - w + 1))
+            out.append((i, top, top + h, left, left + w))
+    return out

@@ -20,7 +20,7 @@ def cifar_data(s, batch, rank, num_workers):
     train_x, train_y, test_x, test_y, classes = load_dataset(s.dataset, s.data_dir)
     mean, std = normalisation(s.dataset, train_x)
     train = BatchStream(train_x, train_y, batch, mean, std, s.augment, True, s.seed,
-                        rank, num_workers, s.num_workers)
+                        rank, num_workers, s.num_workers, getattr(s, 'rand_augment', None))
     test = BatchStream(test_x, test_y, s.test_batch_size, mean, std, train=False)
     description = '%s, %d training samples (this worker: %d), %d test samples, %d classes' % (
         s.dataset, len(train_x), len(train.indices), len(test_x), classes)

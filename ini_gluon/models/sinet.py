@@ -23,16 +23,17 @@ classifier.  Inferred, each from the rest of the paper:
   stem keeps ``224^2``.  Its 21 filters do not split into two groups: Block 1's first unit
   projects 21 -> 24w with an ungrouped 1x1 convolution (a convolution is grouped where both its
   widths divide by g; the summary shows each).
-* **Units per block n = 1, 1, 2, 4, 5.**  The legible numbers after the stride read as
-  ``t = 4, n = 3`` (Block 2) and ``t = 4, n = 6`` (Blocks 3-5), but with them SINet(1.0) would
-  have 3.5M parameters and 447M multiply-adds against Table 2's 3.0M and 208M (and
-  ``n = 4, t = 3 / 6``, the other order, 3.4M and 433M; ``docs/fidelity.md`` computes both).
+* **Units per block n = 1, 1, 2, 4, 5: fitted, not read.**  The legible numbers after the
+  stride read as ``t = 4, n = 3`` (Block 2) and ``t = 4, n = 6`` (Blocks 3-5), but with them
+  SINet(1.0) would have 3.5M parameters and 447M multiply-adds against Table 2's 3.0M and 208M
+  (and ``n = 4, t = 3 / 6``, the other order, 3.4M and 433M; ``docs/fidelity.md`` computes
+  both).
   Of the unit counts that keep everything above, n = (1, 2, 4, 5) for Blocks 2-5 brings all
   four widths within 5 % of Table 2's parameters and multiply-adds (``docs/fidelity.md``).
 * **The funnel is grouped too** (g = 2, over the group-by-group concatenation), as every
   convolution of SINet; the first unit of a block, whose input has another width and
   resolution, has neither exchanged shortcut nor funnel (as MobileNetV2's first unit of a
-  sequence has no shortcut).
+  sequence has no shortcut): 5 of the 13 units, all of Blocks 1 and 2.
 * **Composite function H:** Conv -> ReLU6 -> BN for the expansion and the depthwise
   convolution (Section 3.4's order), Conv -> BN for the projection (the linear bottleneck of
   MobileNetV2, which H is "based on").  The decision layer is Dense(1280) -> ReLU6.

@@ -1,14 +1,16 @@
 """Checkpoints that survive a kill.
 
 A checkpoint is a folder ``checkpoint-epoch<NNNN>/`` holding ``model.params``,
-``optimizer.params`` (the optimizer's state arrays: momentum; :mod:`ini_gluon.run.optimizer_state`)
-and ``meta.json`` (epoch, resolved settings, metrics so far, best validation error, the
-optimizer's update counts).  Nothing in it is code: a checkpoint of an earlier version that
-holds a pickled ``trainer.states`` is not resumed.  It is written in a temporary folder and
-renamed into place, so a folder with that name is always complete; a kill while writing leaves
-only a temporary folder, which is never loaded and is removed by the next run in the folder.
-Single files (best parameters, metrics) are written to a temporary file and renamed.  A link
-named like a checkpoint folder is not a checkpoint: it is neither read nor removed.
+``optimizer.params`` (the optimizer's state arrays: momentum; :mod:`ini_gluon.run.optimizer_state`),
+with ``--ema`` ``ema.params`` (the moving average of the weights, a parameter file of the
+network), and ``meta.json`` (epoch, resolved settings, metrics so far, best validation error,
+the optimizer's update counts, the average's update count).  Nothing in it is code: a
+checkpoint of an earlier version that holds a pickled ``trainer.states`` is not resumed.  It is
+written in a temporary folder and renamed into place, so a folder with that name is always
+complete; a kill while writing leaves only a temporary folder, which is never loaded and is
+removed by the next run in the folder.  Single files (best parameters, metrics) are written to
+a temporary file and renamed.  A link named like a checkpoint folder is not a checkpoint: it is
+neither read nor removed.
 """
 import json
 import os
@@ -28,10 +30,11 @@ __all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'latest_chec
            'checkpoint_name', 'non_finite_parameters', 'checkpoint_folders', 'read_meta',
            'remove_checkpoint', 'prune_checkpoints', 'non_finite_file', 'best_epoch',
            'describe_non_finite', 'best_paths', 'save_best', 'best_record', 'remove_best',
-           'checked_meta', 'checked_row', 'checked_error', 'check_weights']
+           'checked_meta', 'checked_row', 'checked_error', 'check_weights', 'ema_name', 'EMA_FILE']
 
 _NAME = re.compile(r'^checkpoint-epoch(\d{4,})$')
-FILES = ('model.params', OPTIMIZER_FILE, 'meta.json')
+EMA_FILE = 'ema.params'
+FILES = ('model.params', OPTIMIZER_FILE, EMA_FILE, 'meta.json')
 PICKLED = 'trainer.states'      # an earlier version's optimizer state: a pickle, never loaded
 
 
@@ -69,10 +72,11 @@ def checkpoint_name(epoch):
     return 'checkpoint-epoch%04d' % epoch
 
 
-def save_checkpoint(save_dir, epoch, net, trainer, meta):
+def save_checkpoint(save_dir, epoch, net, trainer, meta, ema=None):
     """Write the checkpoint of ``epoch`` atomically; returns its folder.
 
-    ``trainer`` may be ``None`` (e.g. ``dist_async``, whose optimizer lives on the servers).
+    ``trainer`` may be ``None`` (e.g. ``dist_async``, whose optimizer lives on the servers);
+    ``ema``: the moving average of the weights (``save(path)`` returning its record), if any.
     """
     final = os.path.join(save_dir, checkpoint_name(epoch))
     tmp = tempfile.mkdtemp(prefix=tmp_prefix(checkpoint_name(epoch) + '-'), dir=save_dir)
@@ -80,13 +84,16 @@ def save_checkpoint(save_dir, epoch, net, trainer, meta):
         with writing(os.path.join(tmp, 'model.params')) as path:
             net.save_parameters(path)
         weights = digest(path)
-        optimizer = None
+        optimizer = average = None
         if trainer is not None:
             with writing(os.path.join(tmp, OPTIMIZER_FILE)) as path:
                 optimizer = save_optimizer(trainer, path)
+        if ema is not None:
+            with writing(os.path.join(tmp, EMA_FILE)) as path:
+                average = dict(ema.save(path), sha1=digest(path))
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
-            json.dump(dict(meta, epoch=epoch, optimizer=optimizer, model_sha1=weights), f,
-                      indent=1)
+            json.dump(dict(meta, epoch=epoch, optimizer=optimizer, model_sha1=weights,
+                           **({'ema': average} if average else {})), f, indent=1)
         as_other_outputs(tmp)
         if os.path.exists(final):          # an earlier run reached this epoch: replace it
             old = os.path.join(save_dir, old_name(checkpoint_name(epoch)))
@@ -234,9 +241,10 @@ def checked_row(row):
     return {'epoch': epoch, 'val_error': checked_error(row.get('val_error'))}
 
 
-def load_checkpoint(path, net, trainer, ctx):
+def load_checkpoint(path, net, trainer, ctx, ema=None):
     """Restore ``net`` and ``trainer`` (``None``: the weights alone) from the checkpoint folder
-    ``path``; returns its meta.
+    ``path``, and the moving average of the weights ``ema`` (``load(path, record)``) where
+    given; returns its meta.
 
     Raises
     ------
@@ -273,10 +281,34 @@ def load_checkpoint(path, net, trainer, ctx):
         except OptimizerStateError as err:
             raise CheckpointError('checkpoint %r: its optimizer state cannot be restored (%s)'
                                   % (path, err)) from err
+    if ema is not None:
+        _load_average(path, meta, ema)
     return meta
 
 
+def _load_average(path, meta, ema):
+    """The moving average of the weights of the checkpoint ``path`` into ``ema``: its file as
+    the run wrote it (the SHA-1 ``meta`` records)."""
+    record, average = meta.get('ema'), os.path.join(path, EMA_FILE)
+    if not isinstance(record, dict) or not os.path.isfile(average):
+        raise CheckpointError('checkpoint %r holds no moving average of the weights (%s): it is '
+                              'of a run without --ema' % (path, EMA_FILE))
+    if digest(average) != record.get('sha1'):
+        raise CheckpointError('checkpoint %r: %s is not the file the run wrote there (its SHA-1 '
+                              'differs from meta.json\'s)' % (path, EMA_FILE))
+    try:
+        ema.load(average, record)
+    except ValueError as err:
+        raise CheckpointError('checkpoint %r: %s' % (path, err)) from err
+
+
 # -- the best weights of a run: <model>-best.params and its record, <model>-best.json ---------
+
+def ema_name(model_name):
+    """The name the moving average's best weights carry, ``<model>-ema`` (its files
+    ``<model>-ema-best.params`` and ``<model>-ema-best.json``)."""
+    return model_name + '-ema'
+
 
 def best_paths(save_dir, model_name):
     """``(parameters, record)`` of a run's best weights."""

@@ -16,7 +16,7 @@ import shutil
 from contextlib import contextmanager
 
 from .checkpoint import (CheckpointError, best_epoch, best_paths, best_record, checkpoint_folders,
-                         describe_non_finite, non_finite_file, read_meta, remove_best,
+                         describe_non_finite, ema_name, non_finite_file, read_meta, remove_best,
                          remove_checkpoint)
 from .files import alive, read_json
 from .trained import metrics_rows
@@ -24,7 +24,8 @@ from .settings import IDENTITY, TRAINING, differences, from_json, role_names
 
 __all__ = ['RunFolderError', 'claim', 'in_use', 'previous_run', 'check_new_run',
            'check_resume', 'check_resume_into', 'check_same_run', 'checkpoint_settings',
-           'discard_after', 'check_links', 'RUN_IDENTITY', 'RUN_TRAINING', 'EXPORTS']
+           'discard_after', 'check_links', 'RUN_IDENTITY', 'RUN_TRAINING', 'EXPORTS', 'SUMMARY',
+           'EVENTS', 'EVENTS_FILE']
 
 # what makes a checkpoint another run's, and what a resume may not change (the roles of the
 # settings' declarations); every other setting leaves the training result as it is, and a
@@ -33,7 +34,12 @@ RUN_IDENTITY = role_names(IDENTITY)
 RUN_TRAINING = role_names(TRAINING)
 
 
-EXPORTS = ('export-final', 'export-best')
+EXPORTS = ('export-final', 'export-best', 'export-ema-final', 'export-ema-best')
+# summary.csv and the folder of TensorBoard's event file (ini_gluon.training.tracking writes
+# them)
+SUMMARY, EVENTS, EVENTS_FILE = 'summary.csv', 'tensorboard', 'events.out.tfevents.ini-gluon'
+# the files of the best weights, of the run's model name and of its moving average's
+_BEST = ('%s-best.params', '%s-best.json', '%s-ema-best.params', '%s-ema-best.json')
 
 
 _CHECKPOINT = re.compile(r'^checkpoint-epoch(\d{4,})$')
@@ -142,19 +148,28 @@ def previous_run(save_dir):
     if not os.path.isdir(save_dir):
         return []
     found = checkpoint_folders(save_dir)
-    names = ['settings.json'] + [n % m for m in _run_names(save_dir, found)
-                                 for n in ('%s-best.params', '%s-best.json', '%s_history.png')]
+    names = ['settings.json', SUMMARY] + [n % m for m in _run_names(save_dir, found)
+                                          for n in _BEST + ('%s_history.png',)]
     found += [p for p in (os.path.join(save_dir, n) for n in names)
               if os.path.isfile(p) and not os.path.islink(p)]
     metrics = os.path.join(save_dir, 'metrics.jsonl')
     if not os.path.islink(metrics) and _has_rows(metrics):
         found.append(metrics)
+    events = os.path.join(save_dir, EVENTS)
+    if _is_events(events):
+        found.append(events)
     return found + [p for p in (os.path.join(save_dir, n) for n in EXPORTS) if _is_export(p)]
+
+
+def _is_events(path):
+    """Whether ``path`` is the folder of a run's event file (that file alone, not a link)."""
+    return os.path.isdir(path) and not os.path.islink(path) and \
+        os.listdir(path) == [EVENTS_FILE]
 
 
 def _remove(paths):
     for path in paths:
-        if os.path.isdir(path) and os.path.basename(path) in EXPORTS:
+        if os.path.isdir(path) and os.path.basename(path) in EXPORTS + (EVENTS,):
             shutil.rmtree(path)
         elif os.path.isdir(path):
             remove_checkpoint(path)
@@ -196,10 +211,9 @@ def _written(model_name, rank, log):
     if rank:
         return {'final-rank%d.params' % rank, 'shard-rank%d.json' % rank} | (
             {'train-rank%d.log' % rank} if log else set())
-    return {'settings.json', 'metrics.jsonl', '%s-best.params' % model_name,
-            '%s-best.json' % model_name, '%s_history.png' % model_name, 'final-rank0.params',
-            'shard-rank0.json'} | set(EXPORTS) | (
-                {'train.log'} if log else set())
+    return {'settings.json', 'metrics.jsonl', SUMMARY, EVENTS, '%s_history.png' % model_name,
+            'final-rank0.params', 'shard-rank0.json'} | {n % model_name for n in _BEST} | \
+        set(EXPORTS) | ({'train.log'} if log else set())
 
 
 def check_links(save_dir, model_name, num_epochs, rank=0, log=True):
@@ -262,12 +276,15 @@ def discard_after(save_dir, epoch, model_name, last):
     if epoch < last:
         gone += [p for p in (os.path.join(save_dir, 'settings.json'),) if os.path.isfile(p)]
         gone += [p for p in (os.path.join(save_dir, n) for n in EXPORTS) if _is_export(p)]
-    record = _best_of(save_dir, model_name)
-    if record is not None and record['epoch'] > epoch:
-        gone += [p for p in best_paths(save_dir, model_name) if os.path.isfile(p)]
+    events = os.path.join(save_dir, EVENTS)
+    if _is_events(events):          # written again from the rows the run continues with
+        gone.append(events)
+    later = [name for name in (model_name, ema_name(model_name))
+             if (_best_of(save_dir, name) or {'epoch': -1})['epoch'] > epoch]
+    gone += [p for name in later for p in best_paths(save_dir, name) if os.path.isfile(p)]
     _remove(p for p in gone if not p.endswith(('-best.params', '-best.json')))
-    if record is not None and record['epoch'] > epoch:
-        remove_best(save_dir, model_name)
+    for name in later:
+        remove_best(save_dir, name)
     return gone
 
 

@@ -4,11 +4,13 @@ Gluon's ``Trainer.save_states`` pickles the optimizer and its state, and ``load_
 unpickles them: a crafted file would run code when a run is resumed.  A checkpoint holds the
 state instead as data alone, which is why this is written here rather than taken from Gluon:
 
-* ``optimizer.params``: every state array (momentum; with float16, the float32 master weights
-  too) in MXNet's binary NDArray format (``mx.nd.save``), named ``s<index>.<position>``;
+* ``optimizer.params``: every state array (momentum of ``nag`` and ``sgd``, AdamW's mean and
+  variance; with float16, the float32 master weights too) in MXNet's binary NDArray format
+  (``mx.nd.save``), named ``s<index>.<position>``;
 * in the checkpoint's ``meta.json``, under ``optimizer``: the update counts (from which the
-  learning-rate schedule is computed again: the schedules are functions of the update count)
-  and the shape of each state (an array's name, ``null``, or a list of them).
+  learning-rate schedule is computed again, and AdamW its bias correction: both are functions
+  of the update counts), the optimizer's name (a state of another optimizer is refused) and the
+  shape of each state (an array's name, ``null``, or a list of them).
 
 The optimizer itself is not saved: a resume builds it from the run's settings, which a resume
 may not change (:mod:`ini_gluon.run.folder`).  The updaters' states are Gluon's own
@@ -128,6 +130,10 @@ def load_optimizer(trainer, path, record):
         raise OptimizerStateError('%s: expected named state arrays' % path)
     if not all(i.isdigit() for i in record['states']):
         raise OptimizerStateError('%s: a state index is not an integer' % path)
+    ours = type(trainer._optimizer).__name__.lower()
+    if record.get('optimizer', ours) != ours:
+        raise OptimizerStateError('%s: the state of optimizer %s, the run\'s is %s'
+                                  % (path, record.get('optimizer'), ours))
     states = {int(i): _unflatten(s, arrays, path) for i, s in record['states'].items()}
     counts, num_update = _counts(record, path)
     _check_fits(states, trainer._params, path)

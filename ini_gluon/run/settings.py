@@ -31,7 +31,8 @@ from ..models import ModelSpec, resolve_model_name
 
 __all__ = ['IDENTITY', 'TRAINING', 'COSMETIC', 'CIFAR', 'IMAGENET', 'SCRIPTS', 'Declaration',
            'LIMITS', 'Settings', 'setting', 'declarations', 'role_names', 'describe', 'differences',
-           'owned', 'to_json', 'from_json', 'dumps', 'script_of', 'AUTO', 'interval']
+           'owned', 'to_json', 'from_json', 'dumps', 'script_of', 'checked_value', 'AUTO',
+           'interval']
 
 IDENTITY, TRAINING, COSMETIC = 'identity', 'training', 'cosmetic'
 
@@ -96,6 +97,7 @@ _LR_MODE_HELP = ('learning-rate schedule: step (multiplied by --lr-decay at each
                  'preset\'s -- exponential for the SINet paper\'s ImageNet recipe -- else step)')
 PRESETS = ('paper', 'ini', 'cmpe-se', 'sinet', 'none')
 LR_MODES = ('step', 'cosine', 'poly', 'exponential')
+OPTIMIZERS = ('nag', 'sgd', 'adamw')
 KVSTORES = ('local', 'device', 'nccl', 'dist_sync', 'dist_device_sync', 'dist_async')
 
 
@@ -150,10 +152,18 @@ class Settings:
                               help='number of training epochs', imagenet={'fallback': 120})
     lr: float = setting(TRAINING, '--lr', preset=True, fallback=0.1, type=float,
                         help='learning rate')
+    optimizer: str = setting(TRAINING, '--optimizer', default='nag', choices=OPTIMIZERS,
+                             help='nag (the papers\': SGD with Nesterov momentum, default), sgd '
+                                  '(heavy-ball momentum), adamw (Adam with decoupled weight '
+                                  'decay, Loshchilov and Hutter 2019: betas 0.9, 0.999)')
     momentum: float = setting(TRAINING, '--momentum', default=0.9, type=float,
-                              help='Nesterov momentum (optimizer nag)')
+                              help='momentum of nag and sgd')
     wd: float = setting(TRAINING, '--wd', preset=True, fallback=1e-4, type=float,
                         help='weight decay')
+    no_wd_bn_bias: bool = setting(TRAINING, '--no-wd-bn-bias', '--no-wd', default=False,
+                                  action='store_true',
+                                  help='no weight decay on the BatchNorm scales and shifts and '
+                                       'on the biases (GluonCV\'s --no-wd)')
     lr_decay: float = setting(TRAINING, '--lr-decay', preset=True, fallback=0.1, type=float,
                               help='factor at each decay epoch (--lr-mode exponential: after '
                                    'every epoch)')
@@ -194,8 +204,35 @@ class Settings:
     mixup_off_epoch: int = setting(TRAINING, '--mixup-off-epoch', default=20, type=int,
                                    help='how many last epochs train without mixup (default: '
                                         '%(default)s)', imagenet={'default': 0, 'help': ''})
+    cutmix: float = setting(TRAINING, '--cutmix', default=0.0, type=float, metavar='ALPHA',
+                            help='train with CutMix (Yun et al. 2019): a box of the batch\'s '
+                                 'reverse pasted in, its area from Beta(ALPHA, ALPHA); beside '
+                                 '--mixup, each batch takes one of the two; off in the last '
+                                 '--mixup-off-epoch epochs (default: 0, off)')
+    label_smoothing: float = setting(
+        TRAINING, '--label-smoothing', default=0.0, type=float, metavar='EPS',
+        help='smoothed targets: 1 - EPS + EPS/K for the class, EPS/K for the others of K '
+             '(GluonCV\'s, whose flag sets EPS 0.1) (default: 0, off)')
+    random_erasing: float = setting(
+        TRAINING, '--random-erasing', default=0.0, type=float, metavar='P',
+        help='erase a random box of each training image with probability P (Zhong et al. '
+             '2017, GluonCV\'s RandomErasing parameters: 2-40 %% of the image, aspect 0.3-3.3, '
+             'filled with the data set\'s mean) (default: 0, off)')
+    rand_augment: tuple = setting(
+        TRAINING, '--rand-augment', type=str, metavar='N,M', only=CIFAR,
+        help='RandAugment (Cubuk et al. 2020): N operations per training image, of magnitude M '
+             '(0-10), after the translation and mirroring, e.g. "2,9" (default: off)')
+    ema: float = setting(TRAINING, '--ema', type=float, metavar='DECAY',
+                         help='keep an exponential moving average of the weights (DECAY, e.g. '
+                              '0.999; TensorFlow\'s warm-up: min(DECAY, (1 + n) / (10 + n)) at '
+                              'update n), evaluated every epoch and exported as its own best '
+                              'and final weights (default: off)')
     mode: str = setting(COSMETIC, '--mode', default='hybrid', choices=('hybrid', 'imperative'),
                         help='hybrid (default) or imperative')
+    tensorboard: bool = setting(COSMETIC, '--tensorboard', default=False, action='store_true',
+                                help='write TensorBoard event files (tensorboardX) into '
+                                     '<save-dir>/tensorboard/: losses, errors, lr and img/s '
+                                     'per epoch')
     # -- the run folder
     save_period: int = setting(COSMETIC, '--save-period', default=10, type=int,
                                help='checkpoint every N epochs',
@@ -265,7 +302,7 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-_TUPLES = ('lr_decay_epoch', 'mean', 'std', 'class_names')
+_TUPLES = ('lr_decay_epoch', 'rand_augment', 'mean', 'std', 'class_names')
 
 
 def script_of(dataset):
@@ -328,7 +365,7 @@ def to_json(s):
 _AUTOMATIC = ('log_interval',)     # the settings that may be 'auto'
 
 
-def _checked(name, value, kind):
+def checked_value(name, value, kind):
     """``value`` of ``settings.json`` as the setting ``name`` of type ``kind`` holds it."""
     if value is None or kind is ModelSpec or (name in _AUTOMATIC and value == AUTO):
         return value
@@ -355,7 +392,7 @@ def from_json(d):
     if not isinstance(d, dict):
         raise ValueError('expected a JSON object of settings, not %s' % type(d).__name__)
     kinds = {f.name: f.type for f in dataclasses.fields(Settings)}
-    values = {k: _checked(k, v, kinds[k]) for k, v in d.items()
+    values = {k: checked_value(k, v, kinds[k]) for k, v in d.items()
               if k in kinds and k not in ('sources', 'notes', 'warnings')}
     extra = {k: d[k] for k in ('sources', 'notes') if isinstance(d.get(k), dict)}
     extra['recorded'] = frozenset(values)

@@ -431,7 +431,7 @@ def load_trained(s, source, ctx=None):
 def describe_source(source):
     """``best weights (epoch 7)``, ``final weights (epoch 9)``, ``epoch 3 checkpoint`` or the
     parameter file."""
-    if source.get('which') in ('best', 'final'):
+    if source.get('which') in ('best', 'final', 'ema-best', 'ema-final'):
         return '%s weights%s' % (source['which'], '' if source['epoch'] is None
                                  else ' (epoch %s)' % source['epoch'])
     if source.get('which') is not None:

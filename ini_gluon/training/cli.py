@@ -12,6 +12,7 @@ from .._argparse import run_command  # noqa: E402
 from ..data import cifar_data  # noqa: E402
 from ..data.imagenet import imagenet_data  # noqa: E402
 from ..run.settings import CIFAR, IMAGENET, dumps  # noqa: E402
+from .config import apply_config  # noqa: E402
 from .loop import TrainingError, fit  # noqa: E402
 from .settings import build_parser, resolve  # noqa: E402
 
@@ -20,8 +21,8 @@ __all__ = ['main', 'main_imagenet']
 
 def _run(prog, script, make_data, argv):
     opt = build_parser(script).parse_args(argv)
-    status = run_command(prog, opt.debug, lambda: _run_or_raise(prog, script, make_data, opt),
-                         failures=(TrainingError,))
+    status = run_command(prog, opt.debug, lambda: _run_or_raise(prog, script, make_data, opt,
+                                                                 argv), failures=(TrainingError,))
     if status and os.environ.get('DMLC_ROLE') == 'worker':
         _end_worker(status)
     return status
@@ -38,8 +39,8 @@ def _end_worker(status):
     os._exit(status)
 
 
-def _run_or_raise(prog, script, make_data, opt):
-    s = resolve(opt, script)
+def _run_or_raise(prog, script, make_data, opt, argv):
+    s = resolve(apply_config(opt, sys.argv[1:] if argv is None else argv, script), script)
     if opt.dry_run:     # the settings alone: no data read, nothing written
         print(dumps(s))
         for warning in s.warnings:

@@ -1,12 +1,17 @@
-"""Start a parameter-server job on this machine: 1 scheduler, S servers and N workers.
+"""Start a parameter-server job: 1 scheduler, S servers and N workers, on this machine or, with a
+hosts file, over ssh on the machines it lists.
 
 ``python -m ini_gluon.training.launch -n 2 -s 1 -- python train_cifar.py ... --kvstore dist_sync``
+``python -m ini_gluon.training.launch -H hosts -n 4 -s 2 -- python train_cifar.py ...``
 
 Each process gets MXNet's variables (``DMLC_ROLE``, ``DMLC_PS_ROOT_URI``, ``DMLC_PS_ROOT_PORT``,
-``DMLC_NUM_SERVER``, ``DMLC_NUM_WORKER``); the scheduler and servers are ``python -c "import
-mxnet"`` (MXNet serves when ``DMLC_ROLE`` says so).  Across machines, set the same variables on
-each node by hand.  (MXNet's own ``tools/launch.py`` local launcher fails on Python >= 3.9, and
-its dmlc tracker is not shipped in the mxnet wheel.)
+``DMLC_NUM_SERVER``, ``DMLC_NUM_WORKER``, ``DMLC_NODE_HOST``); the scheduler and servers are
+``python -c "import mxnet"`` (MXNet serves when ``DMLC_ROLE`` says so).  MXNet's own
+``tools/launch.py`` local launcher fails on Python >= 3.9, and the ssh mode of its dmlc tracker
+(the ``dmlc_tracker`` package of the mxnet wheel) starts each node with ``ssh ... 'export
+DMLC_...; cd dir; cmd'`` on a thread and watches none of them: a dead node leaves the others
+waiting, and the launcher's death leaves the job running.  The hosts mode here starts the nodes
+the same way (:mod:`ini_gluon.training.hosts`) under the guarantees below.
 
 The job fails whole: when a worker exits with an error, or the scheduler or a server ends while
 workers still run, the others get ``--fail-timeout`` seconds to end by themselves (a
@@ -19,20 +24,30 @@ job (SIGKILL after 5 s, or at once on a second signal; exit 128 + the signal), a
 launcher's death by SIGKILL, which no handler sees: each node, in a process group of its own,
 gets SIGKILL from the kernel when the launcher dies, and a guard process kills what the nodes
 started (:mod:`ini_gluon.training.processes`).  Ctrl-Z suspends the whole job.
+
+Over ssh (``-H``), each node is an ``ssh`` process here: a node that exits with an error ends
+the job as above (ssh exits with the remote command's status, 255 where it could not connect),
+and an ssh process that ends -- stopped with the job, or killed with the launcher -- closes the
+remote command's standard input, on which the remote side stops the node's whole process group
+(SIGTERM, SIGKILL 5 s later).  The stall watch reads this machine's processes only, so it is off
+over ssh; Ctrl-Z suspends the ssh processes, not the remote nodes.
 """
 import errno
 import os
+import shlex
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
 
 from .._argparse import OneLineParser
+from .hosts import HostsError, read_hosts, remote_nodes
 from .processes import Children, Interrupted, group_usage, stop_signals
 
-__all__ = ['free_port', 'launch_local', 'JobResults', 'main', 'SERVE', 'MAX_NODES',
-           'STALL_TIMEOUT']
+__all__ = ['free_port', 'launch_local', 'launch_hosts', 'JobResults', 'main', 'SERVE',
+           'MAX_NODES', 'STALL_TIMEOUT']
 
 # the command of the scheduler and of each server: MXNet serves when DMLC_ROLE says so
 SERVE = [sys.executable, '-c', 'import mxnet']
@@ -86,27 +101,57 @@ def launch_local(command, num_workers=2, num_servers=1, port=None, timeout=None,
     env = dict(os.environ, DMLC_PS_ROOT_URI='127.0.0.1', DMLC_PS_ROOT_PORT=str(port or free_port()),
                DMLC_NUM_SERVER=str(num_servers), DMLC_NUM_WORKER=str(num_workers),
                DMLC_NODE_HOST='127.0.0.1', DMLC_INTERFACE='lo')
-    nodes, workers, outputs, readers = [], [], [], []
+    nodes = [('scheduler', SERVE, dict(env, DMLC_ROLE='scheduler'))]
+    nodes += [('server %d' % i, SERVE, dict(env, DMLC_ROLE='server')) for i in range(num_servers)]
+    nodes += [('worker %d' % r, command, dict(env, DMLC_ROLE='worker'))
+              for r in range(num_workers)]
+    return _run_job(nodes, timeout, fail_timeout, stall_timeout, popen)
+
+
+def launch_hosts(command, hosts, num_workers=2, num_servers=1, ssh=('ssh',), workdir=None,
+                 port=None, timeout=None, fail_timeout=60, **popen):
+    """Run ``command`` (a list) as ``num_workers`` workers on the machines ``hosts``
+    (``[(host, slots)]``, :func:`~ini_gluon.training.hosts.read_hosts`), each node started
+    with ``ssh`` (a list: the program and its options) and its folder ``workdir`` (default:
+    this one); the scheduler on the first host, the servers one a host in turn, the workers
+    filling each host's slots in order (:func:`~ini_gluon.training.hosts.remote_nodes`).  The
+    job ends whole as :func:`launch_local`'s; every node's ssh keeps its standard input open
+    from here, whose end stops the node on its machine.  Returns :class:`JobResults`."""
+    nodes = remote_nodes(command, SERVE, hosts, num_workers, num_servers, list(ssh),
+                         workdir or os.getcwd(), port or free_port(), os.environ)
+    return _run_job([(name, argv, None) for name, argv in nodes], timeout, fail_timeout, None,
+                    popen, stdin=subprocess.PIPE)
+
+
+def _run_job(nodes, timeout, fail_timeout, stall_timeout, popen, **every):
+    """Start ``nodes`` (``[(name, command, environment)]``: the scheduler, the servers, then
+    the workers), the workers with ``popen`` (their outputs collected where piped), every node
+    with ``every``; watch them (:func:`_watch`) and stop them all.  Returns
+    :class:`JobResults`."""
+    started, workers, outputs, readers = [], [], [], []
     with Children() as children:
-        nodes.append(('scheduler', children.start(SERVE, env=dict(env, DMLC_ROLE='scheduler'))))
-        nodes += [('server %d' % i, children.start(SERVE, env=dict(env, DMLC_ROLE='server')))
-                  for i in range(num_servers)]
-        for _ in range(num_workers):
-            worker = children.start(command, env=dict(env, DMLC_ROLE='worker'), **popen)
-            workers.append(worker)
+        for name, command, env in nodes:
+            options = dict(every, **(popen if name.startswith('worker') else {}))
+            proc = children.start(command, env=env, **options)
+            started.append((name, proc))
+            if not name.startswith('worker'):
+                continue
+            workers.append(proc)
             outputs.append([])
-            if worker.stdout is not None:       # drained on a thread: a full pipe blocks
-                readers.append(threading.Thread(target=_read, args=(worker.stdout,
+            if proc.stdout is not None:         # drained on a thread: a full pipe blocks
+                readers.append(threading.Thread(target=_read, args=(proc.stdout,
                                                                      outputs[-1]), daemon=True))
                 readers[-1].start()
-        job = nodes + [('worker %d' % rank, w) for rank, w in enumerate(workers)]
-        failure = _watch(children, job, timeout, fail_timeout, stall_timeout)
+        failure = _watch(children, started, timeout, fail_timeout, stall_timeout)
     for reader in readers:
         reader.join(timeout=10)
+    for _, proc in started:
+        if proc.stdin is not None:
+            proc.stdin.close()
     results = JobResults((w.returncode, out[0] if out else None)
                          for w, out in zip(workers, outputs))
     results.failure = failure
-    results.pids = tuple(p.pid for p in workers + [p for _, p in nodes])
+    results.pids = tuple(p.pid for _, p in started)
     return results
 
 
@@ -212,12 +257,22 @@ def _parse(argv):
                            description=__doc__.splitlines()[0])
     parser.add_argument('-n', '--num-workers', type=int, default=2)
     parser.add_argument('-s', '--num-servers', type=int, default=1)
+    parser.add_argument('-H', '--hostfile', metavar='FILE',
+                        help='start the nodes over ssh on the machines of FILE, one host or '
+                             'host:slots a line (default: all on this machine)')
+    parser.add_argument('--ssh', default='ssh', metavar='CMD',
+                        help='the ssh command of -H, with its options (default: ssh)')
+    parser.add_argument('--workdir', metavar='DIR',
+                        help='the folder the nodes of -H start in (default: this one; the same '
+                             'path on every machine)')
+    parser.add_argument('--port', type=int, default=None,
+                        help='the scheduler\'s port (default: one free on this machine)')
     parser.add_argument('--fail-timeout', type=float, default=60,
                         help='seconds the job gets to end once a node died (default 60)')
-    parser.add_argument('--stall-timeout', type=float, default=STALL_TIMEOUT,
+    parser.add_argument('--stall-timeout', type=float, default=None,
                         help='seconds a node may stay stopped, or the whole job use no CPU '
-                             'time, before the job is stopped; 0: never (default %d)'
-                             % STALL_TIMEOUT)
+                             'time, before the job is stopped; 0: never (default %d; off with '
+                             '-H, whose nodes this machine does not see)' % STALL_TIMEOUT)
     parser.add_argument('command', nargs='...', help='the worker command')
     args = parser.parse_args(argv)
     args.command = args.command[1:] if args.command[:1] == ['--'] else args.command
@@ -229,12 +284,46 @@ def _parse(argv):
                          % (flag, MAX_NODES, value))
     for flag, value in (('--fail-timeout', args.fail_timeout),
                         ('--stall-timeout', args.stall_timeout)):
-        if not value >= 0:
+        if value is not None and not value >= 0:
             parser.error('%s must be >= 0 seconds, not %r' % (flag, value))
-    why = _program_error(args.command[0])
-    if why:
-        parser.error('the worker command %s: %s' % (args.command[0], why))
+    if args.port is not None and not 1 <= args.port <= 65535:
+        parser.error('--port must be between 1 and 65535, not %d' % args.port)
+    if args.hostfile:
+        _check_hosts_options(parser, args)
+    else:
+        why = _program_error(args.command[0])
+        if why:
+            parser.error('the worker command %s: %s' % (args.command[0], why))
+        if args.stall_timeout is None:
+            args.stall_timeout = STALL_TIMEOUT
     return parser.prog, args
+
+
+def _check_hosts_options(parser, args):
+    """``-H``: the hosts file read, the ssh command's program found here; the worker command
+    runs elsewhere (not looked for here), and no stall watch (this machine does not see the
+    remote nodes' processes)."""
+    if args.stall_timeout:
+        parser.error('--stall-timeout watches this machine\'s processes; the nodes of -H run '
+                     'elsewhere: leave it out or give 0')
+    try:
+        args.hosts = read_hosts(args.hostfile)
+        args.ssh = shlex.split(args.ssh)
+    except (HostsError, ValueError) as err:
+        parser.error(str(err) if isinstance(err, HostsError) else '--ssh %r: %s'
+                     % (args.ssh, err))
+    why = _program_error(args.ssh[0]) if args.ssh else 'empty'
+    if why:
+        parser.error('the ssh command %s: %s' % (args.ssh[0] if args.ssh else '', why))
+
+
+def _launch(args):
+    """The job of the parsed command line ``args``: on this machine, or over ssh (``-H``)."""
+    if args.hostfile:
+        return launch_hosts(args.command, args.hosts, args.num_workers, args.num_servers,
+                            args.ssh, args.workdir, args.port, fail_timeout=args.fail_timeout)
+    return launch_local(args.command, args.num_workers, args.num_servers, port=args.port,
+                        fail_timeout=args.fail_timeout, stall_timeout=args.stall_timeout)
 
 
 def main(argv=None):
@@ -243,12 +332,13 @@ def main(argv=None):
     prog, args = _parse(argv)
     try:
         with stop_signals():
-            results = launch_local(args.command, args.num_workers, args.num_servers,
-                                   fail_timeout=args.fail_timeout,
-                                   stall_timeout=args.stall_timeout)
+            results = _launch(args)
     except Interrupted as stop:
         _say('%s: %s received: the job was stopped' % (prog, stop))
         return stop.code
+    except HostsError as err:
+        _say('%s: error: %s' % (prog, err))
+        return 2
     except OSError as err:
         if err.errno in BAD_PROGRAM:        # the worker command's program would not run
             _say('%s: error: the worker command %s: %s' % (prog, args.command[0],

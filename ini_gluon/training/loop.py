@@ -1,6 +1,7 @@
-"""The training loop of ``train_cifar.py`` and ``train_imagenet.py``: SGD with Nesterov momentum,
-checkpoints, resume, best model, metrics, curves, export; on one device, several GPUs, or several
-machines through MXNet's parameter-server KVStore.
+"""The training loop of ``train_cifar.py`` and ``train_imagenet.py``: SGD with Nesterov momentum
+(or ``--optimizer``), the batch-level recipes (mixup, CutMix, label smoothing, random erasing),
+the moving average of the weights, checkpoints, resume, best model, metrics, curves, export; on
+one device, several GPUs, or several machines through MXNet's parameter-server KVStore.
 
 A run is a few steps, each readable on its own (as timm's ``train_one_epoch`` / ``validate``):
 
@@ -25,8 +26,8 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from ..data import Data, cifar_data, mixup_lambda
-from ..run.checkpoint import (best_epoch, best_paths, best_record, describe_non_finite,
+from ..data import Data, cifar_data, cutmix_box, cutmix_chosen, erase_boxes, mixup_lambda
+from ..run.checkpoint import (EMA_FILE, best_paths, best_record, describe_non_finite, ema_name,
                               latest_checkpoint, load_checkpoint, non_finite_parameters,
                               prune_checkpoints, save_best, save_checkpoint)
 from ..run.export import export
@@ -36,10 +37,13 @@ from ..run.folder import (check_links, check_new_run, check_resume, check_resume
 from ..run.settings import describe, to_json
 from ..run.trained import build_net, contexts, load_trained, load_weights
 from .distributed import ParameterServer
+from .ema import WeightAverage
+from .optim import no_weight_decay_on_bn_and_bias, optimizer_params
 from .progress import (LOG, Curve, EpochMeter, close_logging, epoch_line, percent,
                        setup_logging)
 from .schedule import make_schedule
 from .settings import SettingsError
+from .tracking import write_events, write_summary
 
 __all__ = ['fit', 'train', 'prepare', 'train_one_epoch', 'train_step', 'validate', 'end_epoch',
            'finish', 'RunState', 'hybridize_for_training', 'cifar_data', 'Data', 'TrainingError']
@@ -58,7 +62,9 @@ class RunState(object):
     data streams, network, trainer (and parameter server), this worker's rank among
     ``num_workers``, the metrics rows so far, the best validation error, the epoch to start
     at, the last checkpoint written, the training curve; ``best`` and ``best_epoch``: the
-    validation error and the epoch of the best weights written (``<model>-best.params``)."""
+    validation error and the epoch of the best weights written (``<model>-best.params``);
+    ``ema``: the moving average of the weights (``--ema``), ``ema_best`` and ``ema_best_epoch``
+    its best (``<model>-ema-best.params``)."""
     s: object
     devices: list
     data: Data
@@ -73,6 +79,9 @@ class RunState(object):
     start: int = 0
     last_checkpoint: str = None
     curve: Curve = None
+    ema: WeightAverage = None
+    ema_best: float = float('inf')
+    ema_best_epoch: int = None
 
     @property
     def chief(self):
@@ -161,6 +170,7 @@ def prepare(s, make_data, kv=None, rank=0, num_workers=1):
     LOG.info('data: %s', data.description)
     net = _network(s, devices, resume)
     state = RunState(s, devices, data, net, None, rank, num_workers)
+    state.ema = WeightAverage(net, s.ema) if s.ema else None
     state.trainer = _trainer(state, kv is not None)
     state.curve = Curve(state.path('%s_history.png' % s.model_name), s.model_name, s.dataset)
     _restore(state, resume)
@@ -168,7 +178,7 @@ def prepare(s, make_data, kv=None, rank=0, num_workers=1):
         net(mx.nd.zeros((1,) + data.input_shape, ctx=devices[0], dtype=s.dtype))  # deferred init
         state.server = ParameterServer(kv, net, state.trainer.optimizer)
     if state.chief:
-        _write_metrics(state.path('metrics.jsonl'), state.rows)
+        _write_records(state)
     return state
 
 
@@ -227,15 +237,16 @@ def _network(s, devices, resume):
 
 
 def _trainer(state, distributed):
-    """Nesterov SGD with the run's schedule; across machines the parameter server aggregates
-    (Gluon's kvstore only within one machine)."""
+    """The run's optimizer (``--optimizer``, Nesterov SGD by default) with its schedule, without
+    weight decay on BatchNorm and biases where asked; across machines the parameter server
+    aggregates (Gluon's kvstore only within one machine)."""
     s = state.s
-    optimizer = {'learning_rate': s.lr, 'wd': s.wd, 'momentum': s.momentum,
-                 'lr_scheduler': make_schedule(s, len(state.data.train)),
-                 'multi_precision': s.dtype == 'float16'}
+    optimizer = dict(optimizer_params(s), lr_scheduler=make_schedule(s, len(state.data.train)))
     if s.kvstore == 'dist_async':     # the servers apply each worker's batch on its own
         optimizer['rescale_grad'] = 1.0 / state.batch
-    return gluon.Trainer(state.net.collect_params(), 'nag', optimizer,
+    if s.no_wd_bn_bias:
+        no_weight_decay_on_bn_and_bias(state.net)
+    return gluon.Trainer(state.net.collect_params(), s.optimizer, optimizer,
                          kvstore=None if distributed else s.kvstore,
                          update_on_kvstore=False if distributed else None)
 
@@ -248,9 +259,12 @@ def _restore(state, resume):
     if not resume:
         return
     meta = load_checkpoint(resume, state.net, state.trainer if state.keeps_states else None,
-                           state.devices)
+                           state.devices, ema=state.ema)
     state.rows, state.best, state.start = meta['metrics'], meta['best_val_error'], \
         meta['epoch'] + 1
+    if state.ema is not None:
+        state.ema_best = min([r['ema_val_error'] for r in state.rows if 'ema_val_error' in r],
+                             default=float('inf'))
     state.last_checkpoint = resume
     if state.start < state.s.num_epochs:
         LOG.info('resumed from %s: continuing at epoch %d', resume, state.start)
@@ -268,28 +282,44 @@ def _continue_from(state, epoch):
     s = state.s
     for path in discard_after(s.save_dir, epoch, s.model_name, s.num_epochs - 1):
         LOG.info('removed %s (written after epoch %d, where the run continues)', path, epoch)
-    if not os.path.isfile(best_paths(s.save_dir, s.model_name)[0]):
-        state.best, state.best_epoch = float('inf'), None
-        return
-    record = best_record(s.save_dir, s.model_name)
-    state.best_epoch = record['epoch'] if record else best_epoch(state.rows)
+    state.best, state.best_epoch = _best_kept(state, s.model_name, state.best, 'val_error')
+    if state.ema is not None:
+        state.ema_best, state.ema_best_epoch = _best_kept(state, ema_name(s.model_name),
+                                                          state.ema_best, 'ema_val_error')
+
+
+def _best_kept(state, name, best, key):
+    """``(error, epoch)`` of the best weights ``<name>-best.params`` kept in the run folder
+    (their record's epoch, or of an earlier version's run the best epoch of the rows); without
+    them, the next epoch's are the best so far."""
+    if not os.path.isfile(best_paths(state.s.save_dir, name)[0]):
+        return float('inf'), None
+    record = best_record(state.s.save_dir, name)
+    if record:
+        return best, record['epoch']
+    return best, min(state.rows, key=lambda r: r[key])['epoch'] if state.rows else None
 
 
 # -- one epoch --------------------------------------------------------------------------------
 
 def train_one_epoch(state, epoch):
-    """One pass over this worker's shard of the training set, then :func:`validate`: the
-    epoch's metrics row.  Mixup draws its λ per batch (seeded), except in the last
-    ``--mixup-off-epoch`` epochs; a non-finite loss or parameter stops the run."""
+    """One pass over this worker's shard of the training set, then :func:`validate` (of the
+    moving average of the weights too, with ``--ema``): the epoch's metrics row.  Mixup and
+    CutMix draw per batch (seeded), except in the last ``--mixup-off-epoch`` epochs; a
+    non-finite loss or parameter stops the run."""
     s = state.s
     tic = time.time()
-    mixing = s.mixup and epoch < s.num_epochs - s.mixup_off_epoch
+    mixing = (s.mixup or bool(s.cutmix)) and epoch < s.num_epochs - s.mixup_off_epoch
     mx.random.seed(s.seed * 1000 + epoch)      # dropout masks
     meter = EpochMeter(epoch, len(state.data.train), s.log_interval, s.dataset == 'imagenet',
                        state.rank if state.num_workers > 1 else None, sys.stderr.isatty())
     for b, (images, label) in enumerate(state.data.train.epoch(epoch)):
-        lam = mixup_lambda(s.seed, epoch, b, s.mixup_alpha) if mixing else 1.0
-        outputs, loss = train_step(state, images, label, lam)
+        if s.random_erasing:
+            images = _erased(images, erase_boxes(s.seed, epoch, b, len(images),
+                                                 images.shape[-2], images.shape[-1],
+                                                 s.random_erasing))
+        lam, box = _mixed(s, epoch, b, images.shape[-2:]) if mixing else (1.0, None)
+        outputs, loss = train_step(state, images, label, lam, box)
         if not math.isfinite(loss):
             raise TrainingError('non-finite loss (%s) at epoch %d, batch %d: training stopped; '
                                 'the last good checkpoint is %s'
@@ -298,52 +328,111 @@ def train_one_epoch(state, epoch):
         dominant = label if lam >= 0.5 else label[::-1]
         meter.add(b, outputs, dominant, loss, state.trainer.learning_rate, state.data.classes)
     meter.close()
+    trained = time.time() - tic
     _check_finite(state, epoch)      # before anything of the epoch is written
-    val_acc, val_top5 = validate(state.net, state.data.test, state.devices, s.dtype)
-    return {'epoch': epoch, 'train_acc': meter.accuracy, 'train_error': 1 - meter.accuracy,
-            'val_acc': val_acc, 'val_error': 1 - val_acc, 'val_top5_error': 1 - val_top5,
-            'loss': meter.loss, 'lr': state.trainer.learning_rate, 'mixup': bool(mixing),
-            'time': time.time() - tic}
+    val = validate(state.net, state.data.test, state.devices, s.dtype)
+    row = {'epoch': epoch, 'train_acc': meter.accuracy, 'train_error': 1 - meter.accuracy,
+           'val_acc': val[0], 'val_error': 1 - val[0], 'val_top5_error': 1 - val[1],
+           'val_loss': val[2], 'loss': meter.loss, 'lr': state.trainer.learning_rate,
+           'mixup': bool(mixing and s.mixup), 'speed': meter.seen / max(trained, 1e-9)}
+    if s.cutmix:
+        row['cutmix'] = bool(mixing)
+    if state.ema is not None:
+        with state.ema.applied():
+            ema = validate(state.net, state.data.test, state.devices, s.dtype)
+        row.update(ema_val_acc=ema[0], ema_val_error=1 - ema[0], ema_val_top5_error=1 - ema[1],
+                   ema_val_loss=ema[2])
+    row['time'] = time.time() - tic
+    return row
 
 
-def train_step(state, images, label, lam=1.0):
+def _mixed(s, epoch, b, shape):
+    """``(lam, box)`` of batch ``b``: CutMix's weight of the batch's own labels and its box
+    where the batch takes CutMix (``--cutmix``, and a coin's side with ``--mixup`` too), else
+    mixup's ``lam`` and no box."""
+    if s.cutmix and (not s.mixup or cutmix_chosen(s.seed, epoch, b)):
+        return cutmix_box(s.seed, epoch, b, s.cutmix, shape[0], shape[1])
+    return mixup_lambda(s.seed, epoch, b, s.mixup_alpha), None
+
+
+def _erased(images, boxes):
+    """The normalised batch ``images`` with each of ``boxes`` (``(image, top, bottom, left,
+    right)``) set to 0: the data set's mean."""
+    if boxes and isinstance(images, mx.nd.NDArray):
+        images = images.copy()             # not the loader's own buffer
+    for i, top, bottom, left, right in boxes:
+        images[i, :, top:bottom, left:right] = 0
+    return images
+
+
+def train_step(state, images, label, lam=1.0, box=None):
     """Forward, backward and update on one batch, split over the devices; with mixup
-    (``lam < 1``) each sample mixed with the batch's reverse.  Returns the outputs (one score
-    NDArray per device) and the batch's summed loss."""
+    (``lam < 1``) each sample mixed with the batch's reverse, with CutMix (``box``: top,
+    bottom, left, right) the reverse's box pasted in; the targets weighted by ``lam`` and
+    smoothed with ``--label-smoothing``.  The moving average of the weights follows the update.
+    Returns the outputs (one score NDArray per device) and the batch's summed loss."""
     dtype, classes = state.s.dtype, state.data.classes
     xs = gluon.utils.split_and_load(_nd(images, dtype), state.devices)
     ys = gluon.utils.split_and_load(_nd(label, dtype), state.devices)
-    if lam < 1:
+    if box is not None:
+        xs = [_pasted(x, box) for x in xs]
+    elif lam < 1:
         xs = [lam * x + (1 - lam) * x[::-1] for x in xs]
-    targets = [lam * mx.nd.one_hot(y, classes) + (1 - lam) * mx.nd.one_hot(y[::-1], classes)
-               for y in ys]
+    targets = [mixed_targets(y, classes, lam, state.s.label_smoothing) for y in ys]
     with autograd.record():
         outputs = [state.net(x) for x in xs]
         losses = [_LOSS(o, t) for o, t in zip(outputs, targets)]
     autograd.backward(losses)
+    if state.ema is not None and not state.ema.started:
+        state.ema.start()                  # from the weights before the first update
     global_batch = state.batch * state.num_workers
     if state.server is None:
         state.trainer.step(global_batch)
     else:
         state.server.step(state.trainer, global_batch)
+    if state.ema is not None:
+        state.ema.update()
     return outputs, sum(loss.sum().asscalar() for loss in losses)
+
+
+def _pasted(x, box):
+    """CutMix: ``x`` with the box ``(top, bottom, left, right)`` of its reverse pasted in."""
+    top, bottom, left, right = box
+    if bottom <= top or right <= left:      # no box (MXNet takes no empty slice)
+        return x
+    patch = x[::-1][:, :, top:bottom, left:right]
+    x = x.copy()
+    x[:, :, top:bottom, left:right] = patch
+    return x
+
+
+def mixed_targets(y, classes, lam=1.0, smoothing=0.0):
+    """The targets of labels ``y`` mixed with the batch's reverse by ``lam``, each smoothed as
+    GluonCV's ``train_imagenet.py`` smooths them: ``1 - eps + eps / K`` for the class,
+    ``eps / K`` for the others (MXNet's ``one_hot`` with those values)."""
+    on, off = 1 - smoothing + smoothing / classes, smoothing / classes
+    return lam * mx.nd.one_hot(y, classes, on_value=on, off_value=off) + \
+        (1 - lam) * mx.nd.one_hot(y[::-1], classes, on_value=on, off_value=off)
 
 
 _LOSS = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)
 
 
 def validate(net, stream, devices, dtype='float32'):
-    """Top-1 and top-5 accuracy of ``net`` over ``stream``."""
-    top1, top5, total = 0, 0, 0
+    """Top-1 and top-5 accuracy and the mean cross-entropy loss of ``net`` over ``stream``."""
+    top1, top5, total, loss = 0, 0, 0, 0.0
     for data, label in stream.epoch(0):
         parts = gluon.utils.split_and_load(_nd(data, dtype), devices, even_split=False)
-        scores = np.concatenate([net(x).asnumpy() for x in parts])
+        scores = np.concatenate([net(x).asnumpy() for x in parts]).astype(np.float64)
         label = _np(label).astype(np.int64)
         best = np.argsort(-scores, axis=1)[:, :5]
         top1 += int((best[:, 0] == label).sum())
         top5 += int((best == label[:, None]).any(axis=1).sum())
+        high = scores.max(axis=1)
+        loss += float((np.log(np.exp(scores - high[:, None]).sum(axis=1)) + high -
+                       scores[np.arange(len(label)), label]).sum())
         total += len(label)
-    return top1 / float(total), top5 / float(total)
+    return top1 / float(total), top5 / float(total), loss / total
 
 
 def _nd(x, dtype='float32'):
@@ -383,26 +472,38 @@ def end_epoch(state, epoch, row):
     if not state.chief:
         return
     state.curve.draw(state.rows, last=epoch + 1 == s.num_epochs)
-    _write_metrics(state.path('metrics.jsonl'), state.rows)
+    _write_records(state)
     if row['val_error'] < state.best:
         state.best, state.best_epoch = row['val_error'], epoch
         save_best(state.net, s.save_dir, s.model_name, epoch, state.best)
         LOG.info('best validation error %s at epoch %d', percent(state.best), epoch)
+    if state.ema is not None and row['ema_val_error'] < state.ema_best:
+        state.ema_best, state.ema_best_epoch = row['ema_val_error'], epoch
+        with state.ema.applied():
+            save_best(state.net, s.save_dir, ema_name(s.model_name), epoch, state.ema_best)
+        LOG.info('best validation error of the moving average %s at epoch %d',
+                 percent(state.ema_best), epoch)
     if (epoch + 1) % s.save_period == 0 or epoch + 1 == s.num_epochs:
         meta = {'settings': to_json(s), 'metrics': state.rows, 'best_val_error': state.best}
         state.last_checkpoint = save_checkpoint(
-            s.save_dir, epoch, state.net, state.trainer if state.keeps_states else None, meta)
+            s.save_dir, epoch, state.net, state.trainer if state.keeps_states else None, meta,
+            ema=state.ema)
         LOG.info('checkpoint %s', state.last_checkpoint)
         for path in prune_checkpoints(s.save_dir, s.keep_checkpoints, state.best_epoch):
             LOG.info('removed %s (--keep-checkpoints %d)', path, s.keep_checkpoints)
 
 
-def _write_metrics(path, rows):
+def _write_records(state):
+    """``metrics.jsonl``, ``summary.csv`` and with ``--tensorboard`` the event file, of the
+    rows so far (:mod:`~ini_gluon.training.tracking`)."""
     def write(tmp):
         with open(tmp, 'w') as f:
-            for row in rows:
+            for row in state.rows:
                 f.write(json.dumps(row) + '\n')
-    atomic_write(path, write)
+    atomic_write(state.path('metrics.jsonl'), write)
+    write_summary(state.s.save_dir, state.rows)
+    if state.s.tensorboard:
+        write_events(state.s.save_dir, state.rows)
 
 
 def finish(state):
@@ -416,10 +517,10 @@ def finish(state):
     if state.chief:
         atomic_write_text(state.path('settings.json'), json.dumps(to_json(s), indent=1))
         export_folders = _export_run(state)
-        LOG.info('exported the final and the best weights to %s and %s (%s-symbol.json and '
+        LOG.info('exported the final and the best weights to %s (%s-symbol.json and '
                  '-0000.params, classes.txt, model.json; input: NCHW RGB images in [0, 255], '
                  'normalised inside the graph with mean %s, std %s in [0, 1] units)',
-                 export_folders['final'], export_folders['best'], s.model_name,
+                 ', '.join(export_folders.values()), s.model_name,
                  ['%.4f' % m for m in s.mean], ['%.4f' % v for v in s.std])
         if state.best_epoch is not None:
             LOG.info('best validation error %s at epoch %d: %s, %s', percent(state.best),
@@ -430,12 +531,18 @@ def finish(state):
 
 def _export_run(state):
     """The end-of-run exports, by the code of ``python -m ini_gluon.export``: the final weights
-    (the last checkpoint) into ``export-final/``, the best into ``export-best/``; each a
+    (the last checkpoint) into ``export-final/``, the best into ``export-best/``, and with
+    ``--ema`` the moving average's into ``export-ema-final/`` and ``export-ema-best/``; each a
     float32 network taking raw [0, 255] images, with ``classes.txt`` and ``model.json``.
-    Returns ``{'final': folder, 'best': folder}``."""
+    Returns ``{'final': folder, 'best': folder[, 'ema-final': ..., 'ema-best': ...]}``."""
     s = state.s
     weights = {'final': (os.path.join(state.last_checkpoint, 'model.params'), s.num_epochs - 1),
                'best': (best_paths(s.save_dir, s.model_name)[0], state.best_epoch)}
+    if state.ema is not None:
+        weights.update({
+            'ema-final': (os.path.join(state.last_checkpoint, EMA_FILE), s.num_epochs - 1),
+            'ema-best': (best_paths(s.save_dir, ema_name(s.model_name))[0],
+                         state.ema_best_epoch)})
     folders = {}
     for which, (params, epoch) in weights.items():
         source = {'run': os.path.abspath(s.save_dir), 'which': which, 'epoch': epoch,

@@ -14,6 +14,7 @@ paper compares under one setting); ``ini``, ``cmpe-se`` and ``sinet`` ask for on
 whatever the model; ``none`` leaves GluonCV's script defaults.  Every resolved setting records
 where it came from: ``preset:<paper>``, ``user`` or ``default``.
 """
+import argparse
 import inspect
 import math
 import os
@@ -42,17 +43,22 @@ _PROGS = {CIFAR: ('train_cifar.py', 'Train an InI / CMPE-SE / SE network on CIFA
                      'papers did.')}
 
 
-def build_parser(script=CIFAR):
+def build_parser(script=CIFAR, explicit=False):
     """The parser of ``train_cifar.py`` (``script='cifar'``) or ``train_imagenet.py``
     (``'imagenet'``): one option per declared setting of the script that has flags (a setting
-    a recipe fills is ``None`` where not given), and the command's own ``--dry-run`` and
-    ``--debug``."""
+    a recipe fills is ``None`` where not given), and the command's own ``--config``,
+    ``--dry-run`` and ``--debug``.  ``explicit``: a parser whose namespace holds only the
+    options given (what ``--config`` must not override)."""
     prog, description = _PROGS[script]
-    p = OneLineParser(prog=prog, description=description)
+    p = OneLineParser(prog=prog, description=description,
+                      argument_default=argparse.SUPPRESS if explicit else None)
     for name, d in declarations(script).items():
         if d.flags:
-            p.add_argument(*d.flags, dest=name, default=None if d.preset else d.default,
-                           help=d.help or None, **d.parse)
+            default = {} if explicit else {'default': None if d.preset else d.default}
+            p.add_argument(*d.flags, dest=name, help=d.help or None, **default, **d.parse)
+    p.add_argument('--config', metavar='FILE',
+                   help='start from the settings of FILE: the settings.json of an earlier run, '
+                        'or a YAML file of the same keys; flags given override it')
     p.add_argument('--dry-run', action='store_true',
                    help='print the resolved settings as JSON (value and source of each) and exit')
     p.add_argument('--debug', action='store_true',
@@ -152,7 +158,8 @@ def resolve(opt, script=CIFAR):
             s['dataset'], ', '.join(DATASETS[:-1]) + ' or ' + DATASETS[-1]))
     _check_limits(s, decls)
     sources = {n: 'user' if _given(opt, d) else 'default' for n, d in decls.items()}
-    notes = {}
+    sources.update(getattr(opt, 'config_sources', {}))     # --config: the file's
+    notes = dict(getattr(opt, 'config_notes', {}))
     spec = _model(s)
     if s['model'] != spec.name:
         notes['model'] = ('given as %s, another name of the network: the run\'s files are named '
@@ -292,7 +299,7 @@ def _model_defaults(s, spec, sources, notes):
         if s['drop_rate']:
             notes['drop_rate'] = ('the backbone\'s own dropout (All-CNN: after each stride-2 '
                                   'convolution, 20 % on the input)')
-    if not s['mixup']:
+    if not (s['mixup'] or s['cutmix']):
         s['mixup_off_epoch'] = 0
         sources['mixup_off_epoch'] = 'default'
         notes['mixup_off_epoch'] = 'no mixup (--mixup not given)'
@@ -309,16 +316,63 @@ def _check_counts(s, spec):
             raise SettingsError('%s must be >= 0, not %d' % (flag, s[key]))
     if s['dtype'] == 'float16' and s['num_gpus'] == 0:
         raise SettingsError('--dtype float16 trains on GPUs only: give --num-gpus')
-    if s['mixup'] and s['mixup_off_epoch'] < 0:
+    if (s['mixup'] or s['cutmix']) and s['mixup_off_epoch'] < 0:
         raise SettingsError('--mixup-off-epoch must be >= 0, not %d' % s['mixup_off_epoch'])
     if s['mixup'] and not (math.isfinite(s['mixup_alpha']) and s['mixup_alpha'] > 0):
         raise SettingsError('--mixup-alpha must be a positive finite number, not %r'
                             % (s['mixup_alpha'],))
+    _check_recipe_options(s)
     if not (math.isfinite(s['drop_rate']) and 0 <= s['drop_rate'] < 1):
         raise SettingsError('--drop-rate must be in [0, 1), not %r' % (s['drop_rate'],))
     if s['drop_rate'] and not takes_drop_rate(spec):
         raise SettingsError('--drop-rate applies to a backbone\'s dropout (WRN, All-CNN); %s '
                             'has none' % s['model'])
+
+
+def _within(s, key, flag, low, high, closed=(True, False)):
+    """``s[key]`` a finite number in the interval from ``low`` to ``high`` (``closed``: whether
+    each end belongs to it), else one line."""
+    value = s.get(key)
+    if value is None:
+        return
+    ok = math.isfinite(value) and (low <= value if closed[0] else low < value) and \
+        (value <= high if closed[1] else value < high)
+    if not ok:
+        raise SettingsError('%s must be in %s%g, %g%s, not %r' % (
+            flag, '[' if closed[0] else '(', low, high, ']' if closed[1] else ')', value))
+
+
+def _check_recipe_options(s):
+    """Today's recipe options: label smoothing, CutMix, random erasing, RandAugment, the
+    weights' moving average, and the optimizer the parameter servers can run."""
+    _within(s, 'label_smoothing', '--label-smoothing', 0, 1)
+    _within(s, 'random_erasing', '--random-erasing', 0, 1, (True, True))
+    _within(s, 'ema', '--ema', 0, 1, (False, False))
+    if not (math.isfinite(s['cutmix']) and s['cutmix'] >= 0):
+        raise SettingsError('--cutmix must be a finite number >= 0 (0: off), not %r'
+                            % (s['cutmix'],))
+    if s.get('rand_augment') is not None:
+        s['rand_augment'] = _rand_augment(s['rand_augment'])
+    if s['optimizer'] == 'adamw' and s['kvstore'] == 'dist_async':
+        # the servers of dist_async unpickle the optimizer while MXNet imports: only MXNet's own
+        raise SettingsError('--optimizer adamw is the project\'s, which the servers of '
+                            '--kvstore dist_async cannot run: give nag or sgd, or dist_sync')
+
+
+def _rand_augment(value):
+    """``(N, M)`` of ``--rand-augment "N,M"`` (or of a list of two integers, as a settings
+    file holds it)."""
+    try:
+        parts = value.split(',') if isinstance(value, str) else list(value)
+        n, m = (int(p) for p in parts)
+        if isinstance(value, str) or all(isinstance(p, int) and not isinstance(p, bool)
+                                         for p in parts):
+            if 1 <= n <= 14 and 0 <= m <= 10:
+                return (n, m)
+    except (TypeError, ValueError):
+        pass
+    raise SettingsError('--rand-augment must be "N,M": N operations per image (1 to 14) of '
+                        'magnitude M (0 to 10), e.g. "2,9", not %r' % (value,))
 
 
 def _positive(s, key, flag):
