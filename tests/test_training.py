@@ -461,14 +461,13 @@ def test_a_config_rerun_writes_the_same_settings(tmp_path, cifar_dir, finished, 
     for s in (before, after):
         del s['save_dir'], s['sources']
     assert after == before
-    # the same run: the same errors, and the losses up to float32 summation order (oneDNN, in
-    # this process, is not bit for bit: what ran before in it, such as the demo's run, may change
-    # the last bits of a sum)
+    # the same run: the same errors, the losses up to float32 rounding (oneDNN's kernels may
+    # sum in another order in a process that ran other networks first)
     for r, r2 in zip(_metrics(finished), _metrics(again)):
         for key in ('loss', 'val_loss'):
-            assert r2[key] == pytest.approx(r[key], rel=1e-6), key
-        assert dict(r2, time=0, speed=0, loss=0, val_loss=0) == dict(r, time=0, speed=0, loss=0,
-                                                                     val_loss=0)
+            assert r2[key] == pytest.approx(r[key], rel=1e-6)
+        assert dict(r2, time=0, speed=0, loss=0, val_loss=0) == \
+            dict(r, time=0, speed=0, loss=0, val_loss=0)
 
 
 def test_mixup_and_cutmix_are_switched_off_for_the_last_epochs(tmp_path, cifar_dir):
