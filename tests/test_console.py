@@ -71,13 +71,12 @@ SCRIPT = os.path.join(os.path.dirname(sys.executable), 'ini-gluon')
 
 def test_the_installed_console_command():
     """make setup installs the package (pip install -e), and with it setup.py's entry point;
-    the Makefile installs again whenever setup.py changes."""
+    the Makefile installs again whenever setup.py changes.  (An unknown command: in process,
+    above.)"""
     assert os.path.exists(SCRIPT), 'ini-gluon is not installed beside %s: make setup' % (
         sys.executable)
     done = subprocess.run([SCRIPT, '--help'], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout == console.usage()
-    done = subprocess.run([SCRIPT, 'nothing'], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
 
 
 def test_every_command_names_its_runs_with_run():

@@ -53,7 +53,7 @@ def _built(name):
 def test_hybridize_and_export_round_trip(name, tmp_path):
     net = _built(name)
     size = 64 if name in IMAGENET else 32
-    x = mx.nd.random.uniform(-1, 1, shape=(4, 3, size, size))
+    x = mx.nd.random.uniform(-1, 1, shape=(2, 3, size, size))
     eager = net(x).asnumpy()
     mx.random.seed(7)                                  # the same dropout masks (All-CNN)
     with autograd.train_mode():
