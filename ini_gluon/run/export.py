@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from contextlib import contextmanager
 
 import mxnet as mx
@@ -62,7 +63,11 @@ class RawInput(HybridBlock):
 
     def __init__(self, mean, std, **kwargs):
         super(RawInput, self).__init__(prefix=EXPORT_PREFIX, **kwargs)
-        with self.name_scope():
+        # Gluon registers an initializer per constant, named after the id of an object: when a
+        # later export in the process gets a freed id, MXNet warns that it overrides the old
+        # one (which nothing uses any more)
+        with self.name_scope(), warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message=r'.*New initializer .* is\s*overriding')
             self.mean = self.params.get_constant(
                 'mean', mx.nd.array(mean).reshape((1, 3, 1, 1)) * 255)
             self.std = self.params.get_constant(
