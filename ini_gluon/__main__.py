@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 
 from . import get_model, list_models, summary
-from ._argparse import OneLineParser, run_command
+from ._argparse import OneLineParser, first_paragraph, run_command
 from .models import find_models, parse_model_name
 from .models import default_classes, resolve_model_name
 
@@ -23,7 +23,7 @@ def _kind(name):
 
 
 def main(argv=None):
-    parser = OneLineParser(prog='python -m ini_gluon', description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog='python -m ini_gluon', description=first_paragraph(__doc__))
     parser.add_argument('model', nargs='?', default='ini_wrn28_10_mix5d',
                         help='model to summarise (default: %(default)s)')
     parser.add_argument('--list', metavar='PATTERN', help="print the buildable names matching "

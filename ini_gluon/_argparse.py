@@ -74,6 +74,12 @@ def command_parser(prog, doc, **kwargs):
                          formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
 
+def first_paragraph(doc):
+    """The first paragraph of a module docstring as one line of ``--help`` text (a sentence that
+    runs over several lines kept whole, without reST's double backquotes)."""
+    return ' '.join(doc.strip().split('\n\n', 1)[0].replace('``', '').split())
+
+
 def help_text(doc):
     """A module docstring as ``--help`` text: its paragraphs, without reST's double backquotes
     (for a parser with ``formatter_class=argparse.RawDescriptionHelpFormatter``)."""

@@ -22,7 +22,7 @@ import textwrap
 
 import mxnet as mx
 
-from ._argparse import OneLineParser, add_run_option
+from ._argparse import OneLineParser, add_run_option, first_paragraph
 from .analysis.evaluation import evaluate
 from .analysis.summary import count_params
 from .analysis.throughput import OutOfMemory, count_flops, measure
@@ -165,7 +165,7 @@ def plot(rows, path, setup, names=None, fmt='png', dpi=100):
 
 
 def build_parser():
-    p = OneLineParser(prog='python -m ini_gluon.compare', description=__doc__.splitlines()[0])
+    p = OneLineParser(prog='python -m ini_gluon.compare', description=first_paragraph(__doc__))
     p.add_argument('--models', help='comma-separated model names (default: the models of the '
                    '--run folders)')
     p.add_argument('--input-size', type=int, default=32)

@@ -38,6 +38,9 @@ def test_each_commands_help_is_its_own(command, capsys):
     own = capsys.readouterr().out
     assert own.startswith('usage: %s ' % command.prog), own[:200]
     assert own.split('\n\n', 1)[1] == out.split('\n\n', 1)[1]       # all but the usage
+    # the description is whole sentences, not a docstring's first line cut mid-sentence
+    description = ' '.join(out.split('\n\n')[1].split())
+    assert description.endswith(('.', ')', ':')) and '``' not in description, description
 
 
 def test_an_unknown_command_is_one_line(capsys):

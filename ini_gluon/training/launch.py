@@ -42,7 +42,7 @@ import sys
 import threading
 import time
 
-from .._argparse import OneLineParser
+from .._argparse import OneLineParser, first_paragraph
 from .hosts import HostsError, read_hosts, remote_nodes
 from .processes import Children, Interrupted, group_usage, stop_signals
 
@@ -254,7 +254,7 @@ def _say(line):
 
 def _parse(argv):
     parser = OneLineParser(prog='python -m ini_gluon.training.launch',
-                           description=__doc__.splitlines()[0])
+                           description=first_paragraph(__doc__))
     parser.add_argument('-n', '--num-workers', type=int, default=2)
     parser.add_argument('-s', '--num-servers', type=int, default=1)
     parser.add_argument('-H', '--hostfile', metavar='FILE',
