@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from mxnet.base import MXNetError
 
 __all__ = ['MACHINE_FAULTS', 'os_error', 'mxnet_error', 'allocation_failure', 'OneLineParser',
-           'command_parser', 'help_text', 'run_command', 'tolerant_stdout', 'stdout_gone',
+           'command_parser', 'first_paragraph', 'help_text', 'run_command', 'tolerant_stdout',
+           'stdout_gone',
            'which_weights', 'add_trained_options', 'add_run_option', 'RUN_HELP', 'invoked_as',
            'positive_int', 'at_most', 'command', 'CallableModule']
 
