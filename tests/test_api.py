@@ -298,6 +298,16 @@ def test_count_flops_of_a_network_is_mxops_count(name):
     assert ig.count_flops(name, size, 10) == counted     # by name
 
 
+def test_count_params_takes_a_network_or_a_name():
+    """GluonCV's ResNet-50 v2: 25,595,060 with BatchNorm's running statistics (Table V's
+    25.6M); a CIFAR network's 10 classes by default, 100 on request (+ 90 x 64 + 90)."""
+    assert ig.count_params('resnet50_v2') == 25595060
+    assert ig.count_params(ig.get_model('resnet8', classes=10)) == ig.count_params('resnet8')
+    assert ig.count_params('resnet8', classes=100) - ig.count_params('resnet8') == 90 * 64 + 90
+    with pytest.raises(ValueError, match='expected a network .* or a model name, not int'):
+        ig.count_params(3)
+
+
 # ---- the commands' small promises
 def test_python_m_of_a_library_names_the_commands():
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
