@@ -22,7 +22,7 @@ import textwrap
 
 import mxnet as mx
 
-from ._argparse import OneLineParser, add_run_option, first_paragraph
+from ._argparse import OneLineParser, add_run_option, first_paragraph, run_command
 from .analysis.evaluation import evaluate
 from .analysis.summary import count_params
 from .analysis.throughput import OutOfMemory, count_flops, measure
@@ -37,7 +37,7 @@ __all__ = ['validation_error', 'compare', 'render', 'figure', 'plot', 'outputs',
            'MAX_REPEATS']
 
 MAX_REPEATS = 1000      # --repeats and --iters: medians settle in a few
-SOFTWARE = 'python -m ini_gluon.compare'
+PROG = SOFTWARE = 'python -m ini_gluon.compare'
 
 
 def outputs(formats=('png',)):
@@ -165,7 +165,7 @@ def plot(rows, path, setup, names=None, fmt='png', dpi=100):
 
 
 def build_parser():
-    p = OneLineParser(prog='python -m ini_gluon.compare', description=first_paragraph(__doc__))
+    p = OneLineParser(prog=PROG, description=first_paragraph(__doc__))
     p.add_argument('--models', help='comma-separated model names (default: the models of the '
                    '--run folders)')
     p.add_argument('--input-size', type=int, default=32)
@@ -234,23 +234,24 @@ def _trained(args, names):
 
 def main(argv=None):
     args, names = _parse(argv)
+    return run_command(PROG, False, lambda: _compare_and_write(args, names),
+                       failures=(OutOfMemory,))
+
+
+def _compare_and_write(args, names):
+    """Measure ``names`` as ``args`` say and write the outputs; the errors are
+    :func:`~ini_gluon._argparse.run_command`'s: bad input exit 2, the machine's limits (out of
+    memory, a full disk) exit 1."""
     classes = args.classes or default_classes(args.input_size)
-    try:
-        check_output_folder(args.out, outputs(args.format))   # before the measurements
-        for name in names:
-            get_model(name)                                  # check names first
-        names, params, settings = _trained(args, names)
-        shown = display_names(args.label, [(n,) + ((args.run[i],) if args.run else ()) +
-                                           ((params[i],) if params else ())
-                                           for i, n in enumerate(names)])
-        rows = compare(names, args.input_size, args.batch_size, classes, args.repeats,
-                       args.iters, params, args.dataset, args.data_dir, settings)
-    except (ValueError, OSError) as err:
-        print('python -m ini_gluon.compare: error: %s' % err, file=sys.stderr)
-        return 2
-    except OutOfMemory as err:      # the machine's limit, not the input's: exit 1
-        print('python -m ini_gluon.compare: %s' % err, file=sys.stderr)
-        return 1
+    check_output_folder(args.out, outputs(args.format))   # before the measurements
+    for name in names:
+        get_model(name)                                  # check names first
+    names, params, settings = _trained(args, names)
+    shown = display_names(args.label, [(n,) + ((args.run[i],) if args.run else ()) +
+                                       ((params[i],) if params else ())
+                                       for i, n in enumerate(names)])
+    rows = compare(names, args.input_size, args.batch_size, classes, args.repeats,
+                   args.iters, params, args.dataset, args.data_dir, settings)
     setup = ('%dx%d inputs, batch %d, %d classes, MXNet %s on %s, medians of %d interleaved '
              'repeats of %d steps' % (args.input_size, args.input_size, args.batch_size, classes,
                                       mx.__version__, 'CPU (%d cores)' % os.cpu_count(),

@@ -55,6 +55,23 @@ def test_compare_the_error_of_a_run(tmp_path, capsys):
         '{http://www.w3.org/2000/svg}svg'
 
 
+def test_a_full_disk_while_compare_writes_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    """The table is measured; writing it finds the disk full: one line (the machine's fault,
+    exit 1), no traceback, nothing half written."""
+    import errno
+
+    def no_space(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, 'No space left on device', path)
+    monkeypatch.setattr(compare, 'atomic_write_text', no_space)
+    out = tmp_path / 'cmp'
+    assert compare.main(['--models', 'resnet8', '--batch-size', '2', '--repeats', '1',
+                         '--iters', '1', '--out', str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('python -m ini_gluon.compare: error: ') and \
+        'No space left on device' in err[0], err
+    assert not out.exists() or os.listdir(str(out)) == []
+
+
 def test_compare_bad_input(capsys):
     assert compare.main(['--models', 'ini_resnet8_mix9']) == 2
     assert 'unknown model name' in capsys.readouterr().err
