@@ -221,6 +221,22 @@ def test_an_undecodable_image_is_named_in_one_line(image_data, tmp_path, capsys,
     assert str(bad) in err[0] and 'cannot be decoded' in err[0]
 
 
+def test_a_png_cut_short_is_named_in_one_line(image_data, tmp_path, capsys):
+    """OpenCV fails on it only when MXNet's engine runs the decode, after the dataset has
+    returned: the dataset waits for it, and names the file."""
+    from PIL import Image
+    tree = _tree_copy(image_data, tmp_path)
+    bad = tree / 'train' / 'class1' / 'cut.png'
+    Image.new('RGB', (40, 40), (10, 200, 30)).save(str(bad))
+    bad.write_bytes(bad.read_bytes()[:60])
+    argv = ['--data-dir', str(tree)] + _small(str(tmp_path / 'out'))
+    argv[argv.index('-j') + 1] = '0'
+    assert main_imagenet(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()      # libpng's own line goes to fd 2
+    assert len(err) == 1 and err[0].startswith("train_imagenet.py: error: image '%s' cannot be "
+                                               "decoded (MXNetError: " % bad), err
+
+
 def test_classes_must_match_the_folders(image_data, tmp_path, capsys):
     tree = _tree_copy(image_data, tmp_path)
     argv = ['--data-dir', str(tree)] + _small(str(tmp_path / 'out'))

@@ -220,10 +220,16 @@ class _CheckedImageFolder(gluon.data.vision.ImageFolderDataset):
 
     def __getitem__(self, idx):
         try:
-            return super(_CheckedImageFolder, self).__getitem__(idx)
+            item = super(_CheckedImageFolder, self).__getitem__(idx)
+            # MXNet's imread decodes on its engine, later: wait here, where the file is known
+            # (a PNG cut short fails only then, outside this method, naming no file)
+            getattr(item[0], 'wait_to_read', lambda: None)()
+            return item
         except Exception as err:  # OpenCV / MXNet decoders raise MXNetError and others
+            # the message's last line: an MXNetError's message is a C++ traceback
+            why = [line.strip() for line in str(err).splitlines() if line.strip()]
             raise DataError('image %r cannot be decoded (%s): replace or remove it'
-                            % (self.items[idx][0], str(err).strip().splitlines()[0][:200]))
+                            % (self.items[idx][0], (why or [type(err).__name__])[-1][:200]))
 
 
 class _Fixed(gluon.data.sampler.Sampler):
