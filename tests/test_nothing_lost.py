@@ -225,6 +225,20 @@ def test_a_crafted_model_name_names_no_file_of_another_folder(finished, tmp_path
     assert victim.read_text() == 'the user\'s'
 
 
+def test_the_same_command_again_after_a_run_stopped_in_its_first_epoch(tmp_path, cifar_dir,
+                                                                     monkeypatch, capsys):
+    """A run stopped in its first epoch leaves its log and its tables of epochs, with no epoch
+    in them: the same command again trains, not refused as another run's folder."""
+    save = str(tmp_path / 'run')
+    _interrupt_at(monkeypatch, 0)
+    assert main(_argv(cifar_dir, save, '--num-epochs', '1')) == 130
+    with open(os.path.join(save, 'summary.csv')) as f:
+        assert f.read().split() == ['epoch']                # the table's header, no row
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(_argv(cifar_dir, save, '--num-epochs', '1')) == 0, capsys.readouterr().err
+
+
 def test_seeds_launch_starts_over_a_run_stopped_before_its_first_checkpoint(finished, tmp_path):
     """A run stopped before its first checkpoint leaves metrics and best weights, nothing to
     resume: the same command again starts it over (--overwrite), not refused by its new run."""

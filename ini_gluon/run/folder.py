@@ -132,10 +132,13 @@ def _is_export(path):
     return not os.path.islink(path) and set(os.listdir(path)) <= files
 
 
-def _has_rows(path):
+def _has_rows(path, header=0):
+    """Whether the file ``path`` holds a row after its ``header`` lines (not a link)."""
+    if os.path.islink(path):
+        return False
     try:
         with open(path) as f:
-            return any(line.strip() for line in f)
+            return sum(1 for line in f if line.strip()) > header
     except OSError:
         return False
 
@@ -148,13 +151,13 @@ def previous_run(save_dir):
     if not os.path.isdir(save_dir):
         return []
     found = checkpoint_folders(save_dir)
-    names = ['settings.json', SUMMARY] + [n % m for m in _run_names(save_dir, found)
-                                          for n in _BEST + ('%s_history.png',)]
+    names = ['settings.json'] + [n % m for m in _run_names(save_dir, found)
+                                 for n in _BEST + ('%s_history.png',)]
     found += [p for p in (os.path.join(save_dir, n) for n in names)
               if os.path.isfile(p) and not os.path.islink(p)]
-    metrics = os.path.join(save_dir, 'metrics.jsonl')
-    if not os.path.islink(metrics) and _has_rows(metrics):
-        found.append(metrics)
+    # the tables of epochs count once they hold one (a run stopped in its first epoch: not)
+    found += [p for p, header in ((os.path.join(save_dir, 'metrics.jsonl'), 0),
+                                  (os.path.join(save_dir, SUMMARY), 1)) if _has_rows(p, header)]
     events = os.path.join(save_dir, EVENTS)
     if _is_events(events):
         found.append(events)
