@@ -55,14 +55,17 @@ def test_hybridize_and_export_round_trip(name, tmp_path):
     size = 64 if name in IMAGENET else 32
     x = mx.nd.random.uniform(-1, 1, shape=(2, 3, size, size))
     eager = net(x).asnumpy()
-    mx.random.seed(7)                                  # the same dropout masks (All-CNN)
-    with autograd.train_mode():
-        eager_train = net(x).asnumpy()
+    train = 'resnet50' not in name      # in training mode too (its blocks: the ResNet-18s')
+    if train:
+        mx.random.seed(7)                              # the same dropout masks (All-CNN)
+        with autograd.train_mode():
+            eager_train = net(x).asnumpy()
     net.hybridize()
     np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-4, atol=1e-5)
-    mx.random.seed(7)
-    with autograd.train_mode():
-        np.testing.assert_allclose(net(x).asnumpy(), eager_train, rtol=1e-4, atol=1e-5)
+    if train:
+        mx.random.seed(7)
+        with autograd.train_mode():
+            np.testing.assert_allclose(net(x).asnumpy(), eager_train, rtol=1e-4, atol=1e-5)
     assert np.abs(eager[0] - eager[1]).max() > 0     # outputs depend on the input
 
     prefix = str(tmp_path / name)

@@ -959,7 +959,7 @@ def test_sigkill_of_one_of_two_workers_ends_the_job_within_the_fail_timeout(tmp_
         workers = [p for p in _children(launcher.pid)
                    if str(script) in open('/proc/%d/cmdline' % p).read()]
     started = _children(launcher.pid)
-    time.sleep(2)                                      # both are pushing now
+    time.sleep(1)                                      # both are pushing now
     os.kill(workers[1], signal.SIGKILL)
     killed_at = time.time()
     _, err = launcher.communicate(timeout=60)
