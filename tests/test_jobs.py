@@ -289,6 +289,23 @@ def test_a_frozen_worker_ends_the_job_after_the_stall_timeout(case, capsys):
     assert _all_gone(_pids(thread.started))
 
 
+def test_a_worker_killed_by_a_signal_ends_the_job_within_the_fail_timeout(case, capsys):
+    """SIGKILL of one worker: the launcher names it and its signal, gives the others
+    --fail-timeout (1 s) to end, then stops them and the scheduler and server."""
+    killed = []
+
+    def kill(started):
+        killed.append(min(p for n, (p, _) in started.items() if n.startswith('worker')))
+        os.kill(killed[0], signal.SIGKILL)
+    thread = _after_start(case.folder, 4, (0.1, kill))
+    start = time.time()
+    assert _launch(thread, case, '--fail-timeout', '1') == 1
+    assert time.time() - start < 15
+    assert re.fullmatch(r'%s: error: worker [01] \(pid %d\) exited with code -9; the job was '
+                        r'stopped' % (LAUNCH, killed[0]), _one_line(capsys))
+    assert _all_gone(_pids(thread.started))
+
+
 def test_a_worker_that_ends_while_the_others_wait_ends_the_job(case, capsys):
     case.mode('first-exits')                # its sleep, in its process group, goes too
     thread = _after_start(case.folder, 4)
