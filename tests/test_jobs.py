@@ -272,38 +272,37 @@ def test_under_nohup_a_sighup_leaves_the_job_running(case, capsys):
     assert _all_gone(_pids(thread.started))        # the scheduler and server, once done
 
 
+def _signal_a_worker(case, capsys, signum, option):
+    """Launch 2 stand-in workers with ``option`` (``('--stall-timeout', '1')``), send one of
+    them ``signum`` once they run; returns its pid and the launcher's one line, after checking
+    that the job ended within 15 s with status 1 and left no process."""
+    signalled = []
+
+    def send(started):
+        signalled.append(min(p for n, (p, _) in started.items() if n.startswith('worker')))
+        os.kill(signalled[0], signum)
+    thread = _after_start(case.folder, 4, (0.1, send))
+    start = time.time()
+    assert _launch(thread, case, *option) == 1
+    assert time.time() - start < 15
+    line = _one_line(capsys)
+    assert _all_gone(_pids(thread.started))
+    return signalled[0], line
+
+
 def test_a_frozen_worker_ends_the_job_after_the_stall_timeout(case, capsys):
     case.mode('spin')                                    # the other worker uses CPU time
-    frozen = []
-
-    def freeze(started):
-        frozen.append(min(p for n, (p, _) in started.items() if n.startswith('worker')))
-        os.kill(frozen[0], signal.SIGSTOP)
-    thread = _after_start(case.folder, 4, (0.1, freeze))
-    start = time.time()
-    assert _launch(thread, case, '--stall-timeout', '1') == 1
-    assert time.time() - start < 15
+    frozen, line = _signal_a_worker(case, capsys, signal.SIGSTOP, ('--stall-timeout', '1'))
     assert re.fullmatch(r'%s: error: worker [01] \(pid %d\) made no progress for 1 s '
-                        r'\(stopped\); the job was stopped' % (LAUNCH, frozen[0]),
-                        _one_line(capsys))
-    assert _all_gone(_pids(thread.started))
+                        r'\(stopped\); the job was stopped' % (LAUNCH, frozen), line)
 
 
 def test_a_worker_killed_by_a_signal_ends_the_job_within_the_fail_timeout(case, capsys):
     """SIGKILL of one worker: the launcher names it and its signal, gives the others
     --fail-timeout (1 s) to end, then stops them and the scheduler and server."""
-    killed = []
-
-    def kill(started):
-        killed.append(min(p for n, (p, _) in started.items() if n.startswith('worker')))
-        os.kill(killed[0], signal.SIGKILL)
-    thread = _after_start(case.folder, 4, (0.1, kill))
-    start = time.time()
-    assert _launch(thread, case, '--fail-timeout', '1') == 1
-    assert time.time() - start < 15
+    killed, line = _signal_a_worker(case, capsys, signal.SIGKILL, ('--fail-timeout', '1'))
     assert re.fullmatch(r'%s: error: worker [01] \(pid %d\) exited with code -9; the job was '
-                        r'stopped' % (LAUNCH, killed[0]), _one_line(capsys))
-    assert _all_gone(_pids(thread.started))
+                        r'stopped' % (LAUNCH, killed), line)
 
 
 def test_a_worker_that_ends_while_the_others_wait_ends_the_job(case, capsys):
