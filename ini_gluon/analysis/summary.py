@@ -12,7 +12,7 @@ from gluoncv.model_zoo.resnet import BasicBlockV1, BasicBlockV2, BottleneckV1, B
 from mxnet.gluon import nn
 
 from ..layers.g_filters import DILATED
-from ..models import DEFAULT_INPUT_SHAPE, default_classes, get_model, resolve_model_name
+from ..models import DEFAULT_INPUT_SHAPE, network_or_name
 from ..models.residual import AttentionBlock
 
 __all__ = ['param_shapes', 'count_params', 'residual_blocks', 'interaction_units', 'summary']
@@ -45,12 +45,7 @@ def count_params(block, shapes=None, input_shape=None, classes=None):
     ImageNet network, else 10, as :func:`~ini_gluon.analysis.throughput.count_flops`);
     ``shapes`` (from :func:`param_shapes` of the whole network) lets a sub-block be counted.
     """
-    if isinstance(block, str):
-        side = resolve_model_name(block).entry.input_shape[-1]
-        block = get_model(block, classes=classes or default_classes(side))
-    elif not isinstance(block, mx.gluon.Block):
-        raise ValueError('expected a network (a Block) or a model name, not %s'
-                         % type(block).__name__)
+    block = network_or_name(block, classes)
     shapes = param_shapes(block, input_shape) if shapes is None else shapes
     return int(sum(np.prod(shapes[name]) for name in block.collect_params().keys()))
 

@@ -14,7 +14,7 @@ from mxnet import autograd, gluon
 from mxnet.base import MXNetError
 from mxnet.gluon import nn
 
-from ..models import default_classes, get_model, resolve_model_name
+from ..models import get_model, network_or_name
 from .._argparse import allocation_failure
 from ..training.loop import hybridize_for_training
 
@@ -42,13 +42,8 @@ def count_flops(net, input_size=None, classes=None):
         ``(3, H, W)`` of one image (timm's ``input_size``); by default the network's
         (``net.input_shape``).
     """
-    if isinstance(net, str):
-        side = resolve_model_name(net).entry.input_shape[-1] if input_size is None else \
-            input_size[-1]
-        net = get_model(net, classes=classes or default_classes(side))
-    elif not isinstance(net, gluon.HybridBlock):
-        raise ValueError('expected a network (a HybridBlock) or a model name, not %s'
-                         % type(net).__name__)
+    net = network_or_name(net, classes, input_size[-1] if input_size is not None else None,
+                          gluon.HybridBlock)
     shape = (1,) + tuple(input_size) if input_size is not None else \
         tuple(getattr(net, 'input_shape', (1, 3, 32, 32)))
     if len(shape) != 4:

@@ -20,7 +20,7 @@ from .names import (ModelSpec, ModelAlias, MODEL_ALIASES, parse_model_name, mode
 from .listing import list_models, find_models, backbone_models
 from .templates import shown_template
 from .suggest import resolve_model_name
-from .factory import get_model, default_classes
+from .factory import get_model, default_classes, network_or_name
 from .residual import AttentionBlock, AttentionResidual, SqueezeChain, BlockShape
 from .cifar_resnet import CIFARPreActBlock, PreActBottleneck
 from .cifar_wrn import CIFARWideBlock
@@ -32,7 +32,8 @@ for _module in pkgutil.iter_modules(__path__):
 __all__ = ['Backbone', 'ModelSpec', 'ModelAlias', 'MODEL_ALIASES', 'register_backbone',
            'backbones', 'get_model', 'list_models', 'find_models', 'backbone_models',
            'parse_model_name', 'model_name', 'model_paper', 'resolve_model_name',
-           'shown_template', 'default_classes', 'check_attention', 'DEFAULT_INPUT_SHAPE',
+           'shown_template', 'default_classes', 'network_or_name', 'check_attention',
+           'DEFAULT_INPUT_SHAPE',
            'AttentionBlock', 'AttentionResidual', 'SqueezeChain', 'BlockShape',
            'CIFARPreActBlock', 'PreActBottleneck', 'CIFARWideBlock', 'ResNetV1Block',
            'ResNetV1Bottleneck', 'ResNetV2Block']

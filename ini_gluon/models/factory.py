@@ -2,6 +2,8 @@
 plan of the GluonCV weights it loads, and the classes of a head none are given for."""
 import re
 
+from mxnet import gluon
+
 from ..layers.create_attn import attention_options
 from . import weights
 from .cfg import built_classes, default_cfg
@@ -12,13 +14,28 @@ from .names import check_attention
 from .residual import check_blocks
 from .suggest import resolve_model_name
 
-__all__ = ['get_model', 'default_classes']
+__all__ = ['get_model', 'default_classes', 'network_or_name']
 
 
 def default_classes(input_side):
     """The classes of a head when none are given: 1000 for ImageNet-sized inputs (``input_side``
     224 or more), else 10."""
     return 1000 if input_side >= 224 else 10
+
+
+def network_or_name(net, classes=None, input_side=None, kind=None):
+    """``net`` itself where it is a network (an instance of ``kind``, by default a Gluon
+    ``Block``), or the model of that name built with ``classes`` (by default
+    :func:`default_classes` of ``input_side``, else of the model's registered input); any other
+    value is a one-line ``ValueError``."""
+    kind = kind or gluon.Block
+    if isinstance(net, str):
+        side = input_side or resolve_model_name(net).entry.input_shape[-1]
+        return get_model(net, classes=classes or default_classes(side))
+    if not isinstance(net, kind):
+        raise ValueError('expected a network (a %s) or a model name, not %s'
+                         % (kind.__name__, type(net).__name__))
+    return net
 
 
 def get_model(name, pretrained=False, ctx=None, root=None, pretrained_base=False,
