@@ -14,9 +14,9 @@ from mxop.gluon import count_ops
 from ._argparse import command_parser, run_command
 from .layers.g_filters import DILATED
 from .models import get_model, parse_model_name
-from .models.sinet import SINET_BLOCKS, STEM_FILTERS, SINet, SIUnit
+from .models.sinet import SINET_BLOCKS, STEM_FILTERS, SINet
 from .analysis import throughput
-from .analysis.summary import count_params, param_shapes
+from .analysis.summary import count_params, interaction_units, param_shapes
 
 __all__ = ['PAPER_PARAMS', 'PAPER_FLOPS', 'param_rows', 'flops_rows', 'aggregation_rows',
            'render']
@@ -300,14 +300,8 @@ def sinet_rows():
 
 def _plain_units():
     """``(units, units without exchange nor funnel)`` of SINet as Table 1 is read."""
-    units = [b for b in _blocks_of(SINet(SINET_BLOCKS)) if isinstance(b, SIUnit)]
+    units = [unit for _, unit, _ in interaction_units(SINet(SINET_BLOCKS))]
     return len(units), sum(1 for u in units if not (u.exchange or u.funnel))
-
-
-def _blocks_of(block):
-    for child in block._children.values():
-        yield child
-        yield from _blocks_of(child)
 
 
 def ablation_rows():
