@@ -183,18 +183,15 @@ def summary(net, input_shape=None):
     shape = input_shape or getattr(net, 'input_shape', DEFAULT_INPUT_SHAPE)
     lines.insert(0, '%s (input %s)' % (name, 'x'.join(map(str, shape))))
     lines.append('total parameters: {:,}'.format(total))
-    lines += _dilated_legend(block for _, block in blocks)
-    lines += _aggregation_legend(block for _, block in blocks)
+    plans = [p for p in (getattr(getattr(b, 'attn', None), 'plan', None) for _, b in blocks)
+             if p is not None]                  # the InI modules' plans, block by block
+    lines += _dilated_legend(plans) + _aggregation_legend(plans)
     return '\n'.join(lines)
 
 
-def _aggregation_legend(blocks):
+def _aggregation_legend(plans):
     """A line saying how the maps of several kept G-filter shapes become one (eq. 10-12)."""
-    found = set()
-    for block in blocks:
-        plan = getattr(getattr(block, 'attn', None), 'plan', None)
-        if plan is not None and len(plan.kept) > 1:
-            found.add(plan.aggregation)
+    found = {plan.aggregation for plan in plans if len(plan.kept) > 1}
     return [{'sum': "the kept shapes' maps averaged, each zero-filled to n_max x m_max "
                     "(aggregation 'sum', the default: the paper's counts; eq. 10-11 "
                     "concatenate them, '_concat')",
@@ -202,14 +199,10 @@ def _aggregation_legend(blocks):
                        "'_concat')"}[a] for a in sorted(found)]
 
 
-def _dilated_legend(blocks):
-    """A line per dilated G-filter shape in the blocks' plans, saying what ``a x b/dN`` is."""
-    dilated = set()
-    for block in blocks:
-        plan = getattr(getattr(block, 'attn', None), 'plan', None)
-        if plan is not None:
-            dilated.update(g for g in list(plan.discarded) + [g for g, _ in plan.kept]
-                           if g.dilation > 1)
+def _dilated_legend(plans):
+    """A line per dilated G-filter shape in the ``plans``, saying what ``a x b/dN`` is."""
+    dilated = {g for plan in plans for g in list(plan.discarded) + [g for g, _ in plan.kept]
+               if g.dilation > 1}
     return ['%s: %dx%d kernel with dilation %d, %dx%d receptive field%s'
             % ((g, g.rows, g.cols, g.dilation) + g.field +
                ((" (Table I's dilated G-filter 'd', (5 x 5, s = 2))" if g == DILATED else ''),))
