@@ -8,6 +8,7 @@ attention layer and the model summary need, without building a network.
 """
 import re
 from collections import namedtuple
+from functools import lru_cache
 
 __all__ = ['GFilter', 'GFILTER_SETS', 'parse_g_filters', 'set_names', 'shapes_word',
            'InnerImagingPlan', 'plan_inner_imaging', 'closest_divisor', 'LAYOUTS',
@@ -135,6 +136,7 @@ def shapes_word(shapes):
     return '-'.join('%dx%d' % (a, b) + ('d%d' % d if d != 1 else '') for a, b, d in shapes)
 
 
+@lru_cache(maxsize=4096)           # the catalogue asks for the same few widths thousands of times
 def closest_divisor(n, target):
     """The divisor of ``n`` closest to ``target`` (the larger one on a tie)."""
     divisors = [d for d in range(1, n + 1) if n % d == 0]
@@ -181,6 +183,11 @@ def plan_inner_imaging(channels, g_filters, layout, map_cols, aggregation='sum',
     ValueError
         When the channels cannot be laid out or no G-filter fits the map.
     """
+    return _plan(channels, tuple(g_filters), layout, map_cols, aggregation, exact)
+
+
+@lru_cache(maxsize=4096)           # a plan is an immutable value: one per distinct block
+def _plan(channels, g_filters, layout, map_cols, aggregation, exact):
     if layout not in LAYOUTS:
         raise ValueError('unknown inner-imaged map layout %r: expected one of %s'
                          % (layout, ', '.join(LAYOUTS)))
