@@ -7,6 +7,7 @@ CIFAR tables (InI paper Tables II-IV, CMPE-SE paper Tables 1-3) and 1000 classes
 BatchNorm multiplications) for one 32x32 image.
 """
 import sys
+from functools import lru_cache
 
 import numpy as np
 from mxop.gluon import count_ops
@@ -148,7 +149,7 @@ def param_rows():
     """``[(name, ours, paper_M, original, deviation %, note)]``."""
     rows = []
     for name, paper, original, note in PAPER_PARAMS:
-        ours = count_params(get_model(name, classes=10))
+        ours = _params(name)
         rows.append((name, ours, paper, original, _dev(ours, paper * 1e6), note))
     return rows
 
@@ -161,8 +162,7 @@ AGGREGATION_PAPER = [('ini_wrn28_10_square3', 36.88), ('ini_resnet164_mix5d', 2.
 def aggregation_rows():
     """``[(name, paper_M, averaged, concatenated)]``: the counts with the default ``sum``
     aggregation and with ``_concat`` (eq. 10-11 taken literally), CIFAR-10 heads."""
-    return [(name, paper, count_params(get_model(name, classes=10)),
-             count_params(get_model(name + '_concat', classes=10)))
+    return [(name, paper, _params(name), _params(name + '_concat'))
             for name, paper in AGGREGATION_PAPER]
 
 
@@ -187,7 +187,7 @@ def imagenet_rows():
     """``[(paper's row, model template, paper_M, {version: ours})]`` of Table V, 1000
     classes."""
     return [(label, template, paper,
-             {v: count_params(get_model(template.format(v=v), classes=1000)) for v in (1, 2)})
+             {v: _params(template.format(v=v), classes=1000) for v in (1, 2)})
             for label, template, paper in PAPER_PARAMS_IMAGENET]
 
 
@@ -239,9 +239,33 @@ def render_imagenet(rows):
     return out
 
 
+# The tables quote a model in several places (its row, the notes, the section on the shapes'
+# maps, Tables 3 and 4 both): each is built, and traced for each input shape, once a process.
+# (lru_cache keys on the arguments as given: every call below passes all of them, in order)
+@lru_cache(maxsize=None)
+def _network(name, classes, batch_norm):
+    return get_model(name, classes=classes, **({} if batch_norm else {'batch_norm': False}))
+
+
+@lru_cache(maxsize=None)
+def _shapes(name, classes, input_shape, batch_norm):
+    return param_shapes(_network(name, classes, batch_norm), input_shape)
+
+
+def _params(name, classes=10, batch_norm=True):
+    """The parameters of ``name`` built with ``classes`` (BatchNorm running statistics in)."""
+    return count_params(_network(name, classes, batch_norm),
+                        shapes=_shapes(name, classes, None, batch_norm))
+
+
 def count_flops(name, input_shape=(1, 3, 32, 32), classes=10):
     """Multiply-adds of one forward pass, as ``mxop`` counts them."""
-    return throughput.count_flops(name, input_shape[1:], classes)
+    return _flops(name, tuple(input_shape), classes)
+
+
+@lru_cache(maxsize=None)
+def _flops(name, input_shape, classes):
+    return throughput.count_flops(_network(name, classes, True), input_shape[1:])
 
 
 # SINet paper, Table 2 (ImageNet, 224 x 224, 1000 classes): (model, parameters, multiply-adds)
@@ -276,17 +300,13 @@ ABLATION_TOLERANCE = 10.0
 _IMAGENET = (1, 3, 224, 224)
 
 
-def _imagenet_counts(name, cache):
-    if name not in cache:
-        cache[name] = (count_params(get_model(name, classes=1000)),
-                       count_flops(name, _IMAGENET, classes=1000))
-    return cache[name]
+def _imagenet_counts(name):
+    return _params(name, classes=1000), count_flops(name, _IMAGENET, classes=1000)
 
 
 def trainable_params(name, input_shape=_IMAGENET, classes=1000):
     """The parameters of ``name`` that training updates (BatchNorm running statistics out)."""
-    net = get_model(name, classes=classes)
-    shapes = param_shapes(net, input_shape)
+    net, shapes = _network(name, classes, True), _shapes(name, classes, input_shape, True)
     return int(sum(np.prod(shapes[key]) for key, param in net.collect_params().items()
                    if param.grad_req != 'null'))
 
@@ -294,7 +314,7 @@ def trainable_params(name, input_shape=_IMAGENET, classes=1000):
 def sinet_rows():
     """``[(name, parameters, multiply-adds, paper's parameters, paper's multiply-adds,
     trainable parameters)]`` of Table 2, at 224 x 224 with 1000 classes."""
-    return [(name,) + _imagenet_counts(name, {}) + (p, f, trainable_params(name))
+    return [(name,) + _imagenet_counts(name) + (p, f, trainable_params(name))
             for name, p, f in PAPER_SINET]
 
 
@@ -308,8 +328,7 @@ def ablation_rows():
     """Tables 3 and 4: each paper row with our parameters and multiply-adds (224 x 224, 1000
     classes): ``[(table, network, G, EX, attention, model, paper_M, paper_FLOPs_M, ours,
     ours_FLOPs)]``."""
-    cache = {}
-    return [row + _imagenet_counts(row[5], cache) for row in PAPER_ABLATION]
+    return [row + _imagenet_counts(row[5]) for row in PAPER_ABLATION]
 
 
 def flops_rows():
@@ -326,11 +345,11 @@ def note_context(params, flops):
     plain backbone (``add``, multiply-adds in M ``add_m``) and what the paper's row adds."""
     p = {row[0]: row[1] for row in params}
     for name in ('resnet164', 'se_pyramidnet272'):
-        p[name] = count_params(get_model(name, classes=10))
+        p[name] = _params(name)
     f = {row[0]: row[1] for row in flops}
-    allcnn_original = count_params(get_model('allcnn', classes=10, batch_norm=False))
+    allcnn_original = _params('allcnn', batch_norm=False)
     running = sum(int(np.prod(shape)) for name, shape in
-                  param_shapes(get_model('pyramidnet272', classes=10)).items()
+                  _shapes('pyramidnet272', 10, None, True).items()
                   if 'running' in name)
     ctx = {'p': p, 'se_add': p['se_resnet164'] - p['resnet164'],
            'simple1_add': p['ini_resnet164_simple1'] - p['se_resnet164'],
