@@ -21,12 +21,13 @@ from .templates import shown_template, start_regex, template_tokens
 __all__ = ['list_models', 'find_models', 'backbone_models', 'shown_template']
 
 
-def _attentions():
-    """Every attention :func:`list_models` lists: ``None`` and each type's variants."""
-    yield None
-    for attn_type in attention_types().values():
-        for variant in attn_type.variants:
-            yield AttnSpec(attn_type.kind, **variant)
+@lru_cache(maxsize=8)
+def _attentions(_attention_types):
+    """Every attention :func:`list_models` lists: ``None`` and each type's variants (once per
+    set of registered attention types, the key)."""
+    return (None,) + tuple(AttnSpec(attn_type.kind, **variant)
+                           for attn_type in attention_types().values()
+                           for variant in attn_type.variants)
 
 
 def buildable(attn, blocks):
@@ -83,7 +84,7 @@ def _backbone_models(text, _backbones, _attention_types):
         raise ValueError('%r: fields from 0 to %d' % (text, MAX_FIELD))
     plain = ModelSpec(backbone.key, tuple(sorted(fields.items())), None)
     blocks = plain.blocks()                     # raises for a depth the family cannot have
-    return tuple(plain._replace(attn=attn).name for attn in _attentions()
+    return tuple(plain._replace(attn=attn).name for attn in _attentions(_attention_types)
                  if takes_attention(backbone, attn) and buildable(attn, blocks))
 
 
