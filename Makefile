@@ -26,9 +26,13 @@ DEMO_RUN ?= --resume auto
 demo: $(VENV)/.installed
 	$(BIN)/python train_cifar.py --dataset digits --model ini_resnet8_mix5d --save-dir runs/digits --save-period 1 $(DEMO_RUN)
 
+# The suite's processes (two workers, and the training runs, kvstore nodes and commands the tests
+# start) write the byte code of what they import, as Python does by default, even where the
+# environment says not to (PYTHONDONTWRITEBYTECODE): each then loads the project and the tests
+# compiled instead of compiling them again, 0.3 s of each process's start.
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 2 tests
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 2 tests
 
 fidelity: $(VENV)/.installed
 	$(BIN)/python -m ini_gluon.tables > docs/fidelity.md
