@@ -1,19 +1,27 @@
 import gc
 import os
 
+import pytest
+
 # one OpenMP thread per process: the suite runs two workers on two cores (pytest -n 2), and
 # MXNet's default of a thread per core in each would oversubscribe them; set before MXNet loads
 # (the processes the tests start inherit it)
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
-import ini_gluon  # noqa: E402,F401  (first: it imports MXNet without scikit-learn, 1 s a worker)
-import mxnet as mx  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+
+def pytest_configure(config):
+    """The project first, before any test module imports MXNet: it imports MXNet without
+    scikit-learn (1 s).  Not in the controller of ``pytest -n 2``, which runs no test and would
+    spend that second while its two workers start on the two cores."""
+    if getattr(config.option, 'numprocesses', None) and not hasattr(config, 'workerinput'):
+        return
+    import ini_gluon  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
 def _seed():
+    import mxnet as mx
+    import numpy as np
     mx.random.seed(7)
     np.random.seed(7)
 
@@ -30,4 +38,3 @@ def pytest_collection_finish(session):
     the suite); each generation collects after more allocations than Python's default."""
     gc.freeze()
     gc.set_threshold(20000, 20, 100)
-
