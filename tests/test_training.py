@@ -325,7 +325,7 @@ def test_corrupt_checkpoints(tmp_path):
 @pytest.fixture(scope='module')
 def cifar_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp('cifar')
-    datasets.write_cifar_binary(str(root), classes=10, n_train=160, n_test=40)
+    datasets.write_cifar_binary(str(root), classes=10, n_train=96, n_test=40)
     return str(root)
 
 
@@ -587,7 +587,7 @@ def test_dist_sync_two_workers_over_ssh_agree_and_see_different_shards(tmp_path,
     for r in (0, 1):
         with open(os.path.join(save, 'shard-rank%d.json' % r)) as f:
             shards.append(set(json.load(f)))
-    assert len(shards[0]) == len(shards[1]) == 80            # 160 samples, 2 workers
+    assert len(shards[0]) == len(shards[1]) == 48            # 96 samples, 2 workers
     assert not shards[0] & shards[1]
     assert [r['epoch'] for r in _metrics(save)] == [0, 1]
 
@@ -684,7 +684,7 @@ def _poison_batchnorm_after(monkeypatch, step_number):
 
 def test_non_finite_weights_stop_the_run_and_nothing_is_written(tmp_path, cifar_dir, capsys,
                                                                 monkeypatch):
-    _poison_batchnorm_after(monkeypatch, 12)        # epoch 1 of 10 steps an epoch
+    _poison_batchnorm_after(monkeypatch, 8)         # epoch 1 of 6 steps an epoch
     save, status = _run(tmp_path, cifar_dir)
     err = capsys.readouterr().err
     assert status == 1
