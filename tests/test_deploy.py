@@ -385,10 +385,11 @@ def test_open_run_picks_the_weights(run):
 
 def test_initial_checkpoint_starts_from_the_weights(run, tmp_path, capsys):
     start = os.path.join(run, 'export-best', MODEL + '-0000.params')
-    save = str(tmp_path / 'fine')
-    assert main(['--dataset', 'digits', '--model', MODEL, '--num-epochs', '1', '--lr', '1e-9',
-                 '--wd', '0', '--save-dir', save, '-j', '0', '--initial-checkpoint',
-                 start]) == 0
+    save, data = str(tmp_path / 'fine'), str(tmp_path / 'cifar')
+    datasets.write_cifar_binary(data, classes=10, n_train=32, n_test=8)   # any 10 classes
+    assert main(['--dataset', 'cifar10', '--data-dir', data, '--model', MODEL, '--num-epochs',
+                 '1', '--batch-size', '16', '--lr', '1e-9', '--wd', '0', '--save-dir', save,
+                 '-j', '0', '--initial-checkpoint', start]) == 0
     # with a learning rate of 1e-9 the weights stay where they started
     after = _reference_net(save, os.path.join(save, 'checkpoint-epoch0000', 'model.params'))
     before = _reference_net(run, os.path.join(run, MODEL + '-best.params'))

@@ -6,6 +6,7 @@ import shlex
 import pytest
 from PIL import Image
 
+import datasets
 from ini_gluon import seeds
 
 PNG = b'\x89PNG\r\n\x1a\n'
@@ -263,9 +264,11 @@ def test_a_failing_run_stops_the_launcher(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_a_real_launch_of_one_seed_then_its_table(tmp_path, monkeypatch, capsys):
-    root = str(tmp_path / 'runs')
+    root, data = str(tmp_path / 'runs'), str(tmp_path / 'cifar')
+    datasets.write_cifar_binary(data, classes=10, n_train=32, n_test=8)
     argv = ['launch', '--models', 'resnet8', '--seeds', '1', '--out', root, '--dataset',
-            'digits', '--num-epochs', '1', '--batch-size', '512', '--log-interval', '0', '-j', '0']
+            'cifar10', '--data-dir', data, '--num-epochs', '1', '--batch-size', '16',
+            '--log-interval', '0', '-j', '0']
     assert seeds.main(argv) == 0
     run = os.path.join(root, 'resnet8', 'seed-1')
     assert capsys.readouterr().out.splitlines()[0] == (
@@ -279,7 +282,7 @@ def test_a_real_launch_of_one_seed_then_its_table(tmp_path, monkeypatch, capsys)
     assert 'finished already, skipped' in capsys.readouterr().out
 
     assert seeds.main(['table', root]) == 0
-    assert '| `resnet8` | digits | 1 | 1 | %.2f \u00b1 \u2013 |' % (100 * error) in \
+    assert '| `resnet8` | cifar10 | 1 | 1 | %.2f \u00b1 \u2013 |' % (100 * error) in \
         capsys.readouterr().out
     with open(os.path.join(root, 'curves.png'), 'rb') as f:
         assert f.read(8) == PNG
