@@ -17,7 +17,7 @@ from .layers.g_filters import DILATED
 from .models import get_model, parse_model_name
 from .models.sinet import SINET_BLOCKS, STEM_FILTERS, SINet
 from .analysis import throughput
-from .analysis.summary import count_params, interaction_units, param_shapes
+from .analysis.summary import count_params, interaction_units
 
 __all__ = ['PAPER_PARAMS', 'PAPER_FLOPS', 'param_rows', 'flops_rows', 'aggregation_rows',
            'render']
@@ -240,32 +240,35 @@ def render_imagenet(rows):
 
 
 # The tables quote a model in several places (its row, the notes, the section on the shapes'
-# maps, Tables 3 and 4 both): each is built, and traced for each input shape, once a process.
-# (lru_cache keys on the arguments as given: every call below passes all of them, in order)
+# maps, Tables 3 and 4 both): each is built once a process, and traced once for each input
+# shape, its parameters and multiply-adds from the same pass (lru_cache keys on the arguments as
+# given: every call passes all of them, in order)
 @lru_cache(maxsize=None)
 def _network(name, classes, batch_norm):
     return get_model(name, classes=classes, **({} if batch_norm else {'batch_norm': False}))
 
 
+def _traced(name, classes=10, input_shape=None, batch_norm=True):
+    """``(multiply-adds, {parameter: shape})`` of ``name`` at ``input_shape`` (by default the
+    network's own)."""
+    net = _network(name, classes, batch_norm)
+    return _trace(name, classes, tuple(input_shape or net.input_shape), batch_norm)
+
+
 @lru_cache(maxsize=None)
-def _shapes(name, classes, input_shape, batch_norm):
-    return param_shapes(_network(name, classes, batch_norm), input_shape)
+def _trace(name, classes, input_shape, batch_norm):
+    return throughput.trace_counts(_network(name, classes, batch_norm), input_shape)
 
 
 def _params(name, classes=10, batch_norm=True):
     """The parameters of ``name`` built with ``classes`` (BatchNorm running statistics in)."""
     return count_params(_network(name, classes, batch_norm),
-                        shapes=_shapes(name, classes, None, batch_norm))
+                        shapes=_traced(name, classes, None, batch_norm)[1])
 
 
 def count_flops(name, input_shape=(1, 3, 32, 32), classes=10):
     """Multiply-adds of one forward pass, as ``mxop`` counts them."""
-    return _flops(name, tuple(input_shape), classes)
-
-
-@lru_cache(maxsize=None)
-def _flops(name, input_shape, classes):
-    return throughput.count_flops(_network(name, classes, True), input_shape[1:])
+    return _traced(name, classes, input_shape)[0]
 
 
 # SINet paper, Table 2 (ImageNet, 224 x 224, 1000 classes): (model, parameters, multiply-adds)
@@ -306,7 +309,7 @@ def _imagenet_counts(name):
 
 def trainable_params(name, input_shape=_IMAGENET, classes=1000):
     """The parameters of ``name`` that training updates (BatchNorm running statistics out)."""
-    net, shapes = _network(name, classes, True), _shapes(name, classes, input_shape, True)
+    net, shapes = _network(name, classes, True), _traced(name, classes, input_shape)[1]
     return int(sum(np.prod(shapes[key]) for key, param in net.collect_params().items()
                    if param.grad_req != 'null'))
 
@@ -349,7 +352,7 @@ def note_context(params, flops):
     f = {row[0]: row[1] for row in flops}
     allcnn_original = _params('allcnn', batch_norm=False)
     running = sum(int(np.prod(shape)) for name, shape in
-                  _shapes('pyramidnet272', 10, None, True).items()
+                  _traced('pyramidnet272')[1].items()
                   if 'running' in name)
     ctx = {'p': p, 'se_add': p['se_resnet164'] - p['resnet164'],
            'simple1_add': p['ini_resnet164_simple1'] - p['se_resnet164'],

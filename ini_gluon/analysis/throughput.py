@@ -18,8 +18,8 @@ from ..models import get_model, network_or_name
 from .._argparse import allocation_failure
 from ..training.loop import hybridize_for_training
 
-__all__ = ['Bench', 'OutOfMemory', 'measure', 'interleaved', 'count_flops', 'own_peak_mib',
-           'format_mib', 'read_mib', 'peak_training_memory']
+__all__ = ['Bench', 'OutOfMemory', 'measure', 'interleaved', 'count_flops', 'trace_counts',
+           'own_peak_mib', 'format_mib', 'read_mib', 'peak_training_memory']
 
 
 def _net(name, classes, ctx):
@@ -48,6 +48,13 @@ def count_flops(net, input_size=None, classes=None):
         tuple(getattr(net, 'input_shape', (1, 3, 32, 32)))
     if len(shape) != 4:
         raise ValueError('input_size must be (3, H, W), not %s' % (tuple(input_size),))
+    return trace_counts(net, shape)[0]
+
+
+def trace_counts(net, shape):
+    """``(multiply-adds, {parameter name: shape})`` of ``net`` (a network) from one symbolic
+    pass on a batch of ``shape`` ``(N, 3, H, W)``: :func:`count_flops`'s count and
+    :func:`~ini_gluon.analysis.summary.param_shapes`'s shapes (auxiliary states included)."""
     calls = {}
     handles = []
 
@@ -56,17 +63,20 @@ def count_flops(net, input_size=None, classes=None):
     net.apply(lambda b: handles.append(b.register_forward_hook(record))
               if type(b) in _COUNTED else None)
     try:
-        net(mx.sym.var('data'))
+        out = net(mx.sym.var('data'))
     finally:
         for handle in handles:
             handle.detach()
-    if not calls:
-        return 0
     symbols = [s for pair in calls.values() for s in pair]
-    shapes = mx.sym.Group([s[0] if len(s.list_outputs()) > 1 else s for s in symbols]) \
-        .infer_shape(data=shape)[1]
-    return int(sum(_COUNTED[type(block)](block, shapes[2 * i], shapes[2 * i + 1])
-                   for i, block in enumerate(calls)))
+    outputs = list(out) if isinstance(out, (list, tuple)) else [out]    # a feature network's
+    group = mx.sym.Group([s[0] if len(s.list_outputs()) > 1 else s for s in symbols] + outputs)
+    arg_shapes, shapes, aux_shapes = group.infer_shape(data=tuple(shape))
+    flops = int(sum(_COUNTED[type(block)](block, shapes[2 * i], shapes[2 * i + 1])
+                    for i, block in enumerate(calls)))
+    params = dict(zip(group.list_arguments(), arg_shapes))
+    params.update(zip(group.list_auxiliary_states(), aux_shapes))
+    params.pop('data')
+    return flops, params
 
 
 def _product(shape):
