@@ -53,34 +53,42 @@ _refuse_a_library_as_a_command()
 
 
 class _LazySciPyStats(object):
-    """``scipy.stats``, imported when an attribute is first read: what MXNet's INT8
-    quantization reads as ``stats`` for its entropy calibration."""
+    """``scipy.stats``, imported when an attribute is first read."""
 
     def __getattr__(self, name):
         import scipy.stats
         return getattr(scipy.stats, name)
 
 
+# The names under which MXNet's modules keep ``scipy.stats`` if it imports (``None`` if not):
+# its INT8 quantization's entropy calibration and its test utilities' statistical checks
+_SCIPY_STATS_READERS = (('mxnet.contrib.quantization', 'stats'), ('mxnet.test_utils', 'ss'))
+
+
 def _import_mxnet_without_sklearn():
     """``import mxnet`` without its optional scikit-learn and SciPy-statistics imports:
     MXNet's legacy ``mx.model.FeedForward`` subclasses sklearn's ``BaseEstimator`` where sklearn
-    imports, which pulls in SciPy and pandas (0.7 s), and its INT8 quantization imports
-    ``scipy.stats`` for one calibration mode (0.2 s), of every process's start (every training
-    worker, kvstore server and test subprocess).  Nothing here uses the first; the second gets
-    ``scipy.stats`` when it first reads it; ``import sklearn`` and ``import scipy.stats`` work
-    as ever afterwards (the digits set reads sklearn)."""
+    imports, which pulls in SciPy and pandas (0.7 s), and two of its modules import
+    ``scipy.stats`` (0.2 s), of every process's start (every training worker, kvstore server
+    and test subprocess).  Nothing here uses the first; the modules that read ``scipy.stats``
+    get it when they first do; ``import sklearn`` and ``import scipy.stats`` work as ever
+    afterwards (the digits set reads sklearn)."""
     if 'mxnet' in _sys.modules or 'sklearn' in _sys.modules:
         return
+    import importlib.util
     deferred = ['sklearn'] + [name for name in ('scipy.stats',) if name not in _sys.modules]
     for name in deferred:
         _sys.modules[name] = None             # makes `import name` an ImportError
     try:
-        import mxnet.contrib.quantization as quantization
+        import mxnet  # noqa: F401
     finally:
         for name in deferred:
             del _sys.modules[name]
-    if quantization.stats is None:
-        quantization.stats = _LazySciPyStats()
+    if importlib.util.find_spec('scipy') is None:
+        return                                # no SciPy: MXNet's modules say so as ever
+    for module, name in _SCIPY_STATS_READERS:
+        if getattr(_sys.modules.get(module), name, False) is None:
+            setattr(_sys.modules[module], name, _LazySciPyStats())
 
 
 _import_mxnet_without_sklearn()

@@ -355,14 +355,15 @@ def test_a_pickle_that_would_run_code_is_refused_and_nothing_runs(tmp_path):
 def test_a_process_starts_without_scikit_learn_and_can_import_it_later():
     """``import ini_gluon`` imports MXNet without its optional sklearn and scipy.stats imports
     (0.9 s of every worker's and server's start); the digits set imports sklearn itself
-    afterwards, and MXNet's quantization gets scipy.stats when it reads it: the entropy of
-    (1, 0) against (1/2, 1/2) is log 2."""
+    afterwards, and MXNet's quantization and test utilities get scipy.stats when they read it:
+    the entropy of (1, 0) against (1/2, 1/2) is log 2, the normal CDF at 0 is 1/2."""
     import subprocess
     import sys
     code = ('import sys, math, ini_gluon.training.cli, mxnet.model; '
             'assert not [m for m in ("sklearn", "pandas", "scipy.stats") if m in sys.modules]; '
-            'from mxnet.contrib import quantization; '
+            'from mxnet.contrib import quantization; from mxnet import test_utils; '
             'assert abs(quantization.stats.entropy([1, 0], [0.5, 0.5]) - math.log(2)) < 1e-12; '
+            'assert test_utils.ss.norm.cdf(0) == 0.5; '
             'from ini_gluon.data.datasets import load_digits; '
             'assert load_digits()[2].shape == (359, 32, 32, 3)')
     subprocess.run([sys.executable, '-c', code], check=True)
