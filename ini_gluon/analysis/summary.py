@@ -15,7 +15,8 @@ from ..layers.g_filters import DILATED
 from ..models import DEFAULT_INPUT_SHAPE, network_or_name
 from ..models.residual import AttentionBlock
 
-__all__ = ['param_shapes', 'count_params', 'residual_blocks', 'interaction_units', 'summary']
+__all__ = ['param_shapes', 'named_shapes', 'count_params', 'residual_blocks', 'interaction_units',
+           'summary']
 
 
 def param_shapes(net, input_shape=None):
@@ -31,11 +32,17 @@ def param_shapes(net, input_shape=None):
     out = net(mx.sym.var('data'))
     if isinstance(out, (list, tuple)):        # a feature network's maps
         out = mx.sym.Group(list(out))
-    arg_shapes, _, aux_shapes = out.infer_shape(data=tuple(input_shape))
-    shapes = dict(zip(out.list_arguments(), arg_shapes))
-    shapes.update(zip(out.list_auxiliary_states(), aux_shapes))
+    return named_shapes(out, input_shape)[0]
+
+
+def named_shapes(symbol, input_shape):
+    """``({parameter name: shape}, output shapes)`` of ``symbol`` on ``data`` of
+    ``input_shape``, from one ``infer_shape`` (auxiliary states among the parameters)."""
+    arg_shapes, out_shapes, aux_shapes = symbol.infer_shape(data=tuple(input_shape))
+    shapes = dict(zip(symbol.list_arguments(), arg_shapes))
+    shapes.update(zip(symbol.list_auxiliary_states(), aux_shapes))
     shapes.pop('data')
-    return shapes
+    return shapes, out_shapes
 
 
 def count_params(block, shapes=None, input_shape=None, classes=None):

@@ -16,6 +16,7 @@ from mxnet.gluon import nn
 
 from ..models import get_model, network_or_name
 from .._argparse import allocation_failure
+from .summary import named_shapes
 from ..training.loop import hybridize_for_training
 
 __all__ = ['Bench', 'OutOfMemory', 'measure', 'interleaved', 'count_flops', 'trace_counts',
@@ -70,12 +71,9 @@ def trace_counts(net, shape):
     symbols = [s for pair in calls.values() for s in pair]
     outputs = list(out) if isinstance(out, (list, tuple)) else [out]    # a feature network's
     group = mx.sym.Group([s[0] if len(s.list_outputs()) > 1 else s for s in symbols] + outputs)
-    arg_shapes, shapes, aux_shapes = group.infer_shape(data=tuple(shape))
+    params, shapes = named_shapes(group, shape)
     flops = int(sum(_COUNTED[type(block)](block, shapes[2 * i], shapes[2 * i + 1])
                     for i, block in enumerate(calls)))
-    params = dict(zip(group.list_arguments(), arg_shapes))
-    params.update(zip(group.list_auxiliary_states(), aux_shapes))
-    params.pop('data')
     return flops, params
 
 
